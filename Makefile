@@ -1,0 +1,51 @@
+# CASPR: two commands for a newcomer (README): `make run` and `make test`.
+PY ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+STAGE ?= dev
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: install run test lint unit integration e2e contract package deploy bench browser clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	PORT=$(PORT) EMPTY=$(EMPTY) $(BIN)/python -m caspr_local
+
+test: install lint unit integration package e2e
+
+lint: install
+	$(BIN)/ruff check .
+
+unit: install
+	$(PYTEST) -q -m "not e2e and not integration" -n 2
+
+integration: install
+	$(PYTEST) -q -m integration
+
+e2e: install browser
+	$(PYTEST) -q -m e2e
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+package: install
+	$(BIN)/python -m scripts.package --stage $(STAGE) --out build/package
+
+deploy: package
+	$(BIN)/python -m scripts.deploy --stage $(STAGE) --dir build/package
+
+bench: install
+	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_match.py
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

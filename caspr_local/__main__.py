@@ -1,0 +1,46 @@
+"""`make run`: the whole system on this machine (see README)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="caspr-local", description="Run CASPR locally on an embedded AWS emulator")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--empty", action="store_true", default=os.environ.get("EMPTY") not in (None, "", "0"),
+                        help="no demo season")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    from caspr_local.host import LocalStack
+    from caspr_local.seed import seed
+
+    stack = LocalStack(port=args.port).start()
+    admin = seed(stack, demo=not args.empty)
+    print(f"""
+CASPR is running (data lives in memory: it is gone when this process stops).
+
+  Web pages      {stack.url}/
+  API docs       {stack.url}/docs      (OpenAPI: {stack.url}/openapi.json)
+  Email outbox   {stack.url}/outbox.html (JSON: {stack.url}/_local/outbox)
+  Clock          {stack.url}/_local/clock   (now {stack.clock.now().isoformat()})
+
+  Administrator  {admin['email']} / {admin['password']}
+{admin.get('demo', '')}
+Press Ctrl-C to stop.""", flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    done.wait()
+    stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Load the Chalice apps of every service side by side in this process."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from chalice import Chalice
+from chalice.app import SQSEventConfig
+from chalice.config import Config
+from chalice.local import LocalGateway
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES_DIR = ROOT / "services"
+# base path -> service directory
+MOUNTS = {
+    "auth": "identity",
+    "registration": "registration",
+    "applications": "applications",
+    "scores": "scores",
+    "interviews": "interviews",
+    "match": "match",
+}
+
+
+@dataclass
+class LoadedApp:
+    base_path: str
+    service: str
+    app: Chalice
+    gateway: LocalGateway
+
+    def sqs_handlers(self) -> dict[str, object]:
+        """queue name -> the very handler Lambda would call."""
+        out = {}
+        for source in self.app.event_sources:
+            if isinstance(source, SQSEventConfig):
+                out[source.queue] = self.app.handler_map[source.name]
+        return out
+
+
+def load_app(service: str) -> Chalice:
+    path = SERVICES_DIR / service / "app.py"
+    module_name = f"caspr_app_{service}"
+    if module_name in sys.modules:
+        return sys.modules[module_name].app
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module.app
+
+
+def load_all() -> dict[str, LoadedApp]:
+    loaded = {}
+    for base, service in MOUNTS.items():
+        app = load_app(service)
+        config = Config(chalice_stage="local", config_from_disk={"lambda_timeout": 60})
+        loaded[base] = LoadedApp(base, service, app, LocalGateway(app, config))
+    return loaded

@@ -1,0 +1,65 @@
+"""The demo season: the 2024 CASPR calendar (SPEC.md), a few programs and applicants."""
+
+from __future__ import annotations
+
+DEMO_SEASON = "2024"
+
+# SPEC.md season calendar, 2024 CASPR values (ET = UTC-4 in summer/fall until Nov 5, UTC-5 after)
+CALENDAR_2024 = {
+    "registration_opens": "2023-07-24T12:00:00-04:00",
+    "registration_recommended_by": "2023-09-13T23:59:00-04:00",
+    "score_release_deadline": "2023-10-25T23:59:00-04:00",
+    "scores_uploaded": "2023-10-26T12:00:00-04:00",
+    "application_deadline_default": "2023-10-31T23:59:00-04:00",
+    "part1_pass_by": "2023-10-31T23:59:00-04:00",
+    "applications_delivered": "2023-11-01T12:00:00-04:00",
+    "invitations_open": "2023-12-04T12:00:00-05:00",
+    "crip_start": "2024-01-11T08:00:00-06:00",
+    "crip_end": "2024-01-16T18:00:00-06:00",
+    "non_crip_interviews_from": "2024-01-17T00:00:00-06:00",
+    "rol_opens": "2024-01-17T12:00:00-05:00",
+    "registration_final": "2024-02-15T23:59:00-05:00",
+    "match_application_last": "2024-02-16T23:59:00-05:00",
+    "rol_deadline": "2024-02-18T23:59:00-05:00",
+    "part2_pass_by": "2024-02-29T23:59:00-05:00",
+    "part2_uploaded": "2024-03-01T12:00:00-05:00",
+    "match_status_day": "2024-03-04T12:00:00-05:00",
+    "mpii_applications_open": "2024-03-04T12:00:00-05:00",
+    "mpii_application_deadline": "2024-03-06T12:00:00-05:00",
+    "mpii_rol_opens": "2024-03-06T12:00:00-05:00",
+    "mpii_rol_deadline": "2024-03-11T15:00:00-04:00",
+    "match_day": "2024-03-13T12:00:00-04:00",
+}
+
+
+def demo_calendar() -> dict:
+    return dict(CALENDAR_2024)
+
+
+def demo_programs() -> list[dict]:
+    rows = [
+        ("101", "Grand Lakes Medical Center", "Chicago", "IL", True, True, "A", [("1011", "PMSR/RRA", 3)]),
+        ("102", "Sunbelt Foot & Ankle Institute", "Dallas", "TX", True, True, "B",
+         [("1021", "PMSR/RRA", 2), ("1022", "PMSR/RRA Research", 1)]),
+        ("103", "Coastal Podiatric Residency", "Tampa", "FL", False, False, None, [("1031", "PMSR/RRA", 2)]),
+        ("104", "Mountain West Health", "Denver", "CO", True, False, None, [("1041", "PMSR/RRA", 2)]),
+    ]
+    return [
+        {"season": DEMO_SEASON, "program_code": code, "name": name, "city": city, "state": state,
+         "coth": coth, "crip": crip, "crip_section": section,
+         "contact": {"name": "Program Director", "email": f"director{code}@caspr.local", "phone": "+1 555 0100"},
+         "requirements": "Personal statement, CV, 3 letters of reference",
+         "tracks": [{"track_code": t, "name": n, "positions": p} for t, n, p in tracks]}
+        for code, name, city, state, coth, crip, section, tracks in rows
+    ]
+
+
+def demo_applicants() -> list[dict]:
+    names = [("Ada", "Lovelace"), ("Grace", "Hopper"), ("Alan", "Turing"), ("Katherine", "Johnson"),
+             ("Edsger", "Dijkstra"), ("Barbara", "Liskov"), ("Donald", "Knuth"), ("Frances", "Allen")]
+    colleges = ["TUSPM", "KSUCPM", "NYCPM", "AZPOD"]
+    return [
+        {"season": DEMO_SEASON, "first_name": f, "last_name": l, "email": f"{f.lower()}.{l.lower()}@caspr.local",
+         "cms_id": f"PRO-{i:02d}DEMO{i:03d}", "college": colleges[i % len(colleges)], "graduation_year": 2024}
+        for i, (f, l) in enumerate(names)
+    ]

@@ -1,0 +1,268 @@
+"""The local stack: emulator, resources, the services' apps, one HTTP gateway, event
+pollers, the scheduler with a movable clock, the outbox. `make run` starts it;
+the e2e tests start it in-process on a free port."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import mimetypes
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from caspr_local.emulator import Emulator, point_sdk_at
+from shared.clock import ControlledClock, install_default_clock, iso, parse_instant
+
+log = logging.getLogger("caspr.local")
+ROOT = Path(__file__).resolve().parent.parent
+WEB = ROOT / "web"
+DEFAULT_START = datetime(2023, 7, 24, 16, 0, tzinfo=UTC)  # 2024 CASPR registration opens, 12:00 ET
+
+
+def _swagger_dir() -> Path:
+    spec = importlib.util.find_spec("fastapi_offline")
+    return Path(next(iter(spec.submodule_search_locations))) / "static"
+
+
+DOCS_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>CASPR API</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css"></head><body><div id="ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#ui"});</script></body></html>"""
+
+
+class LocalStack:
+    def __init__(self, *, port: int = 8000, host: str = "127.0.0.1", start: datetime | None = None,
+                 stage: str = "local"):
+        self.host = host
+        self.port = port
+        self.stage = stage
+        self.clock = ControlledClock(start or DEFAULT_START)
+        self.stop_event = threading.Event()
+        self.pollers = []
+        self.apps = {}
+        self._server: ThreadingHTTPServer | None = None
+        self._openapi: dict | None = None
+
+    # ---------------------------------------------------------------- start / stop
+    def start(self) -> LocalStack:
+        import warnings
+
+        # Lambda gives powertools the remaining time; the local pollers have no Lambda context
+        warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
+        warnings.filterwarnings("ignore", message=".*not supported by moto.s CloudFormation.*")
+        logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)  # QueuePolicy: AWS-only
+        self.emulator = Emulator().start()
+        point_sdk_at(self.emulator.endpoint_url)
+        os.environ["CASPR_STAGE"] = self.stage
+        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        from caspr_local import resources
+
+        self.resources = resources.create(self.stage)
+        pool = self.resources.user_pool_id
+        os.environ["CASPR_USER_POOL_ID"] = pool
+        os.environ["CASPR_USER_POOL_CLIENT_ID"] = self.resources.user_pool_client_id
+        os.environ["CASPR_JWKS_URL"] = f"{self.emulator.endpoint_url}/{pool}/.well-known/jwks.json"
+        os.environ["CASPR_TOKEN_ISSUER"] = f"https://cognito-idp.us-east-1.amazonaws.com/{pool}"
+        os.environ["CASPR_EMAIL_SENDER"] = self.resources.email_sender
+        install_default_clock(self.clock)
+
+        from caspr_local.apps import load_all
+        from caspr_local.pollers import QueuePoller
+        from caspr_local.scheduler import LocalScheduler
+
+        self.apps = load_all()
+        for loaded in self.apps.values():
+            for queue, handler in loaded.sqs_handlers().items():
+                self.pollers.append(QueuePoller(queue, handler, self.stop_event))
+        for p in self.pollers:
+            p.thread.start()
+        self.scheduler = LocalScheduler(self.clock)
+        threading.Thread(target=self._tick, name="scheduler", daemon=True).start()
+
+        handler = type("Handler", (GatewayHandler,), {"stack": self})
+        self._server = ThreadingHTTPServer((self.host, self.port), handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        os.environ["CASPR_PUBLIC_BASE_URL"] = self.url
+        threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True).start()
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self._server:
+            self._server.shutdown()
+        self.emulator.stop()
+
+    # ---------------------------------------------------------------- clock & events
+    def _tick(self) -> None:
+        while not self.stop_event.wait(1.0):
+            try:
+                self.scheduler.fire_due()
+            except Exception:
+                log.exception("scheduler tick")
+
+    def move_clock(self, when: datetime) -> dict:
+        if when < self.clock.now():
+            raise ValueError(f"the clock only moves forward; it is {iso(self.clock.now())}")
+        self.clock.set(when)
+        fired = self.scheduler.fire_due()
+        self.settle()
+        return {"now": iso(self.clock.now()), "fired": fired}
+
+    def settle(self, timeout: float = 60.0) -> bool:
+        """Waits until every queue is empty and every consumer idle (events delivered)."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while time.monotonic() < deadline:
+            busy = any(p.depth() for p in self.pollers) or not all(p.idle.is_set() for p in self.pollers)
+            quiet = 0 if busy else quiet + 1
+            if quiet >= 2:  # twice in a row: an event that produced another event is caught too
+                return True
+            time.sleep(0.2)
+        return False
+
+    # ---------------------------------------------------------------- outbox & docs
+    def outbox(self, to: str | None = None) -> list[dict]:
+        from moto.ses.models import ses_backends
+
+        out = []
+        for account in ses_backends.values():
+            for backend in account.values():
+                for m in backend.sent_messages:
+                    recipients = [a for v in (m.destinations or {}).values() for a in v]
+                    if to and to.lower() not in [r.lower() for r in recipients]:
+                        continue
+                    out.append({"id": m.id, "to": recipients, "from": m.source, "subject": m.subject,
+                                "body": m.body})
+        return out
+
+    def openapi(self) -> dict:
+        if self._openapi is None:
+            from shared.openapi import build
+            from shared.web import ApiBlueprint
+
+            mounts = {}
+            for base, loaded in self.apps.items():
+                mounts[base] = [e for bp in ApiBlueprint.all.get(loaded.service, []) for e in bp.endpoints]
+            self._openapi = build(mounts)
+        return self._openapi
+
+
+class GatewayHandler(BaseHTTPRequestHandler):
+    stack: LocalStack
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # chalice's local server stalls ~40 ms per request otherwise
+
+    def log_message(self, format, *args):  # noqa: A002
+        log.debug(format, *args)
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/json", headers=None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            if k.lower() not in ("content-length", "content-type"):
+                self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, data, content_type="application/json"):
+        self._send(status, json.dumps(data, default=str).encode(), content_type)
+
+    def _problem(self, status: int, title: str, detail: str):
+        self._json(status, {"type": "about:blank", "title": title, "status": status, "detail": detail},
+                   "application/problem+json")
+
+    def _dispatch(self):
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        parts = url.path.strip("/").split("/", 1)
+        head = parts[0]
+        try:
+            if head == "_local":
+                return self._local(parts[1] if len(parts) > 1 else "", url, body)
+            if url.path == "/openapi.json":
+                return self._json(200, self.stack.openapi())
+            if url.path in ("/docs", "/docs/"):
+                return self._send(200, DOCS_HTML.encode(), "text/html; charset=utf-8")
+            if url.path.startswith("/docs/static/"):
+                return self._static(_swagger_dir(), url.path.removeprefix("/docs/static/"))
+            loaded = self.stack.apps.get(head)
+            if loaded is not None:
+                return self._service(loaded, "/" + (parts[1] if len(parts) > 1 else ""), url.query, body)
+            return self._static(WEB, url.path.lstrip("/") or "index.html")
+        except Exception as exc:
+            log.exception("gateway")
+            return self._problem(500, "Internal error", f"the local gateway failed: {type(exc).__name__}")
+
+    def _service(self, loaded, path: str, query: str, body: bytes):
+        from chalice.local import LocalGatewayException
+
+        full = path + (f"?{query}" if query else "")
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            response = loaded.gateway.handle_request(self.command, full, headers, body or None)
+        except LocalGatewayException as exc:
+            status = 404 if exc.CODE == 403 else exc.CODE
+            return self._problem(status, "Not found" if status == 404 else "Refused",
+                                 f"no route {self.command} /{loaded.base_path}{path}; see /docs")
+        payload = response.get("body") or b""
+        if isinstance(payload, str):
+            if response.get("isBase64Encoded"):
+                import base64
+
+                payload = base64.b64decode(payload)
+            else:
+                payload = payload.encode()
+        hdrs = dict(response.get("headers") or {})
+        for k, vs in (response.get("multiValueHeaders") or {}).items():
+            hdrs[k] = ", ".join(vs)
+        self._send(response["statusCode"], payload, hdrs.get("Content-Type", "application/json"), hdrs)
+
+    def _local(self, what: str, url, body: bytes):
+        if what == "clock":
+            if self.command == "GET":
+                return self._json(200, {"now": iso(self.stack.clock.now())})
+            try:
+                data = json.loads(body or b"{}")
+                when = parse_instant(data["now"])
+            except (ValueError, KeyError, TypeError, AttributeError):
+                return self._json(422, {"type": "about:blank", "title": "Validation failed", "status": 422,
+                                        "detail": "send {\"now\": \"<ISO 8601 instant with offset>\"}",
+                                        "errors": [{"field": "now", "message": "ISO 8601 instant with offset"}]},
+                                  "application/problem+json")
+            try:
+                return self._json(200, self.stack.move_clock(when))
+            except ValueError as exc:
+                return self._problem(409, "Conflict", str(exc))
+        if what == "outbox":
+            to = parse_qs(url.query).get("to", [None])[0]
+            return self._json(200, {"messages": self.stack.outbox(to)})
+        if what == "settle":
+            return self._json(200, {"settled": self.stack.settle()})
+        return self._problem(404, "Not found", f"no local route /_local/{what}")
+
+    def _static(self, base: Path, rel: str):
+        target = (base / rel).resolve()
+        if base.resolve() not in target.parents and target != base.resolve() or not target.is_file():
+            return self._problem(404, "Not found", f"nothing at /{rel}")
+        ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if ctype.startswith("text/") or ctype.endswith("javascript"):
+            ctype += "; charset=utf-8"
+        return self._send(200, target.read_bytes(), ctype)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch

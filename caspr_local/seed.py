@@ -1,0 +1,73 @@
+"""Seeds the local stack: the administrator (CASPR_ADMIN_EMAIL / CASPR_ADMIN_PASSWORD
+when set) and, unless EMPTY=1, a demo season with programs, tracks and applicants,
+created through the public API like any client would."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import boto3
+import requests
+
+from caspr_local.demo import DEMO_SEASON, demo_calendar, demo_programs, demo_applicants
+
+
+def create_admin(stack) -> dict:
+    email = os.environ.get("CASPR_ADMIN_EMAIL", "admin@caspr.local").strip().lower()
+    password = os.environ.get("CASPR_ADMIN_PASSWORD") or f"Admin-{secrets.token_hex(6)}"
+    idp = boto3.client("cognito-idp")
+    pool = stack.resources.user_pool_id
+    idp.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
+                          UserAttributes=[{"Name": "email", "Value": email},
+                                          {"Name": "email_verified", "Value": "true"}])
+    idp.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
+    idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="admin")
+    return {"email": email, "password": password}
+
+
+def token(base_url: str, email: str, password: str) -> str:
+    r = requests.post(f"{base_url}/auth/token", json={"email": email, "password": password}, timeout=30)
+    r.raise_for_status()
+    return r.json()["access_token"]
+
+
+def seed(stack, demo: bool = True) -> dict:
+    admin = create_admin(stack)
+    if not demo:
+        return admin
+    base = stack.url
+    s = requests.Session()
+    s.headers["Authorization"] = f"Bearer {token(base, admin['email'], admin['password'])}"
+    _ok(s.put(f"{base}/registration/seasons/{DEMO_SEASON}", json=demo_calendar(), timeout=30))
+    lines = []
+    for program in demo_programs():
+        _ok(s.post(f"{base}/registration/programs", json=program, timeout=30))
+        code = program["program_code"]
+        pw = f"Program-{code}-demo1"
+        _ok(s.post(f"{base}/auth/accounts", json={"email": f"program{code}@caspr.local", "password": pw,
+                                                  "role": "program", "program_code": code}, timeout=30))
+        lines.append(f"  Program {code}    program{code}@caspr.local / {pw}")
+    for i, applicant in enumerate(demo_applicants()):
+        pw = f"Applicant-demo{i}"
+        _ok(requests.post(f"{base}/auth/accounts", json={"email": applicant["email"], "password": pw},
+                          timeout=30))
+        a = requests.Session()
+        a.headers["Authorization"] = f"Bearer {token(base, applicant['email'], pw)}"
+        reg = _ok(a.post(f"{base}/registration/applicants", json=applicant, timeout=30)).json()
+        if i % 4 != 3:  # a few stay unpaid, to show pending registrations
+            _ok(a.post(f"{base}/registration/applicants/{reg['applicant_id']}/payments",
+                       json={"amount_cents": reg["amount_due_cents"], "card_number": "4242424242424242"},
+                       headers={"Idempotency-Key": f"seed-{i}"}, timeout=30))
+        if i < 2:
+            lines.append(f"  Applicant      {applicant['email']} / {pw}")
+    stack.settle()
+    admin["demo"] = f"\nDemo season {DEMO_SEASON} (clock at registration opening):\n" + "\n".join(lines) + "\n"
+    return admin
+
+
+def _ok(response: requests.Response) -> requests.Response:
+    if response.status_code >= 400:
+        raise RuntimeError(f"seeding failed: {response.request.method} {response.url} -> "
+                           f"{response.status_code} {response.text}")
+    return response

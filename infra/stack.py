@@ -1,0 +1,215 @@
+"""The shared CloudFormation stack, built from code so that `make package` (AWS) and
+`make run` (the local stack) use one definition of every resource."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from shared.contracts.subscriptions import SUBSCRIPTIONS
+from shared.settings import SERVICES, resource_name
+
+HERE = Path(__file__).parent
+STATE_MACHINES = HERE / "statemachines"
+MAX_RECEIVE_COUNT = 5
+GROUPS = ("applicant", "program", "college", "admin")
+
+
+def _cf_name(*parts: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for part in parts for p in part.replace("_", "-").split("-"))
+
+
+def table(stage: str, service: str) -> dict:
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "TableName": resource_name(stage, service),
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [
+                {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")
+            ],
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": "gsi1",
+                    "KeySchema": [
+                        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        },
+    }
+
+
+def state_machine_files() -> list[Path]:
+    return sorted(STATE_MACHINES.glob("*.asl.json"))
+
+
+def build_shared_template(stage: str = "local") -> dict:
+    bus_name = resource_name(stage, "bus")
+    resources: dict[str, dict] = {
+        "EventBus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": bus_name}},
+        "UserPool": {
+            "Type": "AWS::Cognito::UserPool",
+            "Properties": {
+                "UserPoolName": resource_name(stage, "users"),
+                "UsernameAttributes": ["email"],
+                "AutoVerifiedAttributes": ["email"],
+                "Policies": {"PasswordPolicy": {"MinimumLength": 8, "RequireNumbers": True,
+                                                "RequireLowercase": True, "RequireUppercase": False,
+                                                "RequireSymbols": False}},
+            },
+        },
+        "UserPoolClient": {
+            "Type": "AWS::Cognito::UserPoolClient",
+            "Properties": {
+                "ClientName": resource_name(stage, "web"),
+                "UserPoolId": {"Ref": "UserPool"},
+                "GenerateSecret": False,
+                "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            },
+        },
+        "EmailIdentity": {
+            "Type": "AWS::SES::EmailIdentity",
+            "Properties": {"EmailIdentity": {"Ref": "EmailSender"}},
+        },
+        "SchedulerGroup": {
+            "Type": "AWS::Scheduler::ScheduleGroup",
+            "Properties": {"Name": resource_name(stage, "calendar")},
+        },
+        "SchedulerRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "RoleName": resource_name(stage, "scheduler"),
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"},
+                                   "Action": "sts:AssumeRole"}],
+                },
+                "Policies": [{
+                    "PolicyName": "put-calendar-events",
+                    "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                        {"Effect": "Allow", "Action": "events:PutEvents",
+                         "Resource": {"Fn::GetAtt": ["EventBus", "Arn"]}}]},
+                }],
+            },
+        },
+    }
+    for group in GROUPS:
+        resources[f"Group{_cf_name(group)}"] = {
+            "Type": "AWS::Cognito::UserPoolGroup",
+            "Properties": {"GroupName": group, "UserPoolId": {"Ref": "UserPool"}},
+        }
+    outputs: dict[str, dict] = {
+        "EventBusName": {"Value": {"Ref": "EventBus"}},
+        "UserPoolId": {"Value": {"Ref": "UserPool"}},
+        "UserPoolClientId": {"Value": {"Ref": "UserPoolClient"}},
+        "SchedulerRoleArn": {"Value": {"Fn::GetAtt": ["SchedulerRole", "Arn"]}},
+    }
+    for service in SERVICES:
+        svc = _cf_name(service)
+        resources[f"{svc}Table"] = table(stage, service)
+        resources[f"{svc}DeadLetterQueue"] = {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": resource_name(stage, service, "events-dlq"),
+                           "MessageRetentionPeriod": 1209600},
+        }
+        resources[f"{svc}Queue"] = {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": resource_name(stage, service, "events"),
+                "VisibilityTimeout": 180,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": [f"{svc}DeadLetterQueue", "Arn"]},
+                    "maxReceiveCount": MAX_RECEIVE_COUNT,
+                },
+            },
+        }
+        resources[f"{svc}QueuePolicy"] = {
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{"Ref": f"{svc}Queue"}],
+                "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": [f"{svc}Queue", "Arn"]},
+                    "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [f"{svc}Rule", "Arn"]}}},
+                }]},
+            },
+        }
+        resources[f"{svc}Rule"] = {
+            "Type": "AWS::Events::Rule",
+            "DependsOn": "EventBus",
+            "Properties": {
+                "Name": resource_name(stage, service, "events"),
+                "EventBusName": bus_name,
+                "EventPattern": {"detail-type": SUBSCRIPTIONS[service]},
+                "State": "ENABLED",
+                "Targets": [{"Id": f"{service}-queue", "Arn": {"Fn::GetAtt": [f"{svc}Queue", "Arn"]}}],
+            },
+        }
+        outputs[f"{svc}QueueUrl"] = {"Value": {"Ref": f"{svc}Queue"}}
+        outputs[f"{svc}TableName"] = {"Value": {"Ref": f"{svc}Table"}}
+    for path in state_machine_files():
+        name = path.name.removesuffix(".asl.json")
+        cf = _cf_name(name)
+        resources[f"{cf}StateMachineRole"] = {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"},
+                                   "Action": "sts:AssumeRole"}],
+                },
+                "Policies": [{
+                    "PolicyName": "tasks",
+                    "PolicyDocument": {"Version": "2012-10-17", "Statement": [
+                        {"Effect": "Allow", "Action": ["sqs:SendMessage", "events:PutEvents"],
+                         "Resource": "*"}]},
+                }],
+            },
+        }
+        resources[f"{cf}StateMachine"] = {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "StateMachineName": resource_name(stage, name),
+                "DefinitionString": {"Fn::Sub": [path.read_text(), state_machine_substitutions(stage)]},
+                "RoleArn": {"Fn::GetAtt": [f"{cf}StateMachineRole", "Arn"]},
+            },
+        }
+        outputs[f"{cf}StateMachineArn"] = {"Value": {"Ref": f"{cf}StateMachine"}}
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"CASPR shared resources ({stage})",
+        "Parameters": {"EmailSender": {"Type": "String", "Default": "no-reply@caspr.example"}},
+        "Resources": resources,
+        "Outputs": outputs,
+    }
+
+
+def state_machine_substitutions(stage: str) -> dict:
+    """Values an ASL file may reference as ${Name} (queue URLs of the services)."""
+    subs = {}
+    for service in SERVICES:
+        svc = _cf_name(service)
+        subs[f"{svc}QueueUrl"] = {"Ref": f"{svc}Queue"}
+    subs["EventBusName"] = {"Ref": "EventBus"}
+    return subs
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="print the shared stack template")
+    parser.add_argument("--stage", default="dev")
+    args = parser.parse_args()
+    print(json.dumps(build_shared_template(args.stage), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+"""Use cases of the applications service."""
+
+from __future__ import annotations
+
+from shared.contracts import SeasonDeadlineReached
+
+from applications.bootstrap import Applications
+
+
+def record_deadline(svc: Applications, event: SeasonDeadlineReached) -> None:
+    svc.deadlines.record(event.season, event.key, event.at)

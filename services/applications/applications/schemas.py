@@ -1,0 +1,7 @@
+"""Request and response models of the applications service (the edge)."""
+
+from __future__ import annotations
+
+from shared.schemas import Health
+
+__all__ = ["Health"]

@@ -1,0 +1,1 @@
+"""Accounts and tokens (/auth), backed by the Cognito user pool."""

@@ -1,0 +1,77 @@
+"""The Cognito user pool behind /auth."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import boto3
+
+from shared.errors import Conflict, FieldError, TooManyRequests, Unauthorized, ValidationFailed
+
+from identity.domain.accounts import NewAccount
+
+
+@dataclass(frozen=True)
+class Tokens:
+    access_token: str
+    id_token: str
+    expires_in: int
+    refresh_token: str | None = None
+
+
+class Directory(ABC):
+    @abstractmethod
+    def create(self, account: NewAccount) -> str:
+        """Creates the account, returns its sub."""
+
+    @abstractmethod
+    def authenticate(self, email: str, password: str) -> Tokens: ...
+
+
+class CognitoDirectory(Directory):
+    def __init__(self, user_pool_id: str, client_id: str, client=None):
+        self.pool = user_pool_id
+        self.client_id = client_id
+        self._idp = client or boto3.client("cognito-idp")
+
+    def create(self, account: NewAccount) -> str:
+        idp = self._idp
+        try:
+            user = idp.admin_create_user(
+                UserPoolId=self.pool, Username=account.email, MessageAction="SUPPRESS",
+                UserAttributes=[{"Name": "email", "Value": account.email},
+                                {"Name": "email_verified", "Value": "true"}],
+            )["User"]
+        except idp.exceptions.UsernameExistsException as exc:
+            raise Conflict(f"an account for {account.email} exists already; sign in at POST /auth/token") from exc
+        except idp.exceptions.InvalidParameterException as exc:
+            raise ValidationFailed("the account is invalid",
+                                   errors=[FieldError("email", str(exc.response["Error"]["Message"]))]) from exc
+        try:
+            idp.admin_set_user_password(UserPoolId=self.pool, Username=account.email,
+                                        Password=account.password, Permanent=True)
+        except idp.exceptions.InvalidPasswordException as exc:
+            idp.admin_delete_user(UserPoolId=self.pool, Username=account.email)  # nothing half-written
+            raise ValidationFailed("the password is too weak", errors=[FieldError(
+                "password", "at least 8 characters with a lower-case letter and a digit")]) from exc
+        for group in account.groups:
+            try:
+                idp.admin_add_user_to_group(UserPoolId=self.pool, Username=account.email, GroupName=group)
+            except idp.exceptions.ResourceNotFoundException:
+                idp.create_group(UserPoolId=self.pool, GroupName=group)
+                idp.admin_add_user_to_group(UserPoolId=self.pool, Username=account.email, GroupName=group)
+        return next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
+
+    def authenticate(self, email: str, password: str) -> Tokens:
+        idp = self._idp
+        try:
+            result = idp.initiate_auth(ClientId=self.client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                       AuthParameters={"USERNAME": email.strip().lower(), "PASSWORD": password})
+        except (idp.exceptions.NotAuthorizedException, idp.exceptions.UserNotFoundException) as exc:
+            raise Unauthorized("the email or password is wrong") from exc
+        except idp.exceptions.TooManyRequestsException as exc:
+            raise TooManyRequests("too many sign-in attempts; wait a moment") from exc
+        auth = result["AuthenticationResult"]
+        return Tokens(access_token=auth["AccessToken"], id_token=auth["IdToken"],
+                      expires_in=auth["ExpiresIn"], refresh_token=auth.get("RefreshToken"))

@@ -1,0 +1,1 @@
+"""PynamoDB models, repositories and other AWS adapters of the match service."""

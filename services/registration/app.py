@@ -1,0 +1,12 @@
+"""Chalice app of the registration service: middleware and blueprints, nothing else."""
+
+from chalice import Chalice
+
+from registration.api import bp as api
+from registration.consumers import bp as consumers
+from shared.observability import install
+
+app = Chalice(app_name="caspr-registration")
+install(app, "registration")
+app.register_blueprint(api)
+app.register_blueprint(consumers)

@@ -1,0 +1,12 @@
+"""Chalice app of the scores service: middleware and blueprints, nothing else."""
+
+from chalice import Chalice
+
+from scores.api import bp as api
+from scores.consumers import bp as consumers
+from shared.observability import install
+
+app = Chalice(app_name="caspr-scores")
+install(app, "scores")
+app.register_blueprint(api)
+app.register_blueprint(consumers)

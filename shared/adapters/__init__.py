@@ -1,0 +1,1 @@
+"""Adapters every service may use (PynamoDB lives only in adapters)."""

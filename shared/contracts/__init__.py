@@ -1,0 +1,166 @@
+"""Event contracts: one pydantic model per EventBridge `detail-type` (versioned).
+
+Every event on the `caspr` bus is declared here; contract tests pin the JSON shape.
+Producers publish instances; consumers parse them with powertools' EventBridge
+envelope (shared.consumer)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    detail_type: ClassVar[str]
+    source: ClassVar[str]
+
+
+REGISTRY: dict[str, type[Contract]] = {}
+
+
+def contract(detail_type: str, source: str):
+    def register(cls: type[Contract]) -> type[Contract]:
+        if detail_type in REGISTRY:
+            raise ValueError(f"duplicate contract {detail_type}")
+        cls.detail_type = detail_type
+        cls.source = source
+        REGISTRY[detail_type] = cls
+        return cls
+
+    return register
+
+
+REGISTRATION = "caspr.registration"
+SCHEDULER = "caspr.scheduler"
+MATCH = "caspr.match"
+
+
+# --- the season calendar -------------------------------------------------------------
+@contract("season.calendar_set.v1", REGISTRATION)
+class SeasonCalendarSet(Contract):
+    season: str
+    calendar: dict[str, datetime]
+
+
+@contract("season.deadline_reached.v1", SCHEDULER)
+class SeasonDeadlineReached(Contract):
+    """Fired by the one-time schedule of a calendar instant; every service reacts to its keys."""
+
+    season: str
+    key: str
+    at: datetime
+
+
+# --- registration ----------------------------------------------------------------------
+@contract("applicant.registered.v1", REGISTRATION)
+class ApplicantRegistered(Contract):
+    season: str
+    applicant_id: str
+    code_number: str
+    cms_id: str
+    email: str
+    first_name: str
+    last_name: str
+    college: str
+    graduation_year: int
+    timezone: str
+    credits_total: int
+
+
+@contract("applicant.withdrawn.v1", REGISTRATION)
+class ApplicantWithdrawn(Contract):
+    season: str
+    applicant_id: str
+    code_number: str | None = None
+    reason: str
+
+
+@contract("applicant.reinstated.v1", REGISTRATION)
+class ApplicantReinstated(Contract):
+    season: str
+    applicant_id: str
+    code_number: str | None = None
+
+
+@contract("applicant.profile_updated.v1", REGISTRATION)
+class ApplicantProfileUpdated(Contract):
+    season: str
+    applicant_id: str
+    timezone: str
+
+
+@contract("registration.closed_unpaid.v1", REGISTRATION)
+class RegistrationClosedUnpaid(Contract):
+    season: str
+    applicant_id: str
+
+
+@contract("credits.purchased.v1", REGISTRATION)
+class CreditsPurchased(Contract):
+    season: str
+    applicant_id: str
+    quantity: int
+    credits_total: int
+    charged_cents: int
+
+
+class TrackInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    track_code: str
+    name: str
+    positions: int
+
+
+@contract("program.registered.v1", REGISTRATION)
+class ProgramRegistered(Contract):
+    season: str
+    program_code: str
+    name: str
+    coth: bool
+    crip: bool
+    crip_section: str | None = None
+    application_deadline: datetime | None = None
+    tracks: list[TrackInfo]
+
+
+@contract("track.positions_changed.v1", REGISTRATION)
+class TrackPositionsChanged(Contract):
+    season: str
+    program_code: str
+    track_code: str
+    name: str
+    positions: int
+
+
+# --- match --------------------------------------------------------------------------
+@contract("match.run_completed.v1", MATCH)
+class MatchRunCompleted(Contract):
+    season: str
+    round: str  # "match" or "mpii"
+    run_id: str
+    snapshot_sha256: str
+    matched: int
+    unmatched: int
+    unfilled_positions: int
+
+
+@contract("match.status_released.v1", MATCH)
+class MatchStatusReleased(Contract):
+    season: str
+    run_id: str
+
+
+@contract("match.results_released.v1", MATCH)
+class MatchResultsReleased(Contract):
+    season: str
+    run_id: str
+
+
+@contract("mpii.opened.v1", MATCH)
+class MpiiOpened(Contract):
+    season: str
+    applicant_ids: list[str]
+    track_codes: list[str]

@@ -1,0 +1,18 @@
+"""Which detail-types each service consumes: the EventBridge rules of infra/ are built
+from this table, and each service's consumer is tested against it."""
+
+SUBSCRIPTIONS: dict[str, list[str]] = {
+    "registration": ["season.deadline_reached.v1"],
+    "applications": ["season.deadline_reached.v1", "applicant.registered.v1", "program.registered.v1"],
+    "scores": ["season.deadline_reached.v1", "applicant.registered.v1"],
+    "interviews": ["season.deadline_reached.v1", "program.registered.v1", "applicant.registered.v1"],
+    "match": [
+        "season.deadline_reached.v1",
+        "season.calendar_set.v1",
+        "applicant.registered.v1",
+        "applicant.withdrawn.v1",
+        "applicant.reinstated.v1",
+        "program.registered.v1",
+        "track.positions_changed.v1",
+    ],
+}

@@ -1,0 +1,45 @@
+"""What every service's bootstrap needs from the platform, built once per process from
+the settings. Services add their own adapters on top (services/<name>/<name>/bootstrap.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from shared.auth import TokenVerifier
+from shared.clock import Clock, default_clock
+from shared.email import Mailer, SesMailer
+from shared.events import EventBridgePublisher, EventPublisher
+from shared.settings import Settings
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    clock: Clock
+
+    @cached_property
+    def publisher(self) -> EventPublisher:
+        return EventBridgePublisher(self.settings.event_bus)
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        return SesMailer(self.settings.email_sender)
+
+    @cached_property
+    def verifier(self) -> TokenVerifier:
+        s = self.settings
+        return TokenVerifier(issuer=s.token_issuer, client_id=s.user_pool_client_id, jwks_url=s.jwks_url)
+
+    def idempotency_store(self, service: str):
+        """powertools idempotency records live in the service's own table."""
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        return DynamoDBPersistenceLayer(
+            table_name=self.settings.table_name(service), key_attr="pk", sort_key_attr="sk",
+            static_pk_value=f"idempotency#{service}",
+        )
+
+
+def default_platform() -> Platform:
+    return Platform(settings=Settings.from_env(), clock=default_clock())
