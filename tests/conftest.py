@@ -1,0 +1,50 @@
+"""Fixtures every test may use.
+
+- `aws`: an in-process moto (mock_aws) with every service's table, queue, bus and rule
+  created from infra's template: for integration tests (mark them `integration`).
+- e2e fixtures (the running local stack) live in tests/e2e/conftest.py.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_REGION", "us-east-1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ.setdefault("CASPR_STAGE", "local")
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """In-process AWS (moto) with the shared stack's tables, queues, bus and rules."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    from moto import mock_aws
+
+    with mock_aws():
+        import boto3
+
+        from infra.stack import build_shared_template
+        from shared.settings import SERVICES, resource_name
+
+        template = build_shared_template("local")
+        ddb = boto3.client("dynamodb")
+        for service in SERVICES:
+            props = dict(template["Resources"][f"{service.capitalize()}Table"]["Properties"])
+            props.pop("TimeToLiveSpecification", None)
+            props.pop("PointInTimeRecoverySpecification", None)
+            ddb.create_table(**props)
+        events = boto3.client("events")
+        events.create_event_bus(Name=resource_name("local", "bus"))
+        sqs = boto3.client("sqs")
+        for service in SERVICES:
+            sqs.create_queue(QueueName=resource_name("local", service, "events"))
+        boto3.client("ses").verify_email_identity(EmailAddress="no-reply@caspr.example")
+        boto3.client("scheduler").create_schedule_group(Name=resource_name("local", "calendar"))
+        yield

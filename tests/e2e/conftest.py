@@ -1,0 +1,121 @@
+"""The running local stack, shared by every e2e test of the session (one process can
+host one: moto's backends are process-wide). The clock only moves forward, so a test
+makes its own season whose calendar starts after the current local time
+(`season` fixture / `Stack.new_season`), and never depends on another test's data."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import timedelta
+
+import pytest
+import requests
+
+from shared.clock import iso, parse_instant
+
+pytestmark = pytest.mark.e2e
+
+# offsets (days after the season's start instant) in the calendar's order
+CALENDAR_OFFSETS = {
+    "registration_opens": 0,
+    "registration_recommended_by": 10,
+    "score_release_deadline": 20,
+    "scores_uploaded": 21,
+    "application_deadline_default": 25,
+    "part1_pass_by": 26,
+    "applications_delivered": 27,
+    "invitations_open": 30,
+    "crip_start": 40,
+    "crip_end": 45,
+    "non_crip_interviews_from": 46,
+    "rol_opens": 47,
+    "registration_final": 50,
+    "match_application_last": 51,
+    "rol_deadline": 52,
+    "part2_pass_by": 53,
+    "part2_uploaded": 54,
+    "match_status_day": 55,
+    "mpii_applications_open": 55.01,
+    "mpii_application_deadline": 56,
+    "mpii_rol_opens": 56.01,
+    "mpii_rol_deadline": 57,
+    "match_day": 58,
+}
+_seasons = itertools.count(1)
+
+
+class Stack:
+    def __init__(self, local_stack, admin: dict):
+        self.local = local_stack
+        self.url = local_stack.url
+        self.admin_email = admin["email"]
+        self.admin_password = admin["password"]
+        self.admin = self.session(self.token(self.admin_email, self.admin_password))
+
+    # --- accounts ----------------------------------------------------------------------
+    def token(self, email: str, password: str) -> str:
+        r = requests.post(f"{self.url}/auth/token", json={"email": email, "password": password}, timeout=30)
+        assert r.status_code == 200, r.text
+        return r.json()["access_token"]
+
+    def session(self, token: str | None = None) -> requests.Session:
+        s = requests.Session()
+        if token:
+            s.headers["Authorization"] = f"Bearer {token}"
+        return s
+
+    def new_account(self, role: str = "applicant", **extra) -> tuple[requests.Session, dict]:
+        email = f"{role}-{uuid.uuid4().hex[:10]}@test.caspr"
+        password = f"Pw-{uuid.uuid4().hex[:8]}1"
+        body = {"email": email, "password": password, **extra}
+        if role != "applicant":
+            body["role"] = role
+            r = self.admin.post(f"{self.url}/auth/accounts", json=body, timeout=30)
+        else:
+            r = requests.post(f"{self.url}/auth/accounts", json=body, timeout=30)
+        assert r.status_code == 201, r.text
+        return self.session(self.token(email, password)), {"email": email, "password": password, **r.json()}
+
+    # --- time --------------------------------------------------------------------------
+    def now(self):
+        return parse_instant(requests.get(f"{self.url}/_local/clock", timeout=30).json()["now"])
+
+    def move_clock(self, when) -> dict:
+        r = requests.post(f"{self.url}/_local/clock", json={"now": iso(when)}, timeout=120)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def calendar(self, start=None) -> dict:
+        start = (start or self.now()) + timedelta(minutes=1)
+        return {k: iso(start + timedelta(days=d)) for k, d in CALENDAR_OFFSETS.items()}
+
+    def new_season(self, start=None) -> tuple[str, dict]:
+        """A season of its own (id unique in this session), calendar set by the administrator."""
+        season = f"{2100 + next(_seasons)}"
+        cal = self.calendar(start)
+        r = self.admin.put(f"{self.url}/registration/seasons/{season}", json=cal, timeout=30)
+        assert r.status_code in (200, 201), r.text
+        return season, cal
+
+    def at(self, calendar: dict, key: str, plus=timedelta(minutes=1)) -> dict:
+        """Moves the clock just past a calendar instant (and lets its events settle)."""
+        return self.move_clock(parse_instant(calendar[key]) + plus)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    from caspr_local.host import LocalStack
+    from caspr_local.seed import create_admin
+
+    local = LocalStack(port=0).start()
+    admin = create_admin(local)
+    try:
+        yield Stack(local, admin)
+    finally:
+        local.stop()
+
+
+@pytest.fixture
+def season(stack):
+    return stack.new_season()
