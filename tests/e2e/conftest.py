@@ -87,7 +87,7 @@ class Stack:
         return r.json()
 
     def calendar(self, start=None) -> dict:
-        start = (start or self.now()) + timedelta(minutes=1)
+        start = (start or self.now()) - timedelta(minutes=1)  # registration already open
         return {k: iso(start + timedelta(days=d)) for k, d in CALENDAR_OFFSETS.items()}
 
     def new_season(self, start=None) -> tuple[str, dict]:

@@ -364,23 +364,27 @@ def _canonical_snapshot_text(snapshot: Snapshot) -> str:
     # checking the keys checks every string of the document.
     if not (_plain("".join(applicants)) and _plain("".join(tracks))):
         return canonical_json(snapshot_to_json(snapshot))
+    # Each entry is built by str.join over zipped columns (no per-entry Python code).
     # A code is non-empty and has no quote, so '[""]' only ever comes from an empty
     # list joined as ["" + "" + ""]: it is turned into [] at the end.
     app_codes = sorted(applicants)
-    app_part = ",".join(
-        map('"{}":["{}"]'.format, app_codes, map('","'.join, map(applicants.__getitem__, app_codes)))
-    )
+    lists = map('","'.join, map(applicants.__getitem__, app_codes))
+    app_part = '"],"'.join(map('":["'.join, zip(app_codes, lists)))
     track_codes = sorted(tracks)
-    by_code = [tracks[code] for code in track_codes]
-    track_part = ",".join(
-        map(
-            '"{}":{{"positions":{},"ranks":["{}"]}}'.format,
-            track_codes,
-            [t.positions for t in by_code],
-            map('","'.join, [t.ranks for t in by_code]),
-        )
+    by_code = list(map(tracks.__getitem__, track_codes))
+    heads = map('":{"positions":'.join, zip(track_codes, [str(t.positions) for t in by_code]))
+    track_part = '"]},"'.join(map(',"ranks":["'.join, zip(heads, map('","'.join, [t.ranks for t in by_code]))))
+    text = "".join(
+        [
+            '{"applicants":{',
+            f'"{app_part}"]' if app_codes else "",
+            '},"tracks":{',
+            f'"{track_part}"]}}' if track_codes else "",
+            '},"withdrawn":',
+            _str_list(sorted(snapshot.withdrawn)),
+            "}",
+        ]
     )
-    text = f'{{"applicants":{{{app_part}}},"tracks":{{{track_part}}},"withdrawn":{_str_list(sorted(snapshot.withdrawn))}}}'
     return text.replace('[""]', "[]")
 
 
@@ -427,10 +431,18 @@ def dumps_result(result: Result) -> bytes:
         quoted = {track: f'"{track}"' for track in tracks}
         quoted[None] = "null"
         codes = sorted(matches)
-        match_part = ",".join(map('"{}":{}'.format, codes, map(quoted.__getitem__, map(matches.__getitem__, codes))))
+        match_part = ',"'.join(map('":'.join, zip(codes, map(quoted.__getitem__, map(matches.__getitem__, codes)))))
         codes = sorted(unfilled)
-        unfilled_part = ",".join(map('"{}":{}'.format, codes, map(unfilled.__getitem__, codes)))
-        text = f'{{"matches":{{{match_part}}},"snapshot_sha256":"{result.snapshot_sha256}","unfilled":{{{unfilled_part}}}}}'
+        unfilled_part = ',"'.join(map('":'.join, zip(codes, map(str, map(unfilled.__getitem__, codes)))))
+        text = "".join(
+            [
+                '{"matches":{',
+                f'"{match_part}' if matches else "",
+                f'}},"snapshot_sha256":"{result.snapshot_sha256}","unfilled":{{',
+                f'"{unfilled_part}' if unfilled else "",
+                "}}",
+            ]
+        )
     else:
         text = canonical_json(result_to_json(result))
     return text.encode("ascii") + b"\n"
