@@ -59,7 +59,8 @@ def demo_applicants() -> list[dict]:
              ("Edsger", "Dijkstra"), ("Barbara", "Liskov"), ("Donald", "Knuth"), ("Frances", "Allen")]
     colleges = ["TUSPM", "KSUCPM", "NYCPM", "AZPOD"]
     return [
-        {"season": DEMO_SEASON, "first_name": f, "last_name": l, "email": f"{f.lower()}.{l.lower()}@caspr.local",
+        {"season": DEMO_SEASON, "first_name": first, "last_name": last,
+         "email": f"{first.lower()}.{last.lower()}@caspr.local",
          "cms_id": f"PRO-{i:02d}DEMO{i:03d}", "college": colleges[i % len(colleges)], "graduation_year": 2024}
-        for i, (f, l) in enumerate(names)
+        for i, (first, last) in enumerate(names)
     ]

@@ -10,7 +10,7 @@ import secrets
 import boto3
 import requests
 
-from caspr_local.demo import DEMO_SEASON, demo_calendar, demo_programs, demo_applicants
+from caspr_local.demo import DEMO_SEASON, demo_applicants, demo_calendar, demo_programs
 
 
 def create_admin(stack) -> dict:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from shared import health
-from shared.web import PUBLIC, ApiBlueprint
-
 from applications import bootstrap
 from applications.schemas import Health
+from shared import health
+from shared.web import PUBLIC, ApiBlueprint
 
 bp = ApiBlueprint(__name__, tag="applications", verifier=lambda: bootstrap.container().platform.verifier)
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from shared.contracts import SeasonDeadlineReached
-
 from applications.bootstrap import Applications
+from shared.contracts import SeasonDeadlineReached
 
 
 def record_deadline(svc: Applications, event: SeasonDeadlineReached) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from shared.web import PUBLIC, ApiBlueprint
-
 from identity import bootstrap, handlers
 from identity.schemas import AccountIn, AccountOut, TokenIn, TokenOut
+from shared.web import PUBLIC, ApiBlueprint
 
 bp = ApiBlueprint(__name__, tag="auth", verifier=lambda: bootstrap.container().platform.verifier)
 

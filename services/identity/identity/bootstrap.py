@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.runtime import Platform, default_platform
-
 from identity.adapters.cognito import CognitoDirectory, Directory
+from shared.runtime import Platform, default_platform
 
 
 @dataclass

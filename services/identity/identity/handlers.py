@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from shared.auth import Principal
-
 from identity.adapters.cognito import Tokens
 from identity.bootstrap import Identity
 from identity.domain.accounts import NewAccount, plan_account
+from shared.auth import Principal
 
 
 def create_account(svc: Identity, *, email: str, password: str, role: str | None, program_code: str | None,

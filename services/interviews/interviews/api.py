@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from shared import health
-from shared.web import PUBLIC, ApiBlueprint
-
 from interviews import bootstrap
 from interviews.schemas import Health
+from shared import health
+from shared.web import PUBLIC, ApiBlueprint
 
 bp = ApiBlueprint(__name__, tag="interviews", verifier=lambda: bootstrap.container().platform.verifier)
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from shared.contracts import SeasonDeadlineReached
-
 from interviews.bootstrap import Interviews
+from shared.contracts import SeasonDeadlineReached
 
 
 def record_deadline(svc: Interviews, event: SeasonDeadlineReached) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from shared import health
-from shared.web import PUBLIC, ApiBlueprint
-
 from scores import bootstrap
 from scores.schemas import Health
+from shared import health
+from shared.web import PUBLIC, ApiBlueprint
 
 bp = ApiBlueprint(__name__, tag="scores", verifier=lambda: bootstrap.container().platform.verifier)
 

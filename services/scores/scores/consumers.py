@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from scores import bootstrap, handlers
 from shared.consumer import EventConsumer
 from shared.contracts import SeasonDeadlineReached
 from shared.settings import Settings
-
-from scores import bootstrap, handlers
 
 bp = Blueprint(__name__)
 _consumer: EventConsumer | None = None

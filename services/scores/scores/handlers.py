@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from shared.contracts import SeasonDeadlineReached
-
 from scores.bootstrap import Scores
+from shared.contracts import SeasonDeadlineReached
 
 
 def record_deadline(svc: Scores, event: SeasonDeadlineReached) -> None:

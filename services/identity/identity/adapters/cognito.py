@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 import boto3
 
-from shared.errors import Conflict, FieldError, TooManyRequests, Unauthorized, ValidationFailed
-
 from identity.domain.accounts import NewAccount
+from shared.errors import Conflict, FieldError, TooManyRequests, Unauthorized, ValidationFailed
 
 
 @dataclass(frozen=True)
