@@ -124,13 +124,15 @@ class LocalStack:
     def settle(self, timeout: float = 60.0) -> bool:
         """Waits until every queue is empty and every consumer idle (events delivered)."""
         deadline = time.monotonic() + timeout
+        for p in self.pollers:
+            p.kick()
         quiet = 0
         while time.monotonic() < deadline:
             busy = any(p.depth() for p in self.pollers) or not all(p.idle.is_set() for p in self.pollers)
             quiet = 0 if busy else quiet + 1
             if quiet >= 2:  # twice in a row: an event that produced another event is caught too
                 return True
-            time.sleep(0.2)
+            time.sleep(0.1)
         return False
 
     # ---------------------------------------------------------------- outbox & docs

@@ -13,7 +13,8 @@ import boto3
 
 log = logging.getLogger("caspr.local.pollers")
 LOCAL_VISIBILITY_TIMEOUT = 2  # seconds before a failed record is retried locally
-POLL_INTERVAL = 0.1
+POLL_MIN = 0.05
+POLL_MAX = 0.5
 
 
 class QueuePoller:
@@ -26,6 +27,7 @@ class QueuePoller:
         self.arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
             "Attributes"]["QueueArn"]
         self.idle = threading.Event()
+        self.wake = threading.Event()
         self.thread = threading.Thread(target=self.run, name=f"poll-{queue_name}", daemon=True)
 
     def poll_once(self) -> int:
@@ -59,18 +61,26 @@ class QueuePoller:
         }
 
     def run(self) -> None:
+        delay = POLL_MIN
         while not self.stop.is_set():
             try:
                 n = self.poll_once()
             except Exception:
                 log.exception("polling %s", self.queue_name)
                 n = 0
-            if n == 0:
-                self.idle.set()
-                # no long polling: moto would sleep inside the emulator's one lock
-                self.stop.wait(POLL_INTERVAL)
-            else:
+            if n:
                 self.idle.clear()
+                delay = POLL_MIN
+                continue
+            self.idle.set()
+            # no long polling (moto would sleep inside the emulator's one lock): back off
+            # while idle, and wake at once when kicked (the clock moved, an event was put)
+            self.wake.wait(delay)
+            self.wake.clear()
+            delay = min(delay * 2, POLL_MAX)
+
+    def kick(self) -> None:
+        self.wake.set()
 
     def depth(self) -> int:
         attrs = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=[
