@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from shared.adapters.inbox import DeadlineLog, dynamo_deadline_log
 from shared.runtime import Platform, default_platform
+from shared.wiring import Wiring
 
 
 @dataclass
@@ -15,20 +16,10 @@ class Applications:
     deadlines: DeadlineLog
 
 
-_current: Applications | None = None
-
-
 def build() -> Applications:
     return Applications(platform=default_platform(), deadlines=dynamo_deadline_log("applications"))
 
 
-def container() -> Applications:
-    global _current
-    if _current is None:
-        _current = build()
-    return _current
-
-
-def override(replacement: Applications | None) -> None:
-    global _current
-    _current = replacement
+wiring = Wiring(build)
+container = wiring.get
+override = wiring.override

@@ -5,26 +5,18 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from applications import bootstrap, handlers
-from shared.consumer import EventConsumer
 from shared.contracts import SeasonDeadlineReached
 from shared.settings import Settings
+from shared.wiring import LazyConsumer
 
 bp = Blueprint(__name__)
-_consumer: EventConsumer | None = None
-
-
-def consumer() -> EventConsumer:
-    global _consumer
-    if _consumer is None:
-        svc = bootstrap.container()
-        _consumer = EventConsumer(
-            "applications",
-            {SeasonDeadlineReached: lambda e: handlers.record_deadline(bootstrap.container(), e)},
-            persistence=svc.platform.idempotency_store("applications"),
-        )
-    return _consumer
+consumer = LazyConsumer(
+    "applications",
+    handlers=lambda: {SeasonDeadlineReached: lambda e: handlers.record_deadline(bootstrap.container(), e)},
+    persistence=lambda: bootstrap.container().platform.idempotency_store("applications"),
+)
 
 
 @bp.on_sqs_message(queue=Settings.from_env().queue_name("applications"), batch_size=10)
 def on_event(event):
-    return consumer().handle(event.to_dict())
+    return consumer.handle(event.to_dict())

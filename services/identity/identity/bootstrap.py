@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from identity.adapters.cognito import CognitoDirectory, Directory
 from shared.runtime import Platform, default_platform
+from shared.wiring import Wiring
 
 
 @dataclass
@@ -14,22 +15,12 @@ class Identity:
     directory: Directory
 
 
-_current: Identity | None = None
-
-
 def build() -> Identity:
     platform = default_platform()
     s = platform.settings
     return Identity(platform=platform, directory=CognitoDirectory(s.user_pool_id, s.user_pool_client_id))
 
 
-def container() -> Identity:
-    global _current
-    if _current is None:
-        _current = build()
-    return _current
-
-
-def override(replacement: Identity | None) -> None:
-    global _current
-    _current = replacement
+wiring = Wiring(build)
+container = wiring.get
+override = wiring.override

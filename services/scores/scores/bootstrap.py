@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from shared.adapters.inbox import DeadlineLog, dynamo_deadline_log
 from shared.runtime import Platform, default_platform
+from shared.wiring import Wiring
 
 
 @dataclass
@@ -15,20 +16,10 @@ class Scores:
     deadlines: DeadlineLog
 
 
-_current: Scores | None = None
-
-
 def build() -> Scores:
     return Scores(platform=default_platform(), deadlines=dynamo_deadline_log("scores"))
 
 
-def container() -> Scores:
-    global _current
-    if _current is None:
-        _current = build()
-    return _current
-
-
-def override(replacement: Scores | None) -> None:
-    global _current
-    _current = replacement
+wiring = Wiring(build)
+container = wiring.get
+override = wiring.override
