@@ -1,5 +1,5 @@
 # CASPR: two commands for a newcomer (README): `make run` and `make test`.
-PY ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3.11 || command -v python3)
+PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
