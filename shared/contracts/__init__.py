@@ -68,6 +68,9 @@ class ApplicantRegistered(Contract):
     graduation_year: int
     timezone: str
     credits_total: int
+    # the Cognito sub of the applicant's account (additive, optional): lets other services
+    # (match: rank order lists, results/me) know which signed-in account is this applicant
+    owner_sub: str | None = None
 
 
 @contract("applicant.withdrawn.v1", REGISTRATION)
