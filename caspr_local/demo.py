@@ -47,7 +47,7 @@ def demo_programs() -> list[dict]:
     return [
         {"season": DEMO_SEASON, "program_code": code, "name": name, "city": city, "state": state,
          "coth": coth, "crip": crip, "crip_section": section,
-         "contact": {"name": "Program Director", "email": f"director{code}@caspr.local", "phone": "+1 555 0100"},
+         "contact": {"name": "Program Director", "email": f"director{code}@caspr.example", "phone": "+1 555 0100"},
          "requirements": "Personal statement, CV, 3 letters of reference",
          "tracks": [{"track_code": t, "name": n, "positions": p} for t, n, p in tracks]}
         for code, name, city, state, coth, crip, section, tracks in rows
@@ -60,7 +60,7 @@ def demo_applicants() -> list[dict]:
     colleges = ["TUSPM", "KSUCPM", "NYCPM", "AZPOD"]
     return [
         {"season": DEMO_SEASON, "first_name": first, "last_name": last,
-         "email": f"{first.lower()}.{last.lower()}@caspr.local",
+         "email": f"{first.lower()}.{last.lower()}@caspr.example",
          "cms_id": f"PRO-{i:02d}DEMO{i:03d}", "college": colleges[i % len(colleges)], "graduation_year": 2024}
         for i, (first, last) in enumerate(names)
     ]

@@ -45,9 +45,9 @@ def seed(stack, demo: bool = True) -> dict:
         _ok(s.post(f"{base}/registration/programs", json=program, timeout=30))
         code = program["program_code"]
         pw = f"Program-{code}-demo1"
-        _ok(s.post(f"{base}/auth/accounts", json={"email": f"program{code}@caspr.local", "password": pw,
+        _ok(s.post(f"{base}/auth/accounts", json={"email": f"program{code}@caspr.example", "password": pw,
                                                   "role": "program", "program_code": code}, timeout=30))
-        lines.append(f"  Program {code}    program{code}@caspr.local / {pw}")
+        lines.append(f"  Program {code}    program{code}@caspr.example / {pw}")
     for i, applicant in enumerate(demo_applicants()):
         pw = f"Applicant-demo{i}"
         _ok(requests.post(f"{base}/auth/accounts", json={"email": applicant["email"], "password": pw},

@@ -129,6 +129,21 @@ class ProgramRegistered(Contract):
     tracks: list[TrackInfo]
 
 
+@contract("program.updated.v1", REGISTRATION)
+class ProgramUpdated(Contract):
+    """A program's details changed (PATCH): the whole program as it is now. Positions
+    changes are also published one track at a time as track.positions_changed.v1."""
+
+    season: str
+    program_code: str
+    name: str
+    coth: bool
+    crip: bool
+    crip_section: str | None = None
+    application_deadline: datetime | None = None
+    tracks: list[TrackInfo]
+
+
 @contract("track.positions_changed.v1", REGISTRATION)
 class TrackPositionsChanged(Contract):
     season: str

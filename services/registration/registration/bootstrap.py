@@ -3,32 +3,77 @@ Tests call override() with fakes; nothing else patches module state."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from registration.adapters.accounts import AccountDirectory, CognitoAccountDirectory
+from registration.adapters.payments import LocalTestProvider, PaymentProvider
+from registration.adapters.repositories import (
+    ApplicantRepository,
+    DynamoApplicantRepository,
+    DynamoLedger,
+    DynamoProgramRepository,
+    DynamoSeasonRepository,
+    Ledger,
+    ProgramRepository,
+    SeasonRepository,
+)
+from registration.adapters.schedules import CalendarScheduler, EventBridgeCalendarScheduler
+from registration.domain.codes import CodeNumberPolicy
 from shared.adapters.inbox import DeadlineLog, dynamo_deadline_log
+from shared.auth import TokenVerifier
+from shared.clock import Clock
+from shared.email import Mailer
+from shared.events import EventPublisher
 from shared.runtime import Platform, default_platform
+from shared.wiring import Wiring
 
 
 @dataclass
 class Registration:
     platform: Platform
     deadlines: DeadlineLog
-
-
-_current: Registration | None = None
+    seasons: SeasonRepository
+    applicants: ApplicantRepository
+    programs: ProgramRepository
+    ledger: Ledger
+    payments: PaymentProvider
+    calendar_scheduler: CalendarScheduler
+    accounts: AccountDirectory
+    publisher: EventPublisher
+    mailer: Mailer
+    clock: Clock
+    verifier: TokenVerifier
+    codes: CodeNumberPolicy = field(default_factory=CodeNumberPolicy)
+    # powertools idempotency records (payments, credits): a fresh persistence layer per use
+    # case, since powertools configures a layer once for the first function that uses it
+    idempotency_store: Callable[[], object] | None = None
+    calendar_cache_seconds: float = 5.0
+    cache: dict = field(default_factory=dict)
 
 
 def build() -> Registration:
-    return Registration(platform=default_platform(), deadlines=dynamo_deadline_log("registration"))
+    platform = default_platform()
+    s = platform.settings
+    return Registration(
+        platform=platform,
+        deadlines=dynamo_deadline_log("registration"),
+        seasons=DynamoSeasonRepository(),
+        applicants=DynamoApplicantRepository(s),
+        programs=DynamoProgramRepository(),
+        ledger=DynamoLedger(),
+        # No real card processor is wired yet: the test-mode provider everywhere (see README).
+        payments=LocalTestProvider(),
+        calendar_scheduler=EventBridgeCalendarScheduler(s),
+        accounts=CognitoAccountDirectory(s.user_pool_id),
+        publisher=platform.publisher,
+        mailer=platform.mailer,
+        clock=platform.clock,
+        verifier=platform.verifier,
+        idempotency_store=lambda: platform.idempotency_store("registration"),
+    )
 
 
-def container() -> Registration:
-    global _current
-    if _current is None:
-        _current = build()
-    return _current
-
-
-def override(replacement: Registration | None) -> None:
-    global _current
-    _current = replacement
+wiring = Wiring(build)
+container = wiring.get
+override = wiring.override

@@ -1,11 +1,518 @@
-"""Use cases of the registration service."""
+"""Use cases of the registration service. Each takes the wiring (bootstrap.Registration),
+checks who may act, applies the domain rules, and writes through the repositories,
+whose conditions and transactions are the unit of work (R1-R8)."""
 
 from __future__ import annotations
 
-from shared.contracts import SeasonDeadlineReached
+import time
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
 
 from registration.bootstrap import Registration
+from registration.domain.calendar import SeasonCalendar, check_season_id, parse_calendar
+from registration.domain.cms import normalize_cms_id
+from registration.domain.ledger import REFUND, credit_entries, registration_entries
+from registration.domain.profile import check_phone, check_timezone, refuse_immutable
+from registration.domain.programs import Program, Track, apply_track_changes, check_program, matches
+from registration.domain.rules import (
+    DEFAULT_TIMEZONE,
+    PENDING,
+    REGISTERED,
+    Applicant,
+    check_can_buy_credits,
+    check_payment,
+    check_payment_window,
+    check_reinstate,
+    check_withdraw,
+    credits_charge_cents,
+    included_credits,
+    registration_fee_cents,
+    registration_warnings,
+)
+from shared.auth import Principal, require_admin, require_program
+from shared.contracts import (
+    ApplicantProfileUpdated,
+    ApplicantRegistered,
+    ApplicantReinstated,
+    ApplicantWithdrawn,
+    Contract,
+    CreditsPurchased,
+    ProgramRegistered,
+    ProgramUpdated,
+    RegistrationClosedUnpaid,
+    SeasonCalendarSet,
+    SeasonDeadlineReached,
+    TrackInfo,
+    TrackPositionsChanged,
+)
+from shared.email import Email
+from shared.errors import Conflict, DomainError, FieldError, Forbidden, ValidationFailed
+from shared.money import APPLICANT_FEE_CENTS, INTERVIEW_FEE_CENTS, dollars
+
+logger = Logger(service="registration")
+IDEMPOTENCY_SECONDS = 24 * 3600
+STALE_INTENT_SECONDS = 120
+NO_REFUND_NOTE = ("Withdrawal refunds nothing now: the $300 applicant fee and credits are non-refundable (R2, R4); "
+                  "the $250 interview scheduling fee is refunded when the interview season closes if no interview "
+                  "was scheduled through the system (R2, I8).")
 
 
+# ----------------------------------------------------------------------------- plumbing
+def _publish(svc: Registration, *events: Contract) -> None:
+    """After the state change is stored. A failure is logged, not raised: the change is
+    already made and a retry of the request would not publish again (see README)."""
+    try:
+        svc.publisher.publish(*events)
+    except Exception:
+        logger.exception("publishing failed", extra={"detail_types": [e.detail_type for e in events]})
+
+
+def _mail(svc: Registration, email: Email) -> None:
+    try:
+        svc.mailer.send(email)
+    except Exception:
+        logger.exception("email failed", extra={"to": email.to, "subject": email.subject})
+
+
+def _idempotent(svc: Registration, name: str, fn, payload_fields: str):
+    """powertools idempotency keyed by applicant id + Idempotency-Key; the same key with
+    another body is refused. One persistence layer per use case (powertools configures a
+    layer once, for the first function that uses it)."""
+    key = f"idempotent:{name}"
+    if key not in svc.cache:
+        if svc.idempotency_store is None:
+            svc.cache[key] = lambda request: fn(request)
+        else:
+            config = IdempotencyConfig(event_key_jmespath="[applicant_id, idempotency_key]",
+                                       payload_validation_jmespath=payload_fields,
+                                       raise_on_no_idempotency_key=True, expires_after_seconds=IDEMPOTENCY_SECONDS)
+            wrapped = idempotent_function(data_keyword_argument="request", persistence_store=svc.idempotency_store(),
+                                          config=config, key_prefix=f"registration.{name}")(
+                lambda request: fn(request))
+            svc.cache[key] = lambda request: wrapped(request=request)
+    return svc.cache[key]
+
+
+def _run_idempotent(svc: Registration, name: str, fn, payload_fields: str, request: dict) -> dict:
+    try:
+        return _idempotent(svc, name, fn, payload_fields)(request)
+    except IdempotencyAlreadyInProgressError as exc:
+        raise Conflict("a request with this Idempotency-Key is in progress; retry in a moment with the same key",
+                       extra={"retry": True}) from exc
+    except IdempotencyValidationError as exc:
+        raise ValidationFailed("this Idempotency-Key was used with a different request body; use a new key for a "
+                               "new request", errors=[FieldError("Idempotency-Key", "already used with another body")]
+                               ) from exc
+
+
+# ----------------------------------------------------------------------------- the calendar
+def set_calendar(svc: Registration, season: str, raw: dict) -> tuple[bool, SeasonCalendar, list[str]]:
+    """Stores the season calendar, arms one schedule per instant, publishes it."""
+    calendar = parse_calendar(season, raw)
+    created = svc.seasons.put(calendar, svc.clock.now())
+    svc.cache[f"calendar:{season}"] = (time.monotonic() + svc.calendar_cache_seconds, calendar)
+    schedules = svc.calendar_scheduler.arm(calendar)
+    _publish(svc, SeasonCalendarSet(season=season, calendar=calendar.instants))
+    return created, calendar, schedules
+
+
+def get_calendar(svc: Registration, season: str) -> SeasonCalendar:
+    check_season_id(season)
+    from shared.errors import NotFound
+
+    calendar = season_calendar(svc, season)
+    if calendar is None:
+        raise NotFound(f"season {season} has no calendar yet; an administrator sets it with "
+                       f"PUT /registration/seasons/{season}")
+    return calendar
+
+
+def season_calendar(svc: Registration, season: str) -> SeasonCalendar | None:
+    """The calendar, cached for a few seconds per process (it is read by every request)."""
+    cached = svc.cache.get(f"calendar:{season}")
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    calendar = svc.seasons.get(season)
+    if calendar is not None:
+        svc.cache[f"calendar:{season}"] = (time.monotonic() + svc.calendar_cache_seconds, calendar)
+    return calendar
+
+
+def _calendar_for_body(svc: Registration, season: str) -> SeasonCalendar:
+    calendar = season_calendar(svc, season)
+    if calendar is None:
+        raise ValidationFailed(f"season {season} is not open: it has no calendar yet",
+                               errors=[FieldError("season", "no such season (an administrator sets its calendar "
+                                                            f"with PUT /registration/seasons/{season})")])
+    return calendar
+
+
+# ----------------------------------------------------------------------------- applicants
+def _authorize(svc: Registration, principal: Principal, applicant: Applicant) -> None:
+    """An applicant reaches only its own registration (owned by its account's sub, or, when
+    an administrator registered it, by the account with the registration's email)."""
+    if principal.is_admin:
+        return
+    if principal.role == "applicant":
+        if applicant.owner_sub is not None and applicant.owner_sub == principal.sub:
+            return
+        if applicant.owner_sub is None and svc.accounts.email_of(principal) == applicant.email:
+            return
+    raise Forbidden("you may only access your own registration")
+
+
+def get_applicant(svc: Registration, principal: Principal, applicant_id: str) -> Applicant:
+    applicant = svc.applicants.get(applicant_id)
+    _authorize(svc, principal, applicant)
+    return applicant
+
+
+def list_applicants(svc: Registration, principal: Principal, season: str | None,
+                    status: str | None) -> list[Applicant]:
+    if principal.is_admin:
+        if not season:
+            raise ValidationFailed("administrators list one season at a time",
+                                   errors=[FieldError("season", "is required, e.g. 2024")])
+        return svc.applicants.in_season(season, status)
+    if principal.role != "applicant":
+        raise Forbidden("only applicants and administrators list registrations")
+    found = svc.applicants.for_owner(principal.sub)
+    return [a for a in found if (not season or a.season == season) and (not status or a.status == status)]
+
+
+def register(svc: Registration, principal: Principal, *, season: str, first_name: str, last_name: str,
+             email: str, cms_id: str, college: str, graduation_year: int) -> Applicant:
+    """R1 (fields, CMS ID form), R5 (once per season), R6 (window). An applicant registers
+    itself with its account's email; an administrator may register anyone."""
+    cms = normalize_cms_id(cms_id)
+    email = email.strip().lower()
+    calendar = _calendar_for_body(svc, season)
+    if not principal.is_admin:
+        account_email = svc.accounts.email_of(principal)
+        if account_email != email:
+            raise ValidationFailed(
+                "the registration's email must be your account's email", rule="R1",
+                errors=[FieldError("email", f"must be {account_email or 'the email you signed up with'}")])
+    now = svc.clock.now()
+    warnings = registration_warnings(calendar, now)
+    applicant = Applicant(
+        applicant_id=str(uuid.uuid4()), season=season, first_name=first_name.strip(), last_name=last_name.strip(),
+        email=email, cms_id=cms, college=college.strip(), graduation_year=graduation_year, status=PENDING,
+        owner_sub=None if principal.is_admin else principal.sub, timezone=DEFAULT_TIMEZONE, warnings=warnings,
+        created_at=now)
+    svc.applicants.add(applicant)
+    return applicant
+
+
+def update_profile(svc: Registration, principal: Principal, applicant_id: str, changes: dict) -> Applicant:
+    """R7 / I6: name, address, phone, time zone; CMS ID, email and season never change."""
+    refuse_immutable(changes)
+    before = get_applicant(svc, principal, applicant_id)
+    clean = {k: v for k, v in changes.items() if v is not None and k not in ("cms_id", "email", "season")}
+    if "timezone" in clean:
+        check_timezone(clean["timezone"])
+    if "phone" in clean:
+        clean["phone"] = check_phone(clean["phone"])
+    if not clean:
+        raise ValidationFailed("nothing to change", errors=[FieldError(
+            "body", "send one or more of first_name, last_name, address, phone, timezone")])
+    after = svc.applicants.update_profile(applicant_id, clean)
+    if after.timezone != before.timezone:
+        _publish(svc, ApplicantProfileUpdated(season=after.season, applicant_id=after.applicant_id,
+                                              timezone=after.timezone))
+    return after
+
+
+# ----------------------------------------------------------------------------- payments (R2, R3)
+def _payment_id(intent: str) -> str:
+    return f"pay-{intent}"
+
+
+def _payment_result(a: Applicant) -> dict:
+    return {"payment_id": a.payment_id, "status": "succeeded", "code_number": a.code_number,
+            "amount_cents": registration_fee_cents(), "registration_status": a.status,
+            "credits_total": a.credits_total}
+
+
+def pay_registration(svc: Registration, principal: Principal, applicant_id: str, *, idempotency_key: str,
+                     amount_cents: int, card_number: str) -> dict:
+    """R2: pays the $550 fee; a retry with the same Idempotency-Key never charges twice and
+    returns the same result; R3: completion gives a unique Code Number and an email."""
+    get_applicant(svc, principal, applicant_id)  # 404 / 403 before anything is recorded
+    request = {"applicant_id": applicant_id, "idempotency_key": idempotency_key, "amount_cents": amount_cents,
+               "card_number": card_number}
+    return _run_idempotent(svc, "payments", lambda r: _pay_once(svc, r), "[amount_cents, card_number]", request)
+
+
+def _stale(intent: str) -> bool:
+    stamp = intent.split("-", 1)[0]
+    return time.time() - (int(stamp) if stamp.isdigit() else 0) >= STALE_INTENT_SECONDS
+
+
+def _pay_once(svc: Registration, request: dict) -> dict:
+    applicant_id, key = request["applicant_id"], request["idempotency_key"]
+    a = svc.applicants.get(applicant_id)
+    if a.status == REGISTERED and a.payment_key == key:
+        return _payment_result(a)  # this very request completed before (its idempotency record expired)
+    check_payment(a, request["amount_cents"])
+    check_payment_window(_calendar_for_body(svc, a.season), svc.clock.now())
+    if a.payment_intent:
+        if not _stale(a.payment_intent):
+            raise Conflict("another payment of this registration is in progress; retry in a moment", rule="R2",
+                           extra={"retry": True})
+        # an attempt abandoned mid-way (its process died): take it over with the same provider
+        # idempotency key, so the card is charged at most once whatever the old attempt did
+        intent = a.payment_intent
+    else:
+        intent = f"{int(time.time())}-{uuid.uuid4().hex[:20]}"  # wall-clock stamp: see _stale
+        svc.applicants.reserve_payment(applicant_id, intent)  # one payment in flight, only while pending
+    try:
+        charge = svc.payments.charge(amount_cents=registration_fee_cents(), card_number=request["card_number"],
+                                     idempotency_key=f"registration-{applicant_id}-{intent}",
+                                     description=f"CASPR registration fee, season {a.season}")
+    except DomainError:
+        svc.applicants.release_payment(applicant_id, intent)  # declined or transient: nothing charged
+        raise
+    entries = registration_entries(applicant_id, a.season, _payment_id(intent), charge.charge_id, svc.clock.now())
+    svc.ledger.append(entries)  # the money moved: on the ledger before anything else can fail
+    return _complete(svc, a, intent, key, charge.charge_id)
+
+
+def _complete(svc: Registration, a: Applicant, intent: str, key: str, charge_id: str) -> dict:
+    payment_id = _payment_id(intent)
+    now = svc.clock.now()
+    try:
+        svc.applicants.complete_payment(a.applicant_id, intent, payment_id=payment_id, payment_key=key,
+                                        code_candidates=svc.codes.candidates(), credits=included_credits(),
+                                        entries=[], now=now)
+    except Conflict:
+        current = svc.applicants.get(a.applicant_id)
+        if current.status == REGISTERED and current.payment_id == payment_id:
+            return _payment_result(current)  # completed by a concurrent resume of the same payment
+        # the registration left pending while the card was charged (closed at registration_final):
+        # the money goes back, and the ledger says so
+        refund_ref = svc.payments.refund(charge_id, amount_cents=registration_fee_cents(),
+                                         idempotency_key=f"refund-{payment_id}")
+        svc.ledger.append(registration_entries(a.applicant_id, a.season, payment_id, refund_ref, now, kind=REFUND))
+        svc.applicants.release_payment(a.applicant_id, intent)
+        raise Conflict(f"the registration is {current.status} and can no longer be paid; the charge was refunded",
+                       rule="R6") from None
+    done = svc.applicants.get(a.applicant_id)
+    _mail(svc, Email(
+        to=done.email,
+        subject=f"CASPR registration complete: your Code Number is {done.code_number}",
+        body=(f"Dear {done.first_name} {done.last_name},\n\n"
+              f"your registration for the {done.season} CASPR season is complete.\n\n"
+              f"Your Code Number: {done.code_number}\n\n"
+              f"Paid: {dollars(registration_fee_cents())} ({dollars(APPLICANT_FEE_CENTS)} applicant fee, "
+              f"non-refundable, with {included_credits()} application credits and participation in the Match "
+              f"and MPII; {dollars(INTERVIEW_FEE_CENTS)} interview scheduling fee, refunded if you schedule no "
+              f"interview through CASPR).\n"
+              f"Payment reference: {payment_id}\n\nCASPR\n")))
+    _publish(svc, ApplicantRegistered(
+        season=done.season, applicant_id=done.applicant_id, code_number=done.code_number, cms_id=done.cms_id,
+        email=done.email, first_name=done.first_name, last_name=done.last_name, college=done.college,
+        graduation_year=done.graduation_year, timezone=done.timezone, credits_total=done.credits_total))
+    return _payment_result(done)
+
+
+# ----------------------------------------------------------------------------- credits (R4)
+def buy_credits(svc: Registration, principal: Principal, applicant_id: str, *, idempotency_key: str,
+                quantity: int, card_number: str) -> dict:
+    get_applicant(svc, principal, applicant_id)
+    credits_charge_cents(quantity)
+    request = {"applicant_id": applicant_id, "idempotency_key": idempotency_key, "quantity": quantity,
+               "card_number": card_number}
+    return _run_idempotent(svc, "credits", lambda r: _buy_once(svc, r), "[quantity, card_number]", request)
+
+
+def _buy_once(svc: Registration, request: dict) -> dict:
+    applicant_id, key, quantity = request["applicant_id"], request["idempotency_key"], request["quantity"]
+    a = svc.applicants.get(applicant_id)
+    check_can_buy_credits(a)
+    cents = credits_charge_cents(quantity)
+    # the payment id derives from (applicant, key): a retry long after the idempotency
+    # record expired still cannot add a second ledger entry or a second set of credits
+    payment_id = f"cr-{uuid.uuid5(uuid.NAMESPACE_URL, f'caspr:credits:{applicant_id}:{key}')}"
+    charge = svc.payments.charge(amount_cents=cents, card_number=request["card_number"],
+                                 idempotency_key=f"credits-{payment_id}",
+                                 description=f"CASPR application credits x{quantity}, season {a.season}")
+    now = svc.clock.now()
+    entries = credit_entries(applicant_id, a.season, payment_id, charge.charge_id, now, quantity)
+    try:
+        total = svc.applicants.add_credits(applicant_id, quantity, entries)
+    except Conflict as exc:
+        if exc.detail.startswith("this purchase is in the ledger"):
+            current = svc.applicants.get(applicant_id)
+            return {"payment_id": payment_id, "quantity": quantity, "credits_total": current.credits_total,
+                    "charged_cents": cents}
+        refund_ref = svc.payments.refund(charge.charge_id, amount_cents=cents, idempotency_key=f"refund-{payment_id}")
+        svc.ledger.append(entries + credit_entries(applicant_id, a.season, payment_id, refund_ref, now, quantity,
+                                                   kind=REFUND))
+        raise
+    _publish(svc, CreditsPurchased(season=a.season, applicant_id=applicant_id, quantity=quantity,
+                                   credits_total=total, charged_cents=cents))
+    return {"payment_id": payment_id, "quantity": quantity, "credits_total": total, "charged_cents": cents}
+
+
+def ledger(svc: Registration, principal: Principal, applicant_id: str):
+    get_applicant(svc, principal, applicant_id)
+    return svc.ledger.entries(applicant_id)
+
+
+# ----------------------------------------------------------------------------- withdrawal (R7)
+def withdraw(svc: Registration, principal: Principal, applicant_id: str, reason: str | None) -> Applicant:
+    a = get_applicant(svc, principal, applicant_id)
+    check_withdraw(a)
+    reason = (reason or "").strip() or ("withdrawn by an administrator" if principal.is_admin
+                                        else "withdrawn by the applicant")
+    after = svc.applicants.withdraw(a, reason, svc.clock.now())
+    _publish(svc, ApplicantWithdrawn(season=after.season, applicant_id=after.applicant_id,
+                                     code_number=after.code_number, reason=reason))
+    return after
+
+
+def reinstate(svc: Registration, principal: Principal, applicant_id: str) -> Applicant:
+    a = get_applicant(svc, principal, applicant_id)
+    to_status = check_reinstate(a, _calendar_for_body(svc, a.season), svc.clock.now())
+    after = svc.applicants.reinstate(applicant_id, to_status)
+    _publish(svc, ApplicantReinstated(season=after.season, applicant_id=after.applicant_id,
+                                      code_number=after.code_number))
+    return after
+
+
+# ----------------------------------------------------------------------------- the deadline (consumer)
 def record_deadline(svc: Registration, event: SeasonDeadlineReached) -> None:
+    """Every calendar instant is logged; registration_final closes the unpaid registrations (R6)."""
     svc.deadlines.record(event.season, event.key, event.at)
+    if event.key == "registration_final":
+        close_unpaid(svc, event.season)
+
+
+def close_unpaid(svc: Registration, season: str) -> int:
+    closed = 0
+    for a in svc.applicants.in_season(season, PENDING):
+        if not svc.applicants.close_unpaid(a.applicant_id):
+            continue  # paid or withdrawn meanwhile
+        closed += 1
+        _mail(svc, Email(
+            to=a.email, subject=f"CASPR season {season}: your registration was closed unpaid",
+            body=(f"Dear {a.first_name} {a.last_name},\n\nthe registration deadline of the {season} CASPR season "
+                  "has passed and your registration fee was not paid, so your registration is closed (R6). "
+                  "Nothing was charged.\n\nCASPR\n")))
+        _publish(svc, RegistrationClosedUnpaid(season=season, applicant_id=a.applicant_id))
+    return closed
+
+
+# credits_used is kept on the applicant and will be spent by events from the applications
+# service (A5: one credit per designation); no such event exists yet, so nothing spends it.
+
+
+# ----------------------------------------------------------------------------- programs (R8)
+def _tracks(raw: list[dict]) -> tuple[Track, ...]:
+    return tuple(Track(t["track_code"], t["name"].strip(), t["positions"]) for t in raw)
+
+
+def _track_infos(p: Program) -> list[TrackInfo]:
+    return [TrackInfo(track_code=t.track_code, name=t.name, positions=t.positions) for t in p.tracks]
+
+
+def _instant(value: datetime | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationFailed(f"{name} needs a UTC offset", errors=[FieldError(
+            name, "an ISO 8601 instant with offset, e.g. 2023-10-31T23:59:00-04:00")])
+    return value.astimezone(UTC)
+
+
+def register_program(svc: Registration, principal: Principal, data: dict) -> Program:
+    require_admin(principal)
+    data = {**data, "application_deadline": _instant(data.get("application_deadline"), "application_deadline")}
+    calendar = _calendar_for_body(svc, data["season"])
+    program = Program(
+        season=data["season"], program_code=data["program_code"], name=data["name"].strip(),
+        city=data["city"].strip(), state=data["state"].strip().upper(), coth=data["coth"], crip=data["crip"],
+        crip_section=(data.get("crip_section") or None), application_deadline=data.get("application_deadline"),
+        requirements=data.get("requirements"), contact={k: v for k, v in (data.get("contact") or {}).items()
+                                                         if v is not None},
+        tracks=tuple(sorted(_tracks(data["tracks"]), key=lambda t: t.track_code)))
+    check_program(program, calendar)
+    svc.programs.add(program)
+    _publish(svc, ProgramRegistered(
+        season=program.season, program_code=program.program_code, name=program.name, coth=program.coth,
+        crip=program.crip, crip_section=program.crip_section,
+        application_deadline=program.effective_deadline(calendar), tracks=_track_infos(program)))
+    return program
+
+
+def get_program(svc: Registration, program_code: str, season: str | None) -> Program:
+    return svc.programs.get(program_code, season)
+
+
+def update_program(svc: Registration, principal: Principal, program_code: str, season: str | None,
+                   changes: dict) -> Program:
+    """R8: the program's own accounts or an administrator; positions changes are published."""
+    require_program(principal, program_code)
+    bad = [f for f in ("program_code", "season") if changes.get(f) is not None]
+    if bad:
+        raise ValidationFailed(f"{', '.join(bad)} cannot be changed", rule="R8",
+                               errors=[FieldError(f, "cannot be changed") for f in bad])
+    if changes.get("coth") is not None and not principal.is_admin:
+        raise Forbidden("COTH membership is set by an administrator (I3)",
+                        errors=[FieldError("coth", "administrators only")])
+    before = svc.programs.get(program_code, season)
+    calendar = _calendar_for_body(svc, before.season)
+    fields = {k: v for k, v in changes.items() if v is not None and k not in ("tracks", "program_code", "season")}
+    if "application_deadline" in fields:
+        fields["application_deadline"] = _instant(fields["application_deadline"], "application_deadline")
+    if "state" in fields:
+        fields["state"] = fields["state"].strip().upper()
+    if "contact" in fields:
+        fields["contact"] = {k: v for k, v in fields["contact"].items() if v is not None}
+    if fields.get("crip") is False and "crip_section" not in fields:
+        fields["crip_section"] = None
+    after = replace(before, **fields)
+    changed: list[Track] = []
+    if changes.get("tracks"):
+        after, changed = apply_track_changes(after, list(_tracks(changes["tracks"])))
+    if after == before:
+        return before
+    check_program(after, calendar)
+    saved = svc.programs.save(after)
+    events: list[Contract] = [TrackPositionsChanged(
+        season=saved.season, program_code=saved.program_code, track_code=t.track_code, name=t.name,
+        positions=t.positions) for t in changed]
+    if replace(after, tracks=before.tracks) != before or any(
+            before.track(t.track_code) is None for t in changed):
+        events.append(ProgramUpdated(
+            season=saved.season, program_code=saved.program_code, name=saved.name, coth=saved.coth,
+            crip=saved.crip, crip_section=saved.crip_section,
+            application_deadline=saved.effective_deadline(calendar), tracks=_track_infos(saved)))
+    _publish(svc, *events)
+    return saved
+
+
+def list_programs(svc: Registration, *, season: str | None, state: str | None, coth: bool | None,
+                  crip: bool | None, q: str | None) -> tuple[str | None, list[Program]]:
+    """R8: the directory of one season (default: the latest), filtered and sorted by code."""
+    if season is None:
+        seasons = svc.seasons.seasons()
+        if not seasons:
+            return None, []
+        season = seasons[-1]
+    programs = [p for p in svc.programs.in_season(season) if matches(p, state=state, coth=coth, crip=crip, q=q)]
+    return season, sorted(programs, key=lambda p: p.program_code)
+
+
+def effective_deadline(svc: Registration, program: Program) -> datetime | None:
+    calendar = season_calendar(svc, program.season)
+    return program.effective_deadline(calendar) if calendar else program.application_deadline

@@ -1,0 +1,38 @@
+"""Who an account is: the email of a Cognito user, by its sub. An access token carries
+no email, so registration asks the user pool (R1: the registration's email is the
+applicant account's email)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from shared.auth import Principal
+
+
+class AccountDirectory(ABC):
+    @abstractmethod
+    def email_of(self, principal: Principal) -> str | None: ...
+
+
+class CognitoAccountDirectory(AccountDirectory):
+    def __init__(self, user_pool_id: str, client=None):
+        self.pool = user_pool_id
+        self._client = client
+
+    @property
+    def client(self):
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("cognito-idp")
+        return self._client
+
+    def email_of(self, principal: Principal) -> str | None:
+        if "@" in (principal.username or ""):  # an ID token carries the email
+            return principal.username.strip().lower()
+        users = self.client.list_users(UserPoolId=self.pool, Filter=f'sub = "{principal.sub.replace(chr(34), "")}"', Limit=1)["Users"]
+        for user in users:
+            for attr in user.get("Attributes", []):
+                if attr["Name"] == "email":
+                    return attr["Value"].strip().lower()
+        return None

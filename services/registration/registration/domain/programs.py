@@ -1,0 +1,109 @@
+"""R8: programs, their tracks, and the program directory."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from registration.domain.calendar import SeasonCalendar
+from shared.errors import FieldError, ValidationFailed
+
+PROGRAM_CODE = re.compile(r"^\d{3}$")
+TRACK_CODE = re.compile(r"^\d{4}$")
+MAX_POSITIONS = 99
+
+
+@dataclass(frozen=True)
+class Track:
+    track_code: str
+    name: str
+    positions: int
+
+
+@dataclass(frozen=True)
+class Program:
+    season: str
+    program_code: str
+    name: str
+    city: str
+    state: str
+    coth: bool
+    crip: bool
+    crip_section: str | None
+    application_deadline: datetime | None
+    requirements: str | None
+    contact: dict
+    tracks: tuple[Track, ...] = field(default_factory=tuple)
+    version: int = 0
+
+    def effective_deadline(self, calendar: SeasonCalendar) -> datetime:
+        """A4: the program's own deadline, else the season's application_deadline_default."""
+        return self.application_deadline or calendar["application_deadline_default"]
+
+    def track(self, code: str) -> Track | None:
+        return next((t for t in self.tracks if t.track_code == code), None)
+
+
+def check_program(program: Program, calendar: SeasonCalendar) -> Program:
+    """R8: 3-digit code, 4-digit track codes = program code + one digit, positions 0..99,
+    CRIP section iff CRIP, own application deadline no later than match_application_last."""
+    errors: list[FieldError] = []
+    if not PROGRAM_CODE.match(program.program_code):
+        errors.append(FieldError("program_code", "3 digits, e.g. 101"))
+    if not program.tracks:
+        errors.append(FieldError("tracks", "at least one track"))
+    seen: set[str] = set()
+    for i, t in enumerate(program.tracks):
+        if not TRACK_CODE.match(t.track_code) or not t.track_code.startswith(program.program_code):
+            errors.append(FieldError(f"tracks.{i}.track_code",
+                                     f"4 digits: the program code then one digit, e.g. {program.program_code}1"))
+        if t.track_code in seen:
+            errors.append(FieldError(f"tracks.{i}.track_code", f"track {t.track_code} appears twice"))
+        seen.add(t.track_code)
+        if isinstance(t.positions, bool) or not isinstance(t.positions, int) or not 0 <= t.positions <= MAX_POSITIONS:
+            errors.append(FieldError(f"tracks.{i}.positions", f"an integer from 0 to {MAX_POSITIONS}"))
+        if not (t.name or "").strip():
+            errors.append(FieldError(f"tracks.{i}.name", "is required, e.g. PMSR/RRA"))
+    if program.crip and not (program.crip_section or "").strip():
+        errors.append(FieldError("crip_section", "is required when the program takes part in CRIP"))
+    if not program.crip and program.crip_section:
+        errors.append(FieldError("crip_section", "only programs at CRIP have a CRIP section (set crip: true)"))
+    last = calendar["match_application_last"]
+    if program.application_deadline is not None and program.application_deadline > last:
+        errors.append(FieldError("application_deadline",
+                                 f"must be no later than the season's match_application_last ({last.isoformat()})"))
+    if errors:
+        raise ValidationFailed("the program is invalid", rule="R8", errors=errors)
+    return program
+
+
+def apply_track_changes(program: Program, changes: list[Track]) -> tuple[Program, list[Track]]:
+    """Upserts tracks by code; returns the program and the tracks whose positions (or
+    existence) changed, in code order."""
+    tracks = {t.track_code: t for t in program.tracks}
+    changed: list[Track] = []
+    for t in changes:
+        before = tracks.get(t.track_code)
+        if before is None or before.positions != t.positions:
+            changed.append(t)
+        tracks[t.track_code] = t
+    return replace(program, tracks=tuple(sorted(tracks.values(), key=lambda t: t.track_code))), changed
+
+
+def matches(program: Program, *, state: str | None = None, coth: bool | None = None, crip: bool | None = None,
+            q: str | None = None) -> bool:
+    """The directory's filters (R8): state, COTH, CRIP, free text in name/city/code."""
+    if state and program.state.upper() != state.strip().upper():
+        return False
+    if coth is not None and program.coth != coth:
+        return False
+    if crip is not None and program.crip != crip:
+        return False
+    if q:
+        needle = q.strip().lower()
+        haystack = " ".join([program.name, program.city, program.program_code,
+                             *[t.track_code for t in program.tracks]]).lower()
+        if needle not in haystack:
+            return False
+    return True
