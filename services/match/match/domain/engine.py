@@ -44,7 +44,9 @@ from .snapshot import Result, Snapshot, gc_paused, snapshot_sha256
 
 __all__ = ["solve", "solve_matches"]
 
-_FREE = 1 << 62  # sentinel rank: a free position; also the rank of "not ranked"
+# Sentinel rank: a free position, and the rank of "not ranked". Below 2**30 so every
+# compare stays on CPython's fast path for single-digit ints; ranks never get near it.
+_FREE = (1 << 30) - 1
 
 
 def _heapreplace_max_py(heap: list[int], item: int) -> int:

@@ -65,8 +65,6 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import count
-from operator import itemgetter
 
 __all__ = [
     "Result",
@@ -83,7 +81,6 @@ __all__ = [
     "snapshot_to_json",
 ]
 
-_SNAPSHOT_KEYS = ("applicants", "tracks", "withdrawn")
 _TRACK_KEYS = ("positions", "ranks")
 _RESULT_KEYS = ("matches", "snapshot_sha256", "unfilled")
 _HEX = frozenset("0123456789abcdef")
@@ -107,7 +104,7 @@ class Track:
 
     def __post_init__(self) -> None:
         ranks = tuple(self.ranks)
-        rank_of = dict(zip(ranks, range(len(ranks))))
+        rank_of = dict(zip(ranks, range(len(ranks)), strict=True))
         if len(rank_of) != len(ranks):
             raise SnapshotError("ranks: an applicant is ranked twice")
         object.__setattr__(self, "ranks", ranks)
@@ -184,6 +181,12 @@ def _check_keys(obj: dict, where: str, required: tuple[str, ...], optional: tupl
 
 
 def _check_code_keys(obj: dict, where: str, what: str) -> None:
+    try:  # fast path in C: str.join refuses anything but str
+        "".join(obj)
+        if "" not in obj:
+            return
+    except TypeError:
+        pass
     for code in obj:
         if type(code) is not str or not code:
             raise SnapshotError(f"{where}[{_q(code)}]: {what} code must be a non-empty string")
@@ -262,7 +265,9 @@ def _parse_snapshot(obj: object) -> Snapshot:
     apps_obj = obj["applicants"]
     tracks_obj = obj["tracks"]
     if not isinstance(apps_obj, dict):
-        raise SnapshotError(f"applicants: expected an object of applicant code -> track list, got {_kind(apps_obj)}")
+        raise SnapshotError(
+            f"applicants: expected an object of applicant code -> track list, got {_kind(apps_obj)}"
+        )
     if not isinstance(tracks_obj, dict):
         raise SnapshotError(f"tracks: expected an object of track code -> track, got {_kind(tracks_obj)}")
     _check_code_keys(apps_obj, "applicants", "applicant")
@@ -293,20 +298,23 @@ def _parse_snapshot(obj: object) -> Snapshot:
     ranked: set = set()  # every entry of every rank list
     validated = Track._validated
     for code, tobj in tracks_obj.items():
-        where = ""
         if type(tobj) is not dict or len(tobj) != 2 or "positions" not in tobj or "ranks" not in tobj:
             where = f"tracks[{_q(code)}]"
             if not isinstance(tobj, dict):
-                raise SnapshotError(f"{where}: expected an object with positions and ranks, got {_kind(tobj)}")
+                raise SnapshotError(
+                    f"{where}: expected an object with positions and ranks, got {_kind(tobj)}"
+                )
             _check_keys(tobj, where, _TRACK_KEYS)
         positions = tobj["positions"]
         ranks = tobj["ranks"]
         if type(positions) is not int or positions < 0:
-            raise SnapshotError(f"tracks[{_q(code)}].positions: must be a non-negative integer, got {_q(positions)}")
+            raise SnapshotError(
+                f"tracks[{_q(code)}].positions: must be a non-negative integer, got {_q(positions)}"
+            )
         if type(ranks) is not list and type(ranks) is not tuple:
             raise _not_array(ranks, f"tracks[{_q(code)}].ranks", "applicant")
         try:
-            rank_of = dict(zip(ranks, range(len(ranks))))
+            rank_of = dict(zip(ranks, range(len(ranks)), strict=True))
         except TypeError:
             rank_of = {}
         if len(rank_of) != len(ranks):
@@ -322,7 +330,9 @@ def _parse_snapshot(obj: object) -> Snapshot:
     seen: dict[str, int] = {}
     for i, code in enumerate(wd_obj):
         if type(code) is not str:
-            raise SnapshotError(f"withdrawn[{i}]: expected an applicant or track code (string), got {_kind(code)}")
+            raise SnapshotError(
+                f"withdrawn[{i}]: expected an applicant or track code (string), got {_kind(code)}"
+            )
         if code not in app_codes and code not in track_codes:
             raise SnapshotError(f"withdrawn[{i}]: unknown applicant or track {_q(code)}")
         if code in seen:
@@ -369,11 +379,13 @@ def _canonical_snapshot_text(snapshot: Snapshot) -> str:
     # list joined as ["" + "" + ""]: it is turned into [] at the end.
     app_codes = sorted(applicants)
     lists = map('","'.join, map(applicants.__getitem__, app_codes))
-    app_part = '"],"'.join(map('":["'.join, zip(app_codes, lists)))
+    app_part = '"],"'.join(map('":["'.join, zip(app_codes, lists, strict=True)))
     track_codes = sorted(tracks)
     by_code = list(map(tracks.__getitem__, track_codes))
-    heads = map('":{"positions":'.join, zip(track_codes, [str(t.positions) for t in by_code]))
-    track_part = '"]},"'.join(map(',"ranks":["'.join, zip(heads, map('","'.join, [t.ranks for t in by_code]))))
+    heads = map('":{"positions":'.join, zip(track_codes, [str(t.positions) for t in by_code], strict=True))
+    track_part = '"]},"'.join(
+        map(',"ranks":["'.join, zip(heads, map('","'.join, [t.ranks for t in by_code]), strict=True))
+    )
     text = "".join(
         [
             '{"applicants":{',
@@ -431,9 +443,13 @@ def dumps_result(result: Result) -> bytes:
         quoted = {track: f'"{track}"' for track in tracks}
         quoted[None] = "null"
         codes = sorted(matches)
-        match_part = ',"'.join(map('":'.join, zip(codes, map(quoted.__getitem__, map(matches.__getitem__, codes)))))
+        match_part = ',"'.join(
+            map('":'.join, zip(codes, map(quoted.__getitem__, map(matches.__getitem__, codes)), strict=True))
+        )
         codes = sorted(unfilled)
-        unfilled_part = ',"'.join(map('":'.join, zip(codes, map(str, map(unfilled.__getitem__, codes)))))
+        unfilled_part = ',"'.join(
+            map('":'.join, zip(codes, map(str, map(unfilled.__getitem__, codes)), strict=True))
+        )
         text = "".join(
             [
                 '{"matches":{',
@@ -454,8 +470,9 @@ def parse_result(obj: object, snapshot: Snapshot | None = None) -> Result:
     Raises :class:`SnapshotError` for wrong types or missing/unknown keys. Whether the
     result fits ``snapshot`` (every applicant present, known tracks, counts, stability,
     hash) is deliberately left to ``verify.verify`` so that all such problems are
-    reported together as violations; ``snapshot`` is accepted for API symmetry and
-    only used to phrase nothing here.
+    reported together as violations (exit 1 of ``caspr-match verify``) rather than
+    one at a time as malformed input (exit 2). ``snapshot`` is accepted for API
+    symmetry and not needed for the shape checks.
     """
     del snapshot  # referential checks belong to the verifier
     if not isinstance(obj, dict):
@@ -465,19 +482,27 @@ def parse_result(obj: object, snapshot: Snapshot | None = None) -> Result:
     unfilled_obj = obj["unfilled"]
     sha = obj["snapshot_sha256"]
     if not isinstance(matches_obj, dict):
-        raise SnapshotError(f"matches: expected an object of applicant code -> track or null, got {_kind(matches_obj)}")
+        raise SnapshotError(
+            f"matches: expected an object of applicant code -> track or null, got {_kind(matches_obj)}"
+        )
     if not isinstance(unfilled_obj, dict):
-        raise SnapshotError(f"unfilled: expected an object of track code -> integer, got {_kind(unfilled_obj)}")
+        raise SnapshotError(
+            f"unfilled: expected an object of track code -> integer, got {_kind(unfilled_obj)}"
+        )
     if type(sha) is not str or len(sha) != 64 or not _HEX.issuperset(sha):
         raise SnapshotError(f"snapshot_sha256: expected 64 lowercase hex digits, got {_q(sha)}")
     _check_code_keys(matches_obj, "matches", "applicant")
     _check_code_keys(unfilled_obj, "unfilled", "track")
     for code, track in matches_obj.items():
         if track is not None and (type(track) is not str or not track):
-            raise SnapshotError(f"matches[{_q(code)}]: expected a track code (string) or null, got {_kind(track)} {_q(track)}")
-    for code, count in unfilled_obj.items():
-        if type(count) is not int:
-            raise SnapshotError(f"unfilled[{_q(code)}]: expected an integer, got {_kind(count)} {_q(count)}")
+            raise SnapshotError(
+                f"matches[{_q(code)}]: expected a track code (string) or null, got {_kind(track)} {_q(track)}"
+            )
+    for code, number in unfilled_obj.items():
+        if type(number) is not int:
+            raise SnapshotError(
+                f"unfilled[{_q(code)}]: expected an integer, got {_kind(number)} {_q(number)}"
+            )
     return Result(matches=dict(matches_obj), unfilled=dict(unfilled_obj), snapshot_sha256=sha)
 
 

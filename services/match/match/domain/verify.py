@@ -60,7 +60,9 @@ def _verify(snapshot: Snapshot, result: Result) -> list[str]:
 
     expected_sha = snapshot_sha256(snapshot)
     if result.snapshot_sha256 != expected_sha:
-        out.append(f"snapshot_sha256 {result.snapshot_sha256} does not match the snapshot (expected {expected_sha})")
+        out.append(
+            f"snapshot_sha256 {result.snapshot_sha256} does not match the snapshot (expected {expected_sha})"
+        )
 
     if len(matches) != len(applicants) or matches.keys() != applicants.keys():
         for code in matches:
@@ -73,30 +75,31 @@ def _verify(snapshot: Snapshot, result: Result) -> list[str]:
     # Applicants: where each one is held, and which tracks it would rather have.
     held: dict[str, list[str]] = {code: [] for code in tracks}
     prefers: dict[str, frozenset[str]] = dict.fromkeys(applicants, _NOTHING)
-    for code, track in matches.items():
-        prefs = applicants.get(code)
-        if prefs is None:
-            continue  # reported above
+    get_match = matches.get
+    for code, prefs in applicants.items():
+        track = get_match(code)
         if track is None:
             if prefs and code not in withdrawn:
                 prefers[code] = frozenset(prefs)
             continue
         holders = held.get(track)
-        where = f"applicant {_q(code)} matched to track {_q(track)}"
         if holders is None:
-            out.append(f"{where}: unknown track")
+            out.append(f"applicant {_q(code)} matched to track {_q(track)}: unknown track")
             if code not in withdrawn:
                 prefers[code] = frozenset(prefs)
             continue
         holders.append(code)
-        if code in withdrawn:
-            out.append(f"{where}: the applicant is withdrawn")
-        if track in withdrawn:
-            out.append(f"{where}: the track is withdrawn")
+        if code in withdrawn or track in withdrawn:
+            if code in withdrawn:
+                out.append(f"applicant {_q(code)} matched to track {_q(track)}: the applicant is withdrawn")
+            if track in withdrawn:
+                out.append(f"applicant {_q(code)} matched to track {_q(track)}: the track is withdrawn")
         try:
             choice = prefs.index(track)
         except ValueError:
-            out.append(f"{where}: the applicant did not rank the track")
+            out.append(
+                f"applicant {_q(code)} matched to track {_q(track)}: the applicant did not rank the track"
+            )
             choice = len(prefs)
         if choice and code not in withdrawn:
             prefers[code] = frozenset(prefs[:choice])
@@ -161,9 +164,7 @@ def _blocking(
         if mine is None:
             side_a = "is unmatched"
         elif mine in prefs:
-            side_a = (
-                f"prefers it (choice {prefs.index(code) + 1}) to its match {_q(mine)} (choice {prefs.index(mine) + 1})"
-            )
+            side_a = f"prefers it (choice {prefs.index(code) + 1}) to its match {_q(mine)} (choice {prefs.index(mine) + 1})"
         else:
             side_a = f"is matched to {_q(mine)}, which it did not rank"
         if free > 0:
