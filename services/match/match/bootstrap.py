@@ -3,32 +3,54 @@ Tests call override() with fakes; nothing else patches module state."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from match.adapters.accounts import AccountDirectory, CognitoAccountDirectory
+from match.adapters.stepfunctions import (
+    RunEngine,
+    StepFunctionsCallbacks,
+    StepFunctionsRunEngine,
+    TaskCallbacks,
+    state_machine_arn,
+)
+from match.adapters.store import DynamoMatchStore, MatchStore
+from match.domain import engine, verify
 from shared.adapters.inbox import DeadlineLog, dynamo_deadline_log
 from shared.runtime import Platform, default_platform
+from shared.wiring import Wiring
 
 
 @dataclass
 class Match:
     platform: Platform
     deadlines: DeadlineLog
-
-
-_current: Match | None = None
+    store: MatchStore
+    runs: RunEngine
+    callbacks: TaskCallbacks
+    accounts: AccountDirectory
+    admin_emails: tuple[str, ...] = ("admin@caspr.local",)
+    # the engine and its independent verifier (M2); tests may swap in a faulty solver
+    solve: Callable = field(default=engine.solve)
+    verify: Callable = field(default=verify.verify)
 
 
 def build() -> Match:
-    return Match(platform=default_platform(), deadlines=dynamo_deadline_log("match"))
+    platform = default_platform()
+    s = platform.settings
+    alert_to = os.environ.get("CASPR_MATCH_ALERT_EMAIL") or os.environ.get("CASPR_ADMIN_EMAIL") or "admin@caspr.local"
+    return Match(
+        platform=platform,
+        deadlines=dynamo_deadline_log("match"),
+        store=DynamoMatchStore(s),
+        runs=StepFunctionsRunEngine(state_machine_arn(s)),
+        callbacks=StepFunctionsCallbacks(),
+        accounts=CognitoAccountDirectory(s.user_pool_id),
+        admin_emails=tuple(a.strip().lower() for a in alert_to.split(",") if a.strip()),
+    )
 
 
-def container() -> Match:
-    global _current
-    if _current is None:
-        _current = build()
-    return _current
-
-
-def override(replacement: Match | None) -> None:
-    global _current
-    _current = replacement
+wiring = Wiring(build)
+container = wiring.get
+override = wiring.override

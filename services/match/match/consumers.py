@@ -1,31 +1,82 @@
-"""on_sqs_message: event contracts -> use cases (EventBridge -> SQS -> here)."""
+"""on_sqs_message: the match service's queue carries two kinds of message.
+
+- EventBridge events (registration, calendar): parsed by the shared EventConsumer into
+  their contracts, idempotent by event id, and turned into use cases;
+- task messages of the Match state machine (``{"caspr_task": "match", "step", ...,
+  "task_token"}``, the .waitForTaskToken SQS pattern): performed by match.workflow,
+  which answers the task token.
+
+A batch may mix both; failures of either kind are reported per record."""
 
 from __future__ import annotations
 
+import json
+
 from chalice import Blueprint
 
-from shared.consumer import EventConsumer
-from shared.contracts import SeasonDeadlineReached
+from match import bootstrap, handlers, workflow
+from shared.contracts import (
+    ApplicantRegistered,
+    ApplicantReinstated,
+    ApplicantWithdrawn,
+    ProgramRegistered,
+    SeasonCalendarSet,
+    SeasonDeadlineReached,
+    TrackPositionsChanged,
+)
 from shared.settings import Settings
-
-from match import bootstrap, handlers
+from shared.wiring import LazyConsumer
 
 bp = Blueprint(__name__)
-_consumer: EventConsumer | None = None
 
 
-def consumer() -> EventConsumer:
-    global _consumer
-    if _consumer is None:
-        svc = bootstrap.container()
-        _consumer = EventConsumer(
-            "match",
-            {SeasonDeadlineReached: lambda e: handlers.record_deadline(bootstrap.container(), e)},
-            persistence=svc.platform.idempotency_store("match"),
-        )
-    return _consumer
+def _handlers() -> dict:
+    def use(fn):
+        return lambda e: fn(bootstrap.container(), e)
+
+    return {
+        SeasonCalendarSet: use(handlers.on_calendar_set),
+        SeasonDeadlineReached: use(handlers.on_deadline_reached),
+        ApplicantRegistered: use(handlers.on_applicant_registered),
+        ApplicantWithdrawn: use(handlers.on_applicant_withdrawn),
+        ApplicantReinstated: use(handlers.on_applicant_reinstated),
+        ProgramRegistered: use(handlers.on_program_registered),
+        TrackPositionsChanged: use(handlers.on_track_positions_changed),
+    }
+
+
+consumer = LazyConsumer("match", handlers=_handlers,
+                        persistence=lambda: bootstrap.container().platform.idempotency_store("match"))
+
+
+def _task_body(record: dict) -> dict | None:
+    try:
+        body = json.loads(record.get("body") or "")
+    except (TypeError, ValueError):
+        return None
+    return body if workflow.is_task(body) else None
+
+
+def handle_batch(sqs_event: dict, context=None) -> dict:
+    """The body of the Lambda handler: events to the shared consumer, tasks to the workflow."""
+    records = sqs_event.get("Records") or []
+    events, failures = [], []
+    for record in records:
+        task = _task_body(record)
+        if task is None:
+            events.append(record)
+            continue
+        try:
+            workflow.run_task(bootstrap.container(), task)
+        except Exception:
+            workflow.logger.exception("match task could not be answered; it will be redelivered",
+                                      extra={"step": task.get("step"), "run_id": task.get("run_id")})
+            failures.append({"itemIdentifier": record["messageId"]})
+    if events:
+        failures.extend(consumer.handle({**sqs_event, "Records": events}, context).get("batchItemFailures", []))
+    return {"batchItemFailures": failures}
 
 
 @bp.on_sqs_message(queue=Settings.from_env().queue_name("match"), batch_size=10)
 def on_event(event):
-    return consumer().handle(event.to_dict())
+    return handle_batch(event.to_dict())

@@ -1,11 +1,391 @@
-"""Use cases of the match service."""
+"""Use cases of the match service: its projection of registration and the calendar,
+rank order lists (M1, M3, M7), starting and following runs (M4), results (M5, M6, M8).
+The steps of a run are in match.workflow."""
 
 from __future__ import annotations
 
-from shared.contracts import SeasonDeadlineReached
-
+from match.adapters.stepfunctions import Execution
 from match.bootstrap import Match
+from match.domain import release as rel
+from match.domain.mpii import MpiiParticipants
+from match.domain.rol import (
+    APPLICANT,
+    REGISTERED,
+    TRACK,
+    WITHDRAWN,
+    ApplicantInfo,
+    RankOrderList,
+    TrackInfo,
+    flagged_entries,
+    require_certifiable,
+    require_may_rank,
+    resolve_applicants,
+    validate_applicant_entries,
+)
+from match.domain.runs import AWAIT, PLAN, RunRecord, run_id, step_key
+from match.domain.season import MATCH, MPII, ROUNDS, round_named
+from shared.auth import Principal, require_program
+from shared.contracts import (
+    ApplicantRegistered,
+    ApplicantReinstated,
+    ApplicantWithdrawn,
+    ProgramRegistered,
+    SeasonCalendarSet,
+    SeasonDeadlineReached,
+    TrackPositionsChanged,
+)
+from shared.errors import Forbidden, NotFound, RuleViolation, ValidationFailed
+
+ME = "me"
+FINISHED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 
 
-def record_deadline(svc: Match, event: SeasonDeadlineReached) -> None:
-    svc.deadlines.record(event.season, event.key, event.at)
+# ----------------------------------------------------------------------------- projection
+def on_calendar_set(svc: Match, e: SeasonCalendarSet) -> None:
+    svc.store.put_calendar(e.season, dict(e.calendar), svc.platform.clock.now())
+
+
+def on_applicant_registered(svc: Match, e: ApplicantRegistered) -> None:
+    svc.store.upsert_applicant(ApplicantInfo(
+        season=e.season, applicant_id=e.applicant_id, code_number=e.code_number, status=REGISTERED,
+        email=e.email.strip().lower(), first_name=e.first_name, last_name=e.last_name, owner_sub=e.owner_sub))
+
+
+def on_applicant_withdrawn(svc: Match, e: ApplicantWithdrawn) -> None:
+    svc.store.set_applicant_status(e.season, e.applicant_id, e.code_number, WITHDRAWN)
+
+
+def on_applicant_reinstated(svc: Match, e: ApplicantReinstated) -> None:
+    svc.store.set_applicant_status(e.season, e.applicant_id, e.code_number, REGISTERED)
+
+
+def on_program_registered(svc: Match, e: ProgramRegistered) -> None:
+    for t in e.tracks:
+        svc.store.upsert_track(TrackInfo(season=e.season, track_code=t.track_code, program_code=e.program_code,
+                                         program_name=e.name, name=t.name, positions=t.positions))
+
+
+def on_track_positions_changed(svc: Match, e: TrackPositionsChanged) -> None:
+    known = svc.store.tracks(e.season).get(e.track_code)
+    svc.store.upsert_track(TrackInfo(season=e.season, track_code=e.track_code, program_code=e.program_code,
+                                     program_name=known.program_name if known else "", name=e.name,
+                                     positions=e.positions))
+
+
+def on_deadline_reached(svc: Match, e: SeasonDeadlineReached) -> None:
+    """Record the instant first, then wake the runs waiting for it (a wait step stores its
+    token first and then looks at the instants: one of the two always sees the other)."""
+    svc.deadlines.record(e.season, e.key, e.at)
+    if e.key == ROUNDS[MATCH].deadline and (svc.store.applicants(e.season) or svc.store.tracks(e.season)):
+        start_run(svc, e.season, by="schedule:rol_deadline")  # M4: the run starts by itself at list lock
+    release_waits(svc, e.season, e.key)
+
+
+def release_waits(svc: Match, season: str, key: str) -> int:
+    woken = 0
+    for waiting_run, token in svc.store.open_waits(season, key):
+        svc.callbacks.succeed(token, {"reached": key})
+        now = svc.platform.clock.now()
+        svc.store.close_wait(season, key, waiting_run, token, now)
+        svc.store.step_finished(season, waiting_run, step_key(AWAIT, key=key), "succeeded",
+                                f'{{"reached": "{key}"}}', now)
+        woken += 1
+    return woken
+
+
+# ----------------------------------------------------------------------------- who is who
+def _applicant_of_principal(svc: Match, season: str, principal: Principal) -> ApplicantInfo | None:
+    found = svc.store.applicant_for_account(season, principal.sub)
+    if found is None:
+        email = svc.accounts.email_of(principal)
+        if email:
+            found = svc.store.applicant_for_email(season, email)
+    return found
+
+
+def applicant_for(svc: Match, season: str, applicant_id: str, principal: Principal) -> ApplicantInfo:
+    """`applicant_id` is an applicant id, a code number, or `me`. An applicant reaches only
+    its own registration; administrators any (M6)."""
+    if principal.is_admin:
+        if applicant_id == ME:
+            raise ValidationFailed("administrators name the applicant: use its id or code number, not 'me'")
+        found = svc.store.applicant(season, applicant_id) or svc.store.applicant_by_code(season, applicant_id)
+        if found is None:
+            raise NotFound(f"no applicant {applicant_id} is registered in season {season}")
+        return found
+    if principal.role != "applicant":
+        raise Forbidden("rank order lists and results of applicants are for the applicant themself")
+    mine = _applicant_of_principal(svc, season, principal)
+    if mine is None:
+        raise NotFound(f"your account has no completed registration in season {season}")
+    if applicant_id not in (ME, mine.applicant_id, mine.code_number):
+        raise Forbidden("you may only access your own rank order list and results", rule="M6")
+    return mine
+
+
+def track_for(svc: Match, season: str, track_code: str, principal: Principal) -> TrackInfo:
+    track = svc.store.tracks(season).get(track_code)
+    if track is None:
+        raise NotFound(f"no track {track_code} in season {season}; a track code is 4 digits, e.g. 1011")
+    require_program(principal, track.program_code)
+    return track
+
+
+# ----------------------------------------------------------------------------- rank order lists
+def _window(svc: Match, season: str, rnd: str) -> dict:
+    r = ROUNDS[rnd]
+    cal = svc.store.calendar(season)
+    return {"opens_at": cal.instants.get(r.opens), "locks_at": cal.instants.get(r.deadline),
+            "locked": svc.store.round_state(season, rnd).locked}
+
+
+def _require_open(svc: Match, season: str, rnd: str) -> MpiiParticipants | None:
+    from match.domain.season import require_lists_open
+
+    r = round_named(rnd)
+    require_lists_open(svc.store.calendar(season), r, svc.platform.clock.now(),
+                       locked=svc.store.round_state(season, rnd).locked)
+    if rnd != MPII:
+        return None
+    participants = svc.store.mpii(season)
+    if participants is None:
+        raise RuleViolation(f"MPII of season {season} has not opened: its participants are known once the "
+                            "Match status is released", rule="M7")
+    return participants
+
+
+def _rol_view(svc: Match, rol: RankOrderList, **extra) -> dict:
+    season = rol.season
+    applicants = {a.code_number: a for a in svc.store.applicants(season)} if rol.kind == TRACK else {}
+    tracks = svc.store.tracks(season)
+    entries = flagged_entries(rol, applicants, tracks)
+    return {"season": season, "round": rol.round, "version": rol.version, "certified": rol.certified,
+            "counts": rol.counts, "updated_at": rol.updated_at, "certified_at": rol.certified_at,
+            **_window(svc, season, rol.round), **extra,
+            ("tracks" if rol.kind == APPLICANT else "applicants"): entries}
+
+
+def get_applicant_rol(svc: Match, season: str, rnd: str, applicant_id: str, principal: Principal) -> dict:
+    a = applicant_for(svc, season, applicant_id, principal)
+    rol = svc.store.rol(season, rnd, APPLICANT, a.applicant_id)
+    return _rol_view(svc, rol, applicant_id=a.applicant_id, code_number=a.code_number, withdrawn=a.withdrawn)
+
+
+def put_applicant_rol(svc: Match, season: str, rnd: str, applicant_id: str, tracks: list[str],
+                      principal: Principal) -> dict:
+    a = applicant_for(svc, season, applicant_id, principal)
+    require_may_rank(a)
+    participants = _require_open(svc, season, rnd)
+    if participants is not None and a.code_number not in participants.applicant_codes:
+        raise RuleViolation("only applicants unmatched in the Match (registered, not withdrawn) take part in "
+                            "MPII", rule="M7")
+    entries = validate_applicant_entries(
+        tracks, svc.store.tracks(season), season=season,
+        mpii_tracks=participants.track_codes if participants is not None else None)
+    rol = svc.store.save_rol(season, rnd, APPLICANT, a.applicant_id, entries, svc.platform.clock.now(),
+                             principal.sub)
+    return _rol_view(svc, rol, applicant_id=a.applicant_id, code_number=a.code_number, withdrawn=a.withdrawn)
+
+
+def certify_applicant_rol(svc: Match, season: str, rnd: str, applicant_id: str, version: int | None,
+                          principal: Principal) -> dict:
+    a = applicant_for(svc, season, applicant_id, principal)
+    require_may_rank(a)
+    _require_open(svc, season, rnd)
+    current = svc.store.rol(season, rnd, APPLICANT, a.applicant_id)
+    require_certifiable(current, version)
+    rol = svc.store.certify_rol(season, rnd, APPLICANT, a.applicant_id, current.version,
+                                svc.platform.clock.now(), principal.sub)
+    return _rol_view(svc, rol, applicant_id=a.applicant_id, code_number=a.code_number, withdrawn=a.withdrawn)
+
+
+def get_track_rol(svc: Match, season: str, rnd: str, track_code: str, principal: Principal) -> dict:
+    t = track_for(svc, season, track_code, principal)
+    rol = svc.store.rol(season, rnd, TRACK, t.track_code)
+    return _rol_view(svc, rol, track_code=t.track_code, program_code=t.program_code)
+
+
+def put_track_rol(svc: Match, season: str, rnd: str, track_code: str, applicants: list[str],
+                  principal: Principal) -> dict:
+    t = track_for(svc, season, track_code, principal)
+    participants = _require_open(svc, season, rnd)
+    if participants is not None and t.track_code not in participants.track_positions:
+        raise RuleViolation(f"track {t.track_code} has no unfilled positions after the Match, so it takes no part "
+                            "in MPII", rule="M7")
+    people = svc.store.applicants(season)
+    entries = resolve_applicants(
+        applicants, {a.applicant_id: a for a in people}, {a.code_number: a for a in people}, season=season,
+        mpii_codes=participants.applicant_codes if participants is not None else None)
+    rol = svc.store.save_rol(season, rnd, TRACK, t.track_code, entries, svc.platform.clock.now(), principal.sub)
+    return _rol_view(svc, rol, track_code=t.track_code, program_code=t.program_code)
+
+
+def certify_track_rol(svc: Match, season: str, rnd: str, track_code: str, version: int | None,
+                      principal: Principal) -> dict:
+    t = track_for(svc, season, track_code, principal)
+    _require_open(svc, season, rnd)
+    current = svc.store.rol(season, rnd, TRACK, t.track_code)
+    require_certifiable(current, version)
+    rol = svc.store.certify_rol(season, rnd, TRACK, t.track_code, current.version, svc.platform.clock.now(),
+                                principal.sub)
+    return _rol_view(svc, rol, track_code=t.track_code, program_code=t.program_code)
+
+
+def season_tracks(svc: Match, season: str) -> list[dict]:
+    participants = svc.store.mpii(season)
+    return [{"track_code": t.track_code, "track_name": t.name, "program_code": t.program_code,
+             "program_name": t.program_name, "positions": t.positions,
+             "in_mpii": bool(participants and t.track_code in participants.track_positions)}
+            for t in sorted(svc.store.tracks(season).values(), key=lambda t: t.track_code)]
+
+
+def mpii_view(svc: Match, season: str, principal: Principal) -> dict:
+    """M7: who takes part in MPII. Tracks are public to signed-in users once MPII opens; the
+    applicants (who is unmatched) only to programs and administrators; an applicant learns
+    whether it takes part."""
+    participants = svc.store.mpii(season)
+    if participants is None:
+        raise Forbidden(f"MPII of season {season} has not opened yet; it opens on Match Status Day", rule="M6")
+    tracks = svc.store.tracks(season)
+    view: dict = {"season": season, "tracks": [
+        {"track_code": c, "track_name": tracks[c].name if c in tracks else None,
+         "program_code": tracks[c].program_code if c in tracks else c[:3],
+         "program_name": tracks[c].program_name if c in tracks else None, "positions": n}
+        for c, n in sorted(participants.track_positions.items())]}
+    if principal.is_admin or principal.role == "program":
+        people = {a.code_number: a for a in svc.store.applicants(season)}
+        view["applicants"] = [{"code_number": c, "applicant_id": people[c].applicant_id if c in people else None,
+                               "name": people[c].name if c in people else None,
+                               "withdrawn": bool(c in people and people[c].withdrawn)}
+                              for c in participants.applicant_codes]
+    else:
+        mine = _applicant_of_principal(svc, season, principal)
+        view["participant"] = bool(mine and mine.code_number in participants.applicant_codes)
+    return view
+
+
+# ----------------------------------------------------------------------------- runs
+def _payload(season: str, rid: str) -> dict:
+    return {"season": season, "run_id": rid}
+
+
+def start_run(svc: Match, season: str, by: str) -> tuple[RunRecord, Execution, bool]:
+    """M4: one execution per season (and attempt). Its name derives from the season, so a second
+    start, however it races the first, returns the same execution. A new attempt is made only
+    when the previous one ended badly (failed, timed out, aborted)."""
+    runs = svc.store.runs(season)
+    attempt = 1
+    if runs:
+        latest = runs[-1]
+        execution = svc.runs.start(latest.run_id, _payload(season, latest.run_id))  # same name+input: same run
+        if execution.status not in FINISHED_BADLY:
+            if latest.execution_arn != execution.arn:
+                svc.store.set_execution(season, latest.run_id, execution.arn)
+            return latest, execution, False
+        attempt = latest.attempt + 1
+    rid = run_id(season, attempt)
+    record = RunRecord(season=season, run_id=rid, attempt=attempt, started_at=svc.platform.clock.now(), started_by=by)
+    created = svc.store.create_run(record)
+    execution = svc.runs.start(rid, _payload(season, rid))
+    svc.store.set_execution(season, rid, execution.arn)
+    return (record if created else svc.store.run(season, rid) or record), execution, created
+
+
+def run_view(svc: Match, season: str, rid: str) -> dict:
+    record = svc.store.run(season, rid)
+    if record is None:
+        raise NotFound(f"no run {rid} in season {season}")
+    execution = svc.runs.describe(record.execution_arn) if record.execution_arn else None
+    steps = svc.store.steps(season, rid)
+    done = [s.step for s in steps if s.status == "succeeded"]
+    current = next((s.step for s in reversed(steps) if s.status in ("running", "waiting", "failed")), None)
+    return {
+        "season": season, "run_id": rid, "attempt": record.attempt, "started_at": record.started_at,
+        "started_by": record.started_by, "execution_arn": record.execution_arn,
+        "status": execution.status if execution else "STARTING",
+        "stopped_at": execution.stopped_at if execution else None,
+        "error": (execution.error if execution else None) or record.failed_error,
+        "cause": (execution.cause if execution else None) or record.failed_cause,
+        "current_step": current, "completed_steps": len([p for p in PLAN if p in done]), "planned_steps": len(PLAN),
+        "steps": [{"step": s.step, "status": s.status, "attempts": s.attempts, "started_at": s.started_at,
+                   "finished_at": s.finished_at, "detail": s.detail} for s in steps],
+    }
+
+
+def runs_view(svc: Match, season: str) -> list[dict]:
+    return [run_view(svc, season, r.run_id) for r in svc.store.runs(season)]
+
+
+# ----------------------------------------------------------------------------- results
+def _stage(svc: Match, season: str) -> str:
+    return rel.require_released(svc.store.release_state(season), svc.store.calendar(season), svc.platform.clock.now())
+
+
+def applicant_result(svc: Match, season: str, applicant_id: str, principal: Principal) -> dict:
+    a = applicant_for(svc, season, applicant_id, principal)
+    current = _stage(svc, season)  # M6: nothing before Match Status Day
+    participants = svc.store.mpii(season)
+    in_mpii = bool(participants and a.code_number in participants.applicant_codes)
+    return rel.applicant_view(current, a, svc.store.applicant_outcome(season, MATCH, a.code_number), in_mpii,
+                              svc.store.applicant_outcome(season, MPII, a.code_number) if in_mpii else None,
+                              svc.store.tracks(season))
+
+
+def program_result(svc: Match, season: str, program_code: str, principal: Principal) -> dict:
+    require_program(principal, program_code)
+    tracks = [t for t in svc.store.tracks(season).values() if t.program_code == program_code]
+    if not tracks:
+        raise NotFound(f"program {program_code} has no tracks in season {season}")
+    current = _stage(svc, season)
+    people = {a.code_number: a for a in svc.store.applicants(season)} if current == rel.RESULTS else {}
+    return rel.program_view(current, program_code, season, tracks, svc.store.track_outcomes(season, MATCH),
+                            svc.store.track_outcomes(season, MPII) if current == rel.RESULTS else {}, people)
+
+
+def my_result(svc: Match, season: str, principal: Principal) -> dict:
+    if principal.is_admin:
+        raise ValidationFailed(f"administrators see every result at GET /match/seasons/{season}/results")
+    if principal.role == "program":
+        if not principal.program_code:
+            raise Forbidden("this program account is not tied to a program")
+        return {"program": program_result(svc, season, principal.program_code, principal)}
+    return {"applicant": applicant_result(svc, season, ME, principal)}
+
+
+def admin_results(svc: Match, season: str) -> dict:
+    """Administrators: everything of every stored round, with statistics (M6: only them)."""
+    release = svc.store.release_state(season)
+    people = {a.code_number: a for a in svc.store.applicants(season)}
+    rounds = {}
+    for rnd in (MATCH, MPII):
+        state = svc.store.round_state(season, rnd)
+        if state.stored_at is None:
+            rounds[rnd] = {"stored": False, "locked_at": state.locked_at, "snapshot_sha256": state.snapshot_sha256}
+            continue
+        rounds[rnd] = {
+            "stored": True, "run_id": state.stored_by_run, "snapshot_sha256": state.snapshot_sha256,
+            "locked_at": state.locked_at, "stored_at": state.stored_at, "statistics": state.statistics,
+            "matches": [{"code_number": o.code_number,
+                         "applicant_id": people[o.code_number].applicant_id if o.code_number in people else None,
+                         "track_code": o.track_code}
+                        for o in sorted(svc.store.applicant_outcomes(season, rnd), key=lambda o: o.code_number)],
+            "tracks": [{"track_code": t.track_code, "positions": t.positions, "unfilled": t.unfilled,
+                        "matched": list(t.matched)}
+                       for t in sorted(svc.store.track_outcomes(season, rnd).values(), key=lambda t: t.track_code)],
+        }
+    post = svc.store.post_match(season)
+    return {"season": season, "status_released_at": release.status_released_at,
+            "results_released_at": release.results_released_at, "rounds": rounds,
+            "post_match": post[0] if post else None}
+
+
+def post_match_view(svc: Match, season: str) -> dict:
+    """M8: after MPII, the positions still open; published with the results on Match Day."""
+    post = svc.store.post_match(season)
+    current = rel.stage(svc.store.release_state(season), svc.store.calendar(season), svc.platform.clock.now())
+    if post is None or current != rel.RESULTS:
+        raise Forbidden(f"the Post-Match list of season {season} is published after the MPII results are released "
+                        "on Match Day", rule="M8")
+    entries, published_at = post
+    return {"season": season, "published_at": published_at, "positions": entries,
+            "open_positions": sum(e["open_positions"] for e in entries)}

@@ -2,6 +2,241 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
 from shared.schemas import Health
 
 __all__ = ["Health"]
+
+TRACK_CODE = r"^\d{4}$"
+
+
+# ----------------------------------------------------------------------------- rank order lists
+class ApplicantRolIn(BaseModel):
+    """An applicant's rank order list: track codes, most preferred first. No length limit (M1)."""
+
+    model_config = ConfigDict(extra="forbid")
+    tracks: list[str] = Field(description="4-digit track codes in order of preference, e.g. [\"1011\", \"1021\"]")
+
+
+class TrackRolIn(BaseModel):
+    """A program's rank order list for one track: applicants, most preferred first (M1)."""
+
+    model_config = ConfigDict(extra="forbid")
+    applicants: list[str] = Field(description="applicant ids or 5-digit code numbers in order of preference")
+
+
+class CertificationQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    version: int | None = Field(None, ge=1, description="certify only this version of the list (the one you read)")
+
+
+class RankedTrack(BaseModel):
+    rank: int
+    track_code: str
+    track_name: str | None = None
+    program_code: str
+    program_name: str | None = None
+    withdrawn: bool = False
+
+
+class RankedApplicant(BaseModel):
+    rank: int
+    code_number: str
+    applicant_id: str | None = None
+    name: str | None = None
+    withdrawn: bool = Field(False, description="M3: a withdrawn applicant stays on the list, flagged, and is skipped")
+
+
+class _RolOut(BaseModel):
+    season: str
+    round: str = Field(description="match or mpii")
+    version: int = Field(description="0 until the list is first saved; every save adds 1")
+    certified: bool
+    counts: bool = Field(description="M1: only a certified list counts in the run")
+    updated_at: datetime | None = None
+    certified_at: datetime | None = None
+    opens_at: datetime | None = None
+    locks_at: datetime | None = None
+    locked: bool = False
+
+
+class ApplicantRolOut(_RolOut):
+    applicant_id: str
+    code_number: str
+    withdrawn: bool = False
+    tracks: list[RankedTrack]
+
+
+class TrackRolOut(_RolOut):
+    track_code: str
+    program_code: str
+    applicants: list[RankedApplicant]
+
+
+class SeasonTrack(BaseModel):
+    track_code: str
+    track_name: str | None = None
+    program_code: str
+    program_name: str | None = None
+    positions: int
+    in_mpii: bool = False
+
+
+class SeasonTracksOut(BaseModel):
+    season: str
+    tracks: list[SeasonTrack]
+
+
+class MpiiTrack(BaseModel):
+    track_code: str
+    track_name: str | None = None
+    program_code: str
+    program_name: str | None = None
+    positions: int = Field(description="positions offered in MPII: unfilled after the Match")
+
+
+class MpiiApplicant(BaseModel):
+    code_number: str
+    applicant_id: str | None = None
+    name: str | None = None
+    withdrawn: bool = False
+
+
+class MpiiOut(BaseModel):
+    season: str
+    tracks: list[MpiiTrack]
+    applicants: list[MpiiApplicant] | None = Field(None, description="programs and administrators only")
+    participant: bool | None = Field(None, description="applicants: whether you take part in MPII")
+
+
+# ----------------------------------------------------------------------------- runs
+class RunStep(BaseModel):
+    step: str
+    status: str
+    attempts: int
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    detail: str | None = None
+
+
+class RunOut(BaseModel):
+    season: str
+    run_id: str
+    attempt: int
+    started_at: datetime
+    started_by: str | None = None
+    execution_arn: str | None = None
+    status: str = Field(description="Step Functions execution status: RUNNING, SUCCEEDED, FAILED, ...")
+    stopped_at: datetime | None = None
+    error: str | None = None
+    cause: str | None = None
+    current_step: str | None = None
+    completed_steps: int
+    planned_steps: int
+    steps: list[RunStep]
+    created: bool | None = Field(None, description="POST only: false when the season's run existed already")
+
+
+class RunsOut(BaseModel):
+    season: str
+    runs: list[RunOut]
+
+
+# ----------------------------------------------------------------------------- results
+class RoundOutcomeOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    status: str | None = Field(None, description="matched or unmatched")
+    participant: bool | None = None
+    track_code: str | None = None
+    track_name: str | None = None
+    program_code: str | None = None
+    program_name: str | None = None
+
+
+class ApplicantResultOut(BaseModel):
+    season: str
+    applicant_id: str
+    code_number: str
+    released: str = Field(description="status (Match Status Day) or results (Match Day)")
+    match: RoundOutcomeOut
+    mpii: RoundOutcomeOut
+
+
+class MatchedApplicant(BaseModel):
+    round: str
+    code_number: str
+    applicant_id: str | None = None
+    name: str | None = None
+    email: str | None = None
+
+
+class ProgramTrackResult(BaseModel):
+    track_code: str
+    track_name: str | None = None
+    positions: int
+    unfilled: int = Field(description="unfilled after the Match")
+    in_mpii: bool
+    matched: list[MatchedApplicant] | None = Field(None, description="from Match Day")
+    unfilled_after_mpii: int | None = Field(None, description="from Match Day")
+
+
+class ProgramResultOut(BaseModel):
+    season: str
+    program_code: str
+    released: str
+    tracks: list[ProgramTrackResult]
+
+
+class MyResultOut(BaseModel):
+    applicant: ApplicantResultOut | None = None
+    program: ProgramResultOut | None = None
+
+
+class AdminMatch(BaseModel):
+    code_number: str
+    applicant_id: str | None = None
+    track_code: str | None = None
+
+
+class AdminTrack(BaseModel):
+    track_code: str
+    positions: int
+    unfilled: int
+    matched: list[str]
+
+
+class AdminRound(BaseModel):
+    stored: bool
+    run_id: str | None = None
+    snapshot_sha256: str | None = None
+    locked_at: datetime | None = None
+    stored_at: datetime | None = None
+    statistics: dict | None = None
+    matches: list[AdminMatch] | None = None
+    tracks: list[AdminTrack] | None = None
+
+
+class PostMatchPosition(BaseModel):
+    track_code: str
+    track_name: str | None = None
+    program_code: str
+    program_name: str | None = None
+    open_positions: int
+
+
+class AdminResultsOut(BaseModel):
+    season: str
+    status_released_at: datetime | None = None
+    results_released_at: datetime | None = None
+    rounds: dict[str, AdminRound]
+    post_match: list[PostMatchPosition] | None = None
+
+
+class PostMatchOut(BaseModel):
+    season: str
+    published_at: datetime
+    open_positions: int
+    positions: list[PostMatchPosition]

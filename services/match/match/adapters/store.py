@@ -1,0 +1,675 @@
+"""The match service's repository: its own projection (applicants, tracks, calendar),
+rank order lists, the state of each round, stored results, runs and their step logs.
+
+Returns domain objects. Every lock, first-write-wins and exactly-once claim is a
+DynamoDB condition or transaction, never read-then-write (DESIGN rule 9). A store
+failure a retry may cure surfaces as TransientStoreError, the name the state
+machine retries on."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from datetime import datetime
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.models import BatchWrite
+from pynamodb.transactions import TransactWrite
+
+from match.adapters.models import (
+    ApplicantItem,
+    ApplicantResultItem,
+    BlobItem,
+    CalendarItem,
+    DocumentItem,
+    PointerItem,
+    ReleaseItem,
+    RolItem,
+    RoundItem,
+    RunItem,
+    StepItem,
+    TrackItem,
+    TrackResultItem,
+    WaitItem,
+)
+from match.domain.errors import TransientStoreError
+from match.domain.mpii import MpiiParticipants
+from match.domain.release import ApplicantOutcome, ReleaseState, TrackOutcome
+from match.domain.rol import REGISTERED, ApplicantInfo, RankOrderList, TrackInfo
+from match.domain.runs import RoundState, RunRecord, StepRecord
+from match.domain.season import ROUNDS, Calendar
+from shared.clock import iso, parse_instant
+from shared.errors import Conflict, DomainError, RuleViolation
+from shared.settings import Settings
+
+CHUNK = 300_000  # characters per blob item (DynamoDB items hold at most 400 KB)
+
+
+def _season(season: str) -> str:
+    return f"season#{season}"
+
+
+def _conditional_failure(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def transient(fn):
+    """A failing AWS call (throttling, timeout, 5xx) becomes TransientStoreError; domain
+    errors pass unchanged."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except DomainError:
+            raise
+        except (PynamoDBException, BotoCoreError, ClientError) as exc:
+            raise TransientStoreError(f"the match store failed ({type(exc).__name__}: {exc}); retry") from exc
+
+    return wrapper
+
+
+# ----------------------------------------------------------------------------- interface
+class MatchStore(ABC):
+    # projection -----------------------------------------------------------------------
+    @abstractmethod
+    def put_calendar(self, season: str, instants: dict[str, datetime], now: datetime) -> None: ...
+
+    @abstractmethod
+    def calendar(self, season: str) -> Calendar: ...
+
+    @abstractmethod
+    def upsert_applicant(self, info: ApplicantInfo) -> None:
+        """Registration facts; keeps a status already set (a withdrawal may arrive first)."""
+
+    @abstractmethod
+    def set_applicant_status(self, season: str, applicant_id: str, code_number: str | None, status: str) -> None: ...
+
+    @abstractmethod
+    def applicant(self, season: str, applicant_id: str) -> ApplicantInfo | None: ...
+
+    @abstractmethod
+    def applicant_by_code(self, season: str, code_number: str) -> ApplicantInfo | None: ...
+
+    @abstractmethod
+    def applicant_for_account(self, season: str, sub: str) -> ApplicantInfo | None: ...
+
+    @abstractmethod
+    def applicant_for_email(self, season: str, email: str) -> ApplicantInfo | None: ...
+
+    @abstractmethod
+    def applicants(self, season: str) -> list[ApplicantInfo]: ...
+
+    @abstractmethod
+    def upsert_track(self, info: TrackInfo) -> None: ...
+
+    @abstractmethod
+    def tracks(self, season: str) -> dict[str, TrackInfo]: ...
+
+    # rank order lists --------------------------------------------------------------------
+    @abstractmethod
+    def rol(self, season: str, rnd: str, kind: str, owner: str) -> RankOrderList: ...
+
+    @abstractmethod
+    def rols(self, season: str, rnd: str) -> list[RankOrderList]: ...
+
+    @abstractmethod
+    def save_rol(self, season: str, rnd: str, kind: str, owner: str, entries: tuple[str, ...],
+                 now: datetime, by: str) -> RankOrderList:
+        """Replaces the list and uncertifies it (M1); refused once the round is locked."""
+
+    @abstractmethod
+    def certify_rol(self, season: str, rnd: str, kind: str, owner: str, version: int, now: datetime,
+                    by: str) -> RankOrderList:
+        """Certifies exactly `version`; refused once the round is locked or the list changed."""
+
+    # rounds ---------------------------------------------------------------------------
+    @abstractmethod
+    def round_state(self, season: str, rnd: str) -> RoundState: ...
+
+    @abstractmethod
+    def lock_round(self, season: str, rnd: str, now: datetime, run_id: str) -> RoundState: ...
+
+    @abstractmethod
+    def save_snapshot(self, season: str, rnd: str, text: str, sha: str, now: datetime) -> str:
+        """First snapshot wins; returns the sha of the stored one."""
+
+    @abstractmethod
+    def load_snapshot(self, season: str, rnd: str) -> tuple[str, str] | None:
+        """(canonical JSON text, sha256) of the round's snapshot."""
+
+    @abstractmethod
+    def save_candidate(self, season: str, rnd: str, sha: str, text: str) -> None: ...
+
+    @abstractmethod
+    def load_candidate(self, season: str, rnd: str, sha: str) -> str | None: ...
+
+    @abstractmethod
+    def mark_verified(self, season: str, rnd: str, now: datetime) -> None: ...
+
+    @abstractmethod
+    def store_results(self, season: str, rnd: str, run_id: str, matches: dict[str, str | None],
+                      tracks: dict[str, TrackOutcome], statistics: dict, now: datetime) -> RoundState: ...
+
+    @abstractmethod
+    def claim(self, season: str, scope: str, name: str) -> bool:
+        """True once per (season, scope, name): an event published or an email sent once."""
+
+    @abstractmethod
+    def unclaim(self, season: str, scope: str, name: str) -> None: ...
+
+    # results ------------------------------------------------------------------------------
+    @abstractmethod
+    def applicant_outcome(self, season: str, rnd: str, code_number: str) -> ApplicantOutcome | None: ...
+
+    @abstractmethod
+    def applicant_outcomes(self, season: str, rnd: str) -> list[ApplicantOutcome]: ...
+
+    @abstractmethod
+    def track_outcomes(self, season: str, rnd: str) -> dict[str, TrackOutcome]: ...
+
+    @abstractmethod
+    def release_state(self, season: str) -> ReleaseState: ...
+
+    @abstractmethod
+    def mark_released(self, season: str, what: str, now: datetime) -> ReleaseState:
+        """what: 'status' or 'results'; the first instant recorded stays."""
+
+    @abstractmethod
+    def save_mpii(self, season: str, participants: MpiiParticipants, now: datetime) -> MpiiParticipants:
+        """First write wins; returns the stored participants."""
+
+    @abstractmethod
+    def mpii(self, season: str) -> MpiiParticipants | None: ...
+
+    @abstractmethod
+    def save_post_match(self, season: str, entries: list[dict], now: datetime) -> tuple[list[dict], datetime]: ...
+
+    @abstractmethod
+    def post_match(self, season: str) -> tuple[list[dict], datetime] | None: ...
+
+    # runs --------------------------------------------------------------------------------
+    @abstractmethod
+    def create_run(self, record: RunRecord) -> bool:
+        """False when the run exists already."""
+
+    @abstractmethod
+    def set_execution(self, season: str, run_id: str, execution_arn: str) -> None: ...
+
+    @abstractmethod
+    def runs(self, season: str) -> list[RunRecord]: ...
+
+    @abstractmethod
+    def run(self, season: str, run_id: str) -> RunRecord | None: ...
+
+    @abstractmethod
+    def mark_run_failed(self, season: str, run_id: str, error: str, cause: str, now: datetime) -> None: ...
+
+    @abstractmethod
+    def step_started(self, season: str, run_id: str, step: str, now: datetime) -> None: ...
+
+    @abstractmethod
+    def step_finished(self, season: str, run_id: str, step: str, status: str, detail: str | None,
+                      now: datetime) -> None: ...
+
+    @abstractmethod
+    def steps(self, season: str, run_id: str) -> list[StepRecord]: ...
+
+    @abstractmethod
+    def put_wait(self, season: str, key: str, run_id: str, token: str, now: datetime) -> None: ...
+
+    @abstractmethod
+    def open_waits(self, season: str, key: str) -> list[tuple[str, str]]:
+        """(run_id, task_token) of the runs waiting for this calendar instant."""
+
+    @abstractmethod
+    def close_wait(self, season: str, key: str, run_id: str, token: str, now: datetime) -> None: ...
+
+
+# ----------------------------------------------------------------------------- DynamoDB
+def _applicant(season: str, i: ApplicantItem) -> ApplicantInfo:
+    return ApplicantInfo(season=season, applicant_id=i.applicant_id, code_number=i.code_number or "",
+                         status=i.status or REGISTERED, email=i.email or "", first_name=i.first_name or "",
+                         last_name=i.last_name or "", owner_sub=i.owner_sub)
+
+
+def _track(season: str, i: TrackItem) -> TrackInfo:
+    return TrackInfo(season=season, track_code=i.track_code, program_code=i.program_code,
+                     program_name=i.program_name or "", name=i.name or "", positions=int(i.positions))
+
+
+def _rol(season: str, i: RolItem) -> RankOrderList:
+    return RankOrderList(season=season, round=i.round, kind=i.kind, owner=i.owner, entries=tuple(i.entries or ()),
+                         version=int(i.version or 0), certified=bool(i.certified), updated_at=i.updated_at,
+                         certified_at=i.certified_at,
+                         certified_version=int(i.certified_version) if i.certified_version is not None else None)
+
+
+def _round(season: str, rnd: str, i: RoundItem | None) -> RoundState:
+    if i is None:
+        return RoundState(season, rnd)
+    return RoundState(season, rnd, locked_at=i.locked_at, snapshot_sha256=i.snapshot_sha256,
+                      snapshot_taken_at=i.snapshot_taken_at, verified_at=i.verified_at, stored_at=i.stored_at,
+                      stored_by_run=i.stored_by_run, statistics=json.loads(i.statistics or "{}"))
+
+
+def _run(season: str, i: RunItem) -> RunRecord:
+    return RunRecord(season=season, run_id=i.run_id, attempt=int(i.attempt), started_at=i.started_at,
+                     started_by=i.started_by, execution_arn=i.execution_arn, failed_error=i.failed_error,
+                     failed_cause=i.failed_cause, failed_at=i.failed_at)
+
+
+def _get(model, pk: str, sk: str):
+    try:
+        return model.get(pk, sk, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+class DynamoMatchStore(MatchStore):
+    def __init__(self, settings: Settings | None = None):
+        self._region = (settings or Settings.from_env()).region
+        self._connection: Connection | None = None
+
+    def _tx(self) -> TransactWrite:
+        if self._connection is None:  # one client for every transaction (creating one costs ~0.1 s)
+            self._connection = Connection(region=self._region)
+        return TransactWrite(connection=self._connection)
+
+    # projection -----------------------------------------------------------------------
+    @transient
+    def put_calendar(self, season, instants, now):
+        CalendarItem(pk=_season(season), sk="calendar", updated_at=now,
+                     instants=json.dumps({k: iso(v) for k, v in instants.items()}, sort_keys=True)).save()
+
+    @transient
+    def calendar(self, season):
+        item = _get(CalendarItem, _season(season), "calendar")
+        if item is None:
+            return Calendar(season)
+        return Calendar(season, {k: parse_instant(v) for k, v in json.loads(item.instants).items()})
+
+    @transient
+    def upsert_applicant(self, info):
+        item = ApplicantItem(pk=_season(info.season), sk=f"applicant#{info.applicant_id}")
+        item.update(actions=[
+            ApplicantItem.applicant_id.set(info.applicant_id),
+            ApplicantItem.code_number.set(info.code_number),
+            ApplicantItem.email.set(info.email),
+            ApplicantItem.first_name.set(info.first_name),
+            ApplicantItem.last_name.set(info.last_name),
+            ApplicantItem.status.set(ApplicantItem.status | info.status),  # keeps a withdrawal seen first
+            *([ApplicantItem.owner_sub.set(info.owner_sub)] if info.owner_sub else []),
+        ])
+        PointerItem(pk=_season(info.season), sk=f"code#{info.code_number}", applicant_id=info.applicant_id).save()
+        if info.email:
+            PointerItem(pk=_season(info.season), sk=f"email#{info.email.strip().lower()}",
+                        applicant_id=info.applicant_id).save()
+        if info.owner_sub:
+            PointerItem(pk=f"account#{info.owner_sub}", sk=_season(info.season),
+                        applicant_id=info.applicant_id).save()
+
+    @transient
+    def set_applicant_status(self, season, applicant_id, code_number, status):
+        item = ApplicantItem(pk=_season(season), sk=f"applicant#{applicant_id}")
+        actions = [ApplicantItem.applicant_id.set(applicant_id), ApplicantItem.status.set(status)]
+        if code_number:
+            actions.append(ApplicantItem.code_number.set(code_number))
+        item.update(actions=actions)
+
+    @transient
+    def applicant(self, season, applicant_id):
+        item = _get(ApplicantItem, _season(season), f"applicant#{applicant_id}")
+        return _applicant(season, item) if item is not None and item.code_number else None
+
+    @transient
+    def applicant_by_code(self, season, code_number):
+        pointer = _get(PointerItem, _season(season), f"code#{code_number}")
+        return self.applicant(season, pointer.applicant_id) if pointer else None
+
+    @transient
+    def applicant_for_account(self, season, sub):
+        pointer = _get(PointerItem, f"account#{sub}", _season(season))
+        return self.applicant(season, pointer.applicant_id) if pointer else None
+
+    @transient
+    def applicant_for_email(self, season, email):
+        pointer = _get(PointerItem, _season(season), f"email#{email.strip().lower()}")
+        return self.applicant(season, pointer.applicant_id) if pointer else None
+
+    @transient
+    def applicants(self, season):
+        items = ApplicantItem.query(_season(season), ApplicantItem.sk.startswith("applicant#"), consistent_read=True)
+        return [_applicant(season, i) for i in items if i.code_number]
+
+    @transient
+    def upsert_track(self, info):
+        TrackItem(pk=_season(info.season), sk=f"track#{info.track_code}", track_code=info.track_code,
+                  program_code=info.program_code, program_name=info.program_name, name=info.name,
+                  positions=info.positions).save()
+
+    @transient
+    def tracks(self, season):
+        items = TrackItem.query(_season(season), TrackItem.sk.startswith("track#"), consistent_read=True)
+        return {i.track_code: _track(season, i) for i in items}
+
+    # rank order lists --------------------------------------------------------------------
+    @staticmethod
+    def _rol_key(rnd: str, kind: str, owner: str) -> str:
+        return f"rol#{rnd}#{kind}#{owner}"
+
+    @transient
+    def rol(self, season, rnd, kind, owner):
+        item = _get(RolItem, _season(season), self._rol_key(rnd, kind, owner))
+        if item is None:
+            return RankOrderList(season=season, round=rnd, kind=kind, owner=owner)
+        return _rol(season, item)
+
+    @transient
+    def rols(self, season, rnd):
+        items = RolItem.query(_season(season), RolItem.sk.startswith(f"rol#{rnd}#"), consistent_read=True)
+        return [_rol(season, i) for i in items]
+
+    def _locked_error(self, season: str, rnd: str) -> DomainError:
+        r = ROUNDS[rnd]
+        return RuleViolation(f"{r.label} rank order lists of season {season} are locked: the run has started",
+                             rule=r.rule)
+
+    @transient
+    def save_rol(self, season, rnd, kind, owner, entries, now, by):
+        pk, sk = _season(season), self._rol_key(rnd, kind, owner)
+        item = RolItem(pk=pk, sk=sk)
+        try:
+            with self._tx() as tx:
+                tx.condition_check(RoundItem, pk, f"round#{rnd}", condition=RoundItem.locked_at.does_not_exist())
+                tx.update(item, actions=[
+                    RolItem.round.set(rnd), RolItem.kind.set(kind), RolItem.owner.set(owner),
+                    RolItem.entries.set(list(entries)), RolItem.certified.set(False),  # M1: any edit uncertifies
+                    RolItem.version.add(1), RolItem.updated_at.set(now), RolItem.updated_by.set(by),
+                    RolItem.certified_at.remove(), RolItem.certified_version.remove(), RolItem.certified_by.remove(),
+                ])
+        except TransactWriteError as exc:
+            if self.round_state(season, rnd).locked:
+                raise self._locked_error(season, rnd) from exc
+            raise
+        return self.rol(season, rnd, kind, owner)
+
+    @transient
+    def certify_rol(self, season, rnd, kind, owner, version, now, by):
+        pk, sk = _season(season), self._rol_key(rnd, kind, owner)
+        try:
+            with self._tx() as tx:
+                tx.condition_check(RoundItem, pk, f"round#{rnd}", condition=RoundItem.locked_at.does_not_exist())
+                tx.update(RolItem(pk=pk, sk=sk), actions=[
+                    RolItem.certified.set(True), RolItem.certified_at.set(now),
+                    RolItem.certified_version.set(version), RolItem.certified_by.set(by),
+                ], condition=RolItem.version == version)
+        except TransactWriteError as exc:
+            if self.round_state(season, rnd).locked:
+                raise self._locked_error(season, rnd) from exc
+            current = self.rol(season, rnd, kind, owner)
+            if current.version != version:
+                raise Conflict(f"the list changed while it was being certified (now version {current.version}); "
+                               "review it and certify again", rule="M1") from exc
+            raise
+        return self.rol(season, rnd, kind, owner)
+
+    # rounds ---------------------------------------------------------------------------
+    @transient
+    def round_state(self, season, rnd):
+        return _round(season, rnd, _get(RoundItem, _season(season), f"round#{rnd}"))
+
+    @transient
+    def lock_round(self, season, rnd, now, run_id):
+        item = RoundItem(pk=_season(season), sk=f"round#{rnd}")
+        try:
+            item.update(actions=[RoundItem.locked_at.set(now), RoundItem.locked_by_run.set(run_id)],
+                        condition=RoundItem.locked_at.does_not_exist())
+        except UpdateError as exc:
+            if not _conditional_failure(exc):
+                raise
+        return self.round_state(season, rnd)
+
+    def _put_chunks(self, season: str, prefix: str, text: str) -> int:
+        chunks = [text[i:i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]
+        with BatchWrite(BlobItem) as batch:  # same key, same bytes: a retry rewrites identical items
+            for n, part in enumerate(chunks):
+                batch.save(BlobItem(pk=_season(season), sk=f"{prefix}#{n:05d}", data=part))
+        return len(chunks)
+
+    def _get_chunks(self, season: str, prefix: str, count: int) -> str | None:
+        items = list(BlobItem.query(_season(season), BlobItem.sk.startswith(f"{prefix}#"), consistent_read=True))
+        if len(items) != count:
+            return None
+        return "".join(i.data for i in sorted(items, key=lambda i: i.sk))
+
+    @transient
+    def save_snapshot(self, season, rnd, text, sha, now):
+        count = self._put_chunks(season, f"blob#{rnd}#snapshot#{sha}", text)
+        item = RoundItem(pk=_season(season), sk=f"round#{rnd}")
+        try:  # M4: the first snapshot taken after the lock is the round's snapshot, for good
+            item.update(actions=[RoundItem.snapshot_sha256.set(sha), RoundItem.snapshot_chunks.set(count),
+                                 RoundItem.snapshot_taken_at.set(now)],
+                        condition=RoundItem.snapshot_sha256.does_not_exist())
+        except UpdateError as exc:
+            if not _conditional_failure(exc):
+                raise
+        return self.round_state(season, rnd).snapshot_sha256
+
+    @transient
+    def load_snapshot(self, season, rnd):
+        item = _get(RoundItem, _season(season), f"round#{rnd}")
+        if item is None or not item.snapshot_sha256:
+            return None
+        text = self._get_chunks(season, f"blob#{rnd}#snapshot#{item.snapshot_sha256}", int(item.snapshot_chunks))
+        return (text, item.snapshot_sha256) if text is not None else None
+
+    @transient
+    def save_candidate(self, season, rnd, sha, text):
+        digest = hashlib.sha256(text.encode()).hexdigest()[:32]  # chunks of another result never mix in
+        count = self._put_chunks(season, f"blob#{rnd}#result#{sha}#{digest}", text)
+        RoundItem(pk=_season(season), sk=f"round#{rnd}").update(
+            actions=[RoundItem.result_ref.set(f"{sha}#{digest}:{count}")])
+
+    @transient
+    def load_candidate(self, season, rnd, sha):
+        item = _get(RoundItem, _season(season), f"round#{rnd}")
+        if item is None or not item.result_ref:
+            return None
+        ref, _, count = item.result_ref.rpartition(":")
+        if not ref.startswith(f"{sha}#"):
+            return None
+        return self._get_chunks(season, f"blob#{rnd}#result#{ref}", int(count))
+
+    @transient
+    def mark_verified(self, season, rnd, now):
+        RoundItem(pk=_season(season), sk=f"round#{rnd}").update(
+            actions=[RoundItem.verified_at.set(RoundItem.verified_at | now)])
+
+    @transient
+    def store_results(self, season, rnd, run_id, matches, tracks, statistics, now):
+        state = self.round_state(season, rnd)
+        if state.stored_at is not None:  # stored already (a retried step, or a later attempt resuming)
+            return state
+        pk = _season(season)
+        with BatchWrite(ApplicantResultItem) as batch:  # deterministic: a retry writes the same items
+            for code, track in matches.items():
+                batch.save(ApplicantResultItem(pk=pk, sk=f"result#{rnd}#applicant#{code}", code_number=code,
+                                               track_code=track))
+        with BatchWrite(TrackResultItem) as batch:
+            for code, t in tracks.items():
+                batch.save(TrackResultItem(pk=pk, sk=f"result#{rnd}#track#{code}", track_code=code,
+                                           positions=t.positions, unfilled=t.unfilled, matched=list(t.matched)))
+        try:
+            RoundItem(pk=pk, sk=f"round#{rnd}").update(
+                actions=[RoundItem.stored_at.set(now), RoundItem.stored_by_run.set(run_id),
+                         RoundItem.statistics.set(json.dumps(statistics, sort_keys=True))],
+                condition=RoundItem.stored_at.does_not_exist())
+        except UpdateError as exc:
+            if not _conditional_failure(exc):
+                raise
+        return self.round_state(season, rnd)
+
+    @transient
+    def claim(self, season, scope, name):
+        item = RoundItem(pk=_season(season), sk=f"claim#{scope}")
+        try:
+            item.update(actions=[RoundItem.claims.add({name})], condition=~RoundItem.claims.contains(name))
+        except UpdateError as exc:
+            if _conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    @transient
+    def unclaim(self, season, scope, name):
+        RoundItem(pk=_season(season), sk=f"claim#{scope}").update(actions=[RoundItem.claims.delete({name})])
+
+    # results ------------------------------------------------------------------------------
+    @transient
+    def applicant_outcome(self, season, rnd, code_number):
+        item = _get(ApplicantResultItem, _season(season), f"result#{rnd}#applicant#{code_number}")
+        return ApplicantOutcome(rnd, item.code_number, item.track_code) if item else None
+
+    @transient
+    def applicant_outcomes(self, season, rnd):
+        items = ApplicantResultItem.query(_season(season), ApplicantResultItem.sk.startswith(f"result#{rnd}#applicant#"),
+                                          consistent_read=True)
+        return [ApplicantOutcome(rnd, i.code_number, i.track_code) for i in items]
+
+    @transient
+    def track_outcomes(self, season, rnd):
+        items = TrackResultItem.query(_season(season), TrackResultItem.sk.startswith(f"result#{rnd}#track#"),
+                                      consistent_read=True)
+        return {i.track_code: TrackOutcome(i.track_code, int(i.positions), int(i.unfilled), tuple(i.matched or ()))
+                for i in items}
+
+    @transient
+    def release_state(self, season):
+        item = _get(ReleaseItem, _season(season), "release")
+        if item is None:
+            return ReleaseState()
+        return ReleaseState(item.status_released_at, item.results_released_at)
+
+    @transient
+    def mark_released(self, season, what, now):
+        attr = {"status": ReleaseItem.status_released_at, "results": ReleaseItem.results_released_at}[what]
+        ReleaseItem(pk=_season(season), sk="release").update(actions=[attr.set(attr | now)])
+        return self.release_state(season)
+
+    @transient
+    def save_mpii(self, season, participants, now):
+        doc = json.dumps({"applicants": list(participants.applicant_codes), "tracks": participants.track_positions},
+                         sort_keys=True)
+        try:
+            DocumentItem(pk=_season(season), sk="mpii", document=doc, created_at=now).save(
+                condition=DocumentItem.pk.does_not_exist())
+        except PutError as exc:
+            if not _conditional_failure(exc):
+                raise
+        stored = self.mpii(season)
+        assert stored is not None
+        return stored
+
+    @transient
+    def mpii(self, season):
+        item = _get(DocumentItem, _season(season), "mpii")
+        if item is None:
+            return None
+        doc = json.loads(item.document)
+        return MpiiParticipants(tuple(doc["applicants"]), {k: int(v) for k, v in doc["tracks"].items()})
+
+    @transient
+    def save_post_match(self, season, entries, now):
+        try:
+            DocumentItem(pk=_season(season), sk="post-match", document=json.dumps(entries), created_at=now).save(
+                condition=DocumentItem.pk.does_not_exist())
+        except PutError as exc:
+            if not _conditional_failure(exc):
+                raise
+        stored = self.post_match(season)
+        assert stored is not None
+        return stored
+
+    @transient
+    def post_match(self, season):
+        item = _get(DocumentItem, _season(season), "post-match")
+        return (json.loads(item.document), item.created_at) if item else None
+
+    # runs --------------------------------------------------------------------------------
+    @transient
+    def create_run(self, record):
+        try:
+            RunItem(pk=_season(record.season), sk=f"run#{record.run_id}", run_id=record.run_id,
+                    attempt=record.attempt, started_at=record.started_at, started_by=record.started_by).save(
+                condition=RunItem.pk.does_not_exist())
+        except PutError as exc:
+            if _conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    @transient
+    def set_execution(self, season, run_id, execution_arn):
+        RunItem(pk=_season(season), sk=f"run#{run_id}").update(actions=[RunItem.execution_arn.set(execution_arn)])
+
+    @transient
+    def runs(self, season):
+        items = RunItem.query(_season(season), RunItem.sk.startswith("run#"), consistent_read=True)
+        return sorted((_run(season, i) for i in items), key=lambda r: r.attempt)
+
+    @transient
+    def run(self, season, run_id):
+        item = _get(RunItem, _season(season), f"run#{run_id}")
+        return _run(season, item) if item else None
+
+    @transient
+    def mark_run_failed(self, season, run_id, error, cause, now):
+        RunItem(pk=_season(season), sk=f"run#{run_id}").update(actions=[
+            RunItem.failed_error.set(error[:256]), RunItem.failed_cause.set(cause[:4000]),
+            RunItem.failed_at.set(RunItem.failed_at | now)])
+
+    @transient
+    def step_started(self, season, run_id, step, now):
+        StepItem(pk=_season(season), sk=f"runstep#{run_id}#{step}").update(actions=[
+            StepItem.run_id.set(run_id), StepItem.step.set(step), StepItem.status.set("running"),
+            StepItem.attempts.add(1), StepItem.started_at.set(StepItem.started_at | now),
+            StepItem.finished_at.remove()])
+
+    @transient
+    def step_finished(self, season, run_id, step, status, detail, now):
+        actions = [StepItem.run_id.set(run_id), StepItem.step.set(step), StepItem.status.set(status),
+                   StepItem.finished_at.set(now)]
+        if detail is not None:
+            actions.append(StepItem.detail.set(detail[:4000]))
+        StepItem(pk=_season(season), sk=f"runstep#{run_id}#{step}").update(actions=actions)
+
+    @transient
+    def steps(self, season, run_id):
+        items = StepItem.query(_season(season), StepItem.sk.startswith(f"runstep#{run_id}#"), consistent_read=True)
+        out = [StepRecord(run_id=i.run_id, step=i.step, status=i.status, attempts=int(i.attempts or 0),
+                          started_at=i.started_at, finished_at=i.finished_at, detail=i.detail) for i in items]
+        return sorted(out, key=lambda s: (s.started_at is None, s.started_at or datetime.min, s.step))
+
+    @transient
+    def put_wait(self, season, key, run_id, token, now):
+        WaitItem(pk=_season(season), sk=f"wait#{key}#{run_id}", key=key, run_id=run_id, task_token=token,
+                 created_at=now).save()
+
+    @transient
+    def open_waits(self, season, key):
+        items = WaitItem.query(_season(season), WaitItem.sk.startswith(f"wait#{key}#"), consistent_read=True)
+        return [(i.run_id, i.task_token) for i in items if i.completed_at is None]
+
+    @transient
+    def close_wait(self, season, key, run_id, token, now):
+        item = WaitItem(pk=_season(season), sk=f"wait#{key}#{run_id}")
+        try:  # only the token that was completed: a retried wait step may have stored a newer one
+            item.update(actions=[WaitItem.completed_at.set(now)], condition=WaitItem.task_token == token)
+        except UpdateError as exc:
+            if not _conditional_failure(exc):
+                raise

@@ -1,0 +1,41 @@
+"""MPII participants (M7) and the Post-Match list (M8), from stored results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from match.domain.rol import ApplicantInfo, TrackInfo
+
+
+@dataclass(frozen=True)
+class MpiiParticipants:
+    applicant_codes: tuple[str, ...]  # code numbers, sorted
+    track_positions: dict[str, int]  # track code -> unfilled positions after the Match
+
+    @property
+    def track_codes(self) -> tuple[str, ...]:
+        return tuple(sorted(self.track_positions))
+
+
+def mpii_participants(applicants: Iterable[ApplicantInfo], matched_codes: Iterable[str],
+                      unfilled: Mapping[str, int]) -> MpiiParticipants:
+    """M7: every registered, not withdrawn, unmatched applicant (also one who ranked nothing)
+    and every track with unfilled positions after the Match."""
+    matched = set(matched_codes)
+    codes = sorted(a.code_number for a in applicants if not a.withdrawn and a.code_number not in matched)
+    tracks = {code: int(n) for code, n in sorted(unfilled.items()) if int(n) > 0}
+    return MpiiParticipants(tuple(codes), tracks)
+
+
+def post_match_list(mpii_unfilled: Mapping[str, int], tracks: Mapping[str, TrackInfo]) -> list[dict]:
+    """M8: the positions still open after MPII, per track, with the program that offers them."""
+    out = []
+    for code, n in sorted(mpii_unfilled.items()):
+        if int(n) <= 0:
+            continue
+        t = tracks.get(code)
+        out.append({"track_code": code, "track_name": t.name if t else None,
+                    "program_code": t.program_code if t else code[:3],
+                    "program_name": t.program_name if t else None, "open_positions": int(n)})
+    return out

@@ -1,0 +1,178 @@
+"""Helpers shared by the match service's tests (not the engine's): principals with a fake
+token verifier, the service wired on the in-process emulator (`aws` fixture), events fed
+through the real consumer, and a pump that answers the state machine's task messages."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from shared.auth import Principal, TokenVerifier
+from shared.clock import ControlledClock
+from shared.contracts import (
+    ApplicantRegistered,
+    Contract,
+    ProgramRegistered,
+    SeasonCalendarSet,
+    SeasonDeadlineReached,
+    TrackInfo,
+)
+from shared.email import RecordingMailer
+from shared.errors import Unauthorized
+from shared.events import InMemoryPublisher, envelope
+from shared.runtime import Platform
+from shared.settings import Settings
+
+SEASON = "2301"
+T0 = datetime(2031, 1, 1, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+CALENDAR = {
+    "rol_opens": T0 + 1 * DAY,
+    "rol_deadline": T0 + 10 * DAY,
+    "match_status_day": T0 + 12 * DAY,
+    "mpii_applications_open": T0 + 12 * DAY,
+    "mpii_application_deadline": T0 + 13 * DAY,
+    "mpii_rol_opens": T0 + 13 * DAY,
+    "mpii_rol_deadline": T0 + 15 * DAY,
+    "match_day": T0 + 17 * DAY,
+}
+
+
+class FakeVerifier(TokenVerifier):
+    """Subclasses the real verifier: a token is the name of a known principal."""
+
+    def __init__(self, principals: dict[str, Principal]):
+        super().__init__(issuer="https://issuer.test", client_id="client", jwks_url="http://127.0.0.1:9/jwks")
+        self.principals = principals
+
+    def verify(self, token: str) -> Principal:
+        try:
+            return self.principals[token]
+        except KeyError:
+            raise Unauthorized("the bearer token is not valid: unknown test token") from None
+
+
+def applicant_principal(n: int) -> Principal:
+    return Principal(f"sub-applicant-{n}", f"sub-applicant-{n}", "applicant", frozenset({"applicant"}))
+
+
+def program_principal(code: str) -> Principal:
+    return Principal(f"sub-program-{code}", f"sub-program-{code}", "program",
+                     frozenset({"program", f"program-{code}"}))
+
+
+ADMIN = Principal("sub-admin", "admin@test", "admin", frozenset({"admin"}))
+
+
+def principals(applicants: int = 12, programs=("101", "102", "103")) -> dict[str, Principal]:
+    out = {"admin": ADMIN}
+    for n in range(applicants):
+        out[f"a{n}"] = applicant_principal(n)
+    for code in programs:
+        out[f"p{code}"] = program_principal(code)
+    return out
+
+
+def build_service(clock: ControlledClock, *, verifier: TokenVerifier | None = None, state_machine_arn: str = ""):
+    """The real wiring (DynamoDB store, Step Functions) with a controlled clock, a recording
+    publisher and mailer: swapped at the one wiring point."""
+    from match import bootstrap
+    from match.adapters.accounts import StaticAccountDirectory
+    from match.adapters.stepfunctions import StepFunctionsCallbacks, StepFunctionsRunEngine
+    from match.adapters.store import DynamoMatchStore
+    from shared.adapters.inbox import dynamo_deadline_log
+
+    platform = Platform(settings=Settings.from_env(), clock=clock)
+    platform.publisher = InMemoryPublisher()
+    platform.mailer = RecordingMailer()
+    if verifier is not None:
+        platform.verifier = verifier
+    svc = bootstrap.Match(platform=platform, deadlines=dynamo_deadline_log("match"), store=DynamoMatchStore(),
+                          runs=StepFunctionsRunEngine(state_machine_arn or "arn:aws:states:us-east-1:123456789012:"
+                                                      "stateMachine:caspr-local-match"),
+                          callbacks=StepFunctionsCallbacks(), accounts=StaticAccountDirectory(),
+                          admin_emails=("alerts@test.caspr",))
+    bootstrap.override(svc)
+    return svc
+
+
+def sqs_record(body: str, message_id: str | None = None) -> dict:
+    return {
+        "messageId": message_id or str(uuid.uuid4()), "receiptHandle": "handle", "body": body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "x",
+                       "ApproximateFirstReceiveTimestamp": "0"},
+        "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:caspr-local-match-events", "awsRegion": "us-east-1",
+    }
+
+
+def feed(*events: Contract) -> dict:
+    """Delivers events to the match consumer as EventBridge -> SQS would."""
+    from match.consumers import handle_batch
+
+    out = handle_batch({"Records": [sqs_record(json.dumps(envelope(e))) for e in events]})
+    assert out["batchItemFailures"] == [], out
+    return out
+
+
+def seed_season(season: str = SEASON, applicants: int = 12, calendar: dict | None = None,
+                tracks: dict | None = None) -> dict:
+    """Calendar, programs 101-103 with tracks, applicants 10000.. (owner sub-applicant-<n>)."""
+    tracks = tracks or {"101": [("1011", 2)], "102": [("1021", 1), ("1022", 1)], "103": [("1031", 2)]}
+    events: list[Contract] = [SeasonCalendarSet(season=season, calendar=calendar or CALENDAR)]
+    for code, ts in tracks.items():
+        events.append(ProgramRegistered(season=season, program_code=code, name=f"Program {code}", coth=True,
+                                        crip=False, tracks=[TrackInfo(track_code=t, name=f"PMSR/RRA {t}", positions=p)
+                                                            for t, p in ts]))
+    ids = {}
+    for n in range(applicants):
+        ids[n] = f"app-{season}-{n}"
+        events.append(ApplicantRegistered(
+            season=season, applicant_id=ids[n], code_number=f"{10000 + n}", cms_id=f"PRO-{n:09d}",
+            email=f"a{n}@test.caspr", first_name=f"First{n}", last_name=f"Last{n}", college="TUSPM",
+            graduation_year=2031, timezone="America/Chicago", credits_total=12, owner_sub=f"sub-applicant-{n}"))
+    feed(*events)
+    return ids
+
+
+def deadline(season: str, key: str, at: datetime) -> SeasonDeadlineReached:
+    return SeasonDeadlineReached(season=season, key=key, at=at)
+
+
+class Pump:
+    """Plays the part of the Lambda event source mapping of the match queue: receives the
+    state machine's task messages (and anything else on the queue) and hands them to the
+    very handler Lambda would call."""
+
+    def __init__(self, queue_name: str = "caspr-local-match-events"):
+        import boto3
+
+        self.sqs = boto3.client("sqs")
+        self.url = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        self.handled: list[dict] = []
+
+    def once(self) -> int:
+        from match.consumers import handle_batch
+
+        messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return 0
+        out = handle_batch({"Records": [sqs_record(m["Body"], m["MessageId"]) for m in messages]})
+        failed = {f["itemIdentifier"] for f in out["batchItemFailures"]}
+        for m in messages:
+            self.handled.append(json.loads(m["Body"]))
+            if m["MessageId"] not in failed:
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"])
+        return len(messages)
+
+    def until(self, condition, timeout: float = 30.0, what: str = "condition"):
+        deadline_at = time.monotonic() + timeout
+        while time.monotonic() < deadline_at:
+            value = condition()
+            if value:
+                return value
+            if not self.once():
+                time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}; handled: {[h.get('step') for h in self.handled]}")
