@@ -41,7 +41,7 @@ package: install
 	$(BIN)/python -m scripts.package --stage $(STAGE) --out build/package
 
 deploy: package
-	$(BIN)/python -m scripts.deploy --stage $(STAGE) --dir build/package
+	$(BIN)/python -m scripts.deploy --stage $(STAGE) --dir build/package $(if $(DRY_RUN),--dry-run)
 
 bench: install
 	$(BIN)/python bench/bench_import.py

@@ -1,0 +1,1 @@
+"""Build and deployment scripts (`make package`, `make deploy`)."""
