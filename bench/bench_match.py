@@ -88,6 +88,13 @@ def end_to_end(src: Path, dst: Path) -> tuple[dict[str, float], Snapshot, object
     return stages, snap, result
 
 
+def _load() -> str:
+    try:
+        return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    except OSError:
+        return "load average n/a"
+
+
 def fmt(seconds: float) -> str:
     return f"{seconds * 1000:8.1f} ms" if seconds < 10 else f"{seconds:8.2f} s "
 
@@ -167,7 +174,9 @@ def _vm_hwm_mb() -> float | None:
 def child(mode: str, src: Path, dst: Path) -> None:
     """Run inside a fresh process: one end-to-end pass, report JSON on stdout."""
     if mode == "e2e":
+        cpu = time.process_time()
         stages, snap, result = end_to_end(src, dst)
+        stages["cpu"] = time.process_time() - cpu
         t = time.perf_counter()
         again = solve(snap)
         stages["da_only"] = time.perf_counter() - t
@@ -229,7 +238,7 @@ def bench_size(label: str, repeat: int, with_library: bool, workdir: Path) -> di
     out["e2e"] = statistics.median(totals)
     print(f"solve        {summary(solve_times)}   incl. snapshot_sha256")
     print(f"  DA only    {summary([r['da_only'] for r in runs])}   (hash already known)")
-    print(f"end-to-end   {summary(totals)}")
+    print(f"end-to-end   {summary(totals)}   (CPU time {summary([r['cpu'] for r in runs]).strip()})")
     keys = ("read", "json", "parse", "solve", "verify", "write")
     print(
         "  stages ms  " + "  ".join(f"{k} {statistics.median([r[k] for r in runs]) * 1000:.0f}" for k in keys)
@@ -284,13 +293,13 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown size(s) {', '.join(unknown)}; choose from {', '.join(SIZES)}")
 
-    print(f"Python {sys.version.split()[0]} on {os.cpu_count()} CPU(s); repeat={args.repeat}")
+    print(f"Python {sys.version.split()[0]} on {os.cpu_count()} CPU(s); repeat={args.repeat}; {_load()}")
     results = {}
     with tempfile.TemporaryDirectory(prefix="caspr-bench-") as tmp:
         for label in labels:
             results[label] = bench_size(label, args.repeat, not args.no_library, Path(tmp))
 
-    print("\n== goals")
+    print(f"\n== goals ({_load()}; other processes on the machine slow every figure down)")
     checks = []
     if "45k" in results:
         r = results["45k"]

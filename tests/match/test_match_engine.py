@@ -429,3 +429,11 @@ def test_m2_malformed_result_is_refused(doc, message):
 def test_m2_result_dataclass_round_trip():
     r = Result(matches={"a": "T", "b": None}, unfilled={"T": 0}, snapshot_sha256="a" * 64)
     assert parse_result(result_to_json(r)) == r
+
+
+def test_m2_hand_built_snapshot_with_unknown_track_is_refused_clearly():
+    from match.domain.snapshot import Snapshot
+
+    s = Snapshot(applicants={"a": ("NOPE",)}, tracks={"T": Track(1, ("a",))})
+    with pytest.raises(SnapshotError, match="unknown track 'NOPE'"):
+        solve(s)

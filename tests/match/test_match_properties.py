@@ -30,7 +30,7 @@ from match.domain.engine import solve
 from match.domain.snapshot import Result, Snapshot, dumps_result, parse_snapshot, snapshot_sha256
 from match.domain.verify import verify
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite

@@ -169,3 +169,35 @@ def test_m2_verifier_is_independent_of_the_engine():
     assert not any("engine" in name for name in imported), imported
     code = "import sys, match.domain.verify; sys.exit('match.domain.engine' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_m2_blocking_pair_found_behind_a_long_preference_list():
+    # Prefix longer than the verifier's tuple/set switch: the blocking track is the 20th choice.
+    tracks = [f"T{i:02d}" for i in range(25)]
+    doc = {
+        "applicants": {"a": tracks, "b": ["T19"]},
+        "tracks": {t: {"positions": 1, "ranks": ["a", "b"] if t == "T19" else []} for t in tracks},
+    }
+    s = parse_snapshot(doc)
+    assert verify(s, solve(s)) == []
+    r = result(s, {"a": None, "b": "T19"})
+    out = verify(s, r)
+    assert out == [
+        'blocking pair: applicant "a" and track "T19" ranked each other; the applicant is unmatched; '
+        "the track ranks the applicant 1, above its worst matched applicant (rank 2)"
+    ]
+    r = result(s, {"a": "T24", "b": "T19"})  # matched to its 25th choice, which did not rank it
+    out = verify(s, r)
+    assert 'applicant "a" matched to track "T24": the track did not rank the applicant' in out
+    assert any(
+        line.startswith('blocking pair: applicant "a" and track "T19"') and "choice 20" in line
+        for line in out
+    )
+
+
+def test_m2_hand_built_snapshot_with_unknown_ranked_applicant_is_reported():
+    from match.domain.snapshot import Snapshot, Track
+
+    s = Snapshot(applicants={"a": ("T",)}, tracks={"T": Track(1, ("ghost", "a"))})
+    out = verify(s, result(s, {"a": None}))
+    assert "track \"T\" ranks unknown applicant 'ghost'" in out

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import heapq
 
-from .snapshot import Result, Snapshot, gc_paused, snapshot_sha256
+from .snapshot import Result, Snapshot, SnapshotError, gc_paused, snapshot_sha256
 
 __all__ = ["solve", "solve_matches"]
 
@@ -88,20 +88,25 @@ def _run(snapshot: Snapshot) -> dict[str, tuple[dict[str, int], list[int], tuple
     pointers = {
         code: iter(prefs) for code, prefs in snapshot.applicants.items() if prefs and code not in withdrawn
     }
-    for proposer, it in pointers.items():
-        while True:
-            for track in it:
-                rank_of, held, ranks = state[track]
-                rank = rank_of.get(proposer, free)
-                if rank < held[0]:
-                    out = replace(held, rank)
-                    break
-            else:
-                break  # list exhausted: unmatched
-            if out is free:
-                break  # took a free position
-            proposer = ranks[out]  # displaced: proposes further down its own list
-            it = pointers[proposer]
+    try:
+        for proposer, it in pointers.items():
+            while True:
+                for track in it:
+                    rank_of, held, ranks = state[track]
+                    rank = rank_of.get(proposer, free)
+                    if rank < held[0]:
+                        out = replace(held, rank)
+                        break
+                else:
+                    break  # list exhausted: unmatched
+                if out is free:
+                    break  # took a free position
+                proposer = ranks[out]  # displaced: proposes further down its own list
+                it = pointers[proposer]
+    except KeyError as exc:  # only reachable with a Snapshot built by hand, not by parse_snapshot
+        raise SnapshotError(
+            f"an applicant list names unknown track {exc}; build snapshots with parse_snapshot"
+        ) from None
     return state
 
 

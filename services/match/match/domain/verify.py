@@ -38,7 +38,17 @@ from .snapshot import Result, Snapshot, gc_paused, snapshot_sha256
 
 __all__ = ["verify"]
 
-_NOTHING: frozenset[str] = frozenset()
+_NOTHING: tuple[str, ...] = ()
+_SHORT = 16  # prefixes up to this length are scanned as tuples; longer ones become sets
+
+
+def _better(prefix: tuple[str, ...]) -> tuple[str, ...] | frozenset[str]:
+    """Tracks an applicant prefers to its match, in a form cheap to build and to test.
+
+    A short tuple costs one copy and at most _SHORT comparisons per test; a long
+    list becomes a frozenset, so the whole check stays linear in list entries.
+    """
+    return prefix if len(prefix) <= _SHORT else frozenset(prefix)
 
 
 def _q(code: object) -> str:
@@ -73,36 +83,7 @@ def _verify(snapshot: Snapshot, result: Result) -> list[str]:
                 out.append(f"applicant {_q(code)} is missing from matches")
 
     # Applicants: where each one is held, and which tracks it would rather have.
-    held: dict[str, list[str]] = {code: [] for code in tracks}
-    prefers: dict[str, frozenset[str]] = dict.fromkeys(applicants, _NOTHING)
-    get_match = matches.get
-    for code, prefs in applicants.items():
-        track = get_match(code)
-        if track is None:
-            if prefs and code not in withdrawn:
-                prefers[code] = frozenset(prefs)
-            continue
-        holders = held.get(track)
-        if holders is None:
-            out.append(f"applicant {_q(code)} matched to track {_q(track)}: unknown track")
-            if code not in withdrawn:
-                prefers[code] = frozenset(prefs)
-            continue
-        holders.append(code)
-        if code in withdrawn or track in withdrawn:
-            if code in withdrawn:
-                out.append(f"applicant {_q(code)} matched to track {_q(track)}: the applicant is withdrawn")
-            if track in withdrawn:
-                out.append(f"applicant {_q(code)} matched to track {_q(track)}: the track is withdrawn")
-        try:
-            choice = prefs.index(track)
-        except ValueError:
-            out.append(
-                f"applicant {_q(code)} matched to track {_q(track)}: the applicant did not rank the track"
-            )
-            choice = len(prefs)
-        if choice and code not in withdrawn:
-            prefers[code] = frozenset(prefs[:choice])
+    held, prefers = _applicant_pass(snapshot, matches, out)
 
     # Tracks: capacity, acceptability, unfilled counts, blocking pairs.
     unfilled = result.unfilled
@@ -143,9 +124,52 @@ def _verify(snapshot: Snapshot, result: Result) -> list[str]:
         if limit <= 0:
             continue
         candidates = islice(ranks, limit)
-        if any(map(contains, map(prefers_of, candidates), repeat(code))):
+        try:
+            blocked = any(map(contains, map(prefers_of, candidates), repeat(code)))
+        except KeyError as exc:  # only with a Snapshot built by hand, not by parse_snapshot
+            out.append(f"track {_q(code)} ranks unknown applicant {exc}")
+            continue
+        if blocked:
             out.extend(_blocking(snapshot, matches, prefers, code, limit, free, worst))
     return out
+
+
+def _applicant_pass(snapshot: Snapshot, matches: dict, out: list[str]) -> tuple[dict, dict]:
+    """Group applicants by matched track and collect, per applicant who could block, the
+    tracks it prefers to its match; report every applicant-side problem met."""
+    applicants = snapshot.applicants
+    withdrawn = snapshot.withdrawn
+    held: dict[str, list[str]] = {code: [] for code in snapshot.tracks}
+    prefers: dict[str, tuple[str, ...] | frozenset[str]] = dict.fromkeys(applicants, _NOTHING)
+    get_match = matches.get
+    for code, prefs in applicants.items():
+        track = get_match(code)
+        if track is None:
+            if prefs and code not in withdrawn:
+                prefers[code] = prefs if len(prefs) <= _SHORT else frozenset(prefs)
+            continue
+        holders = held.get(track)
+        if holders is None:
+            out.append(f"applicant {_q(code)} matched to track {_q(track)}: unknown track")
+            if code not in withdrawn:
+                prefers[code] = _better(prefs)
+            continue
+        holders.append(code)
+        if code in withdrawn or track in withdrawn:
+            if code in withdrawn:
+                out.append(f"applicant {_q(code)} matched to track {_q(track)}: the applicant is withdrawn")
+            if track in withdrawn:
+                out.append(f"applicant {_q(code)} matched to track {_q(track)}: the track is withdrawn")
+        try:
+            choice = prefs.index(track)
+        except ValueError:
+            out.append(
+                f"applicant {_q(code)} matched to track {_q(track)}: the applicant did not rank the track"
+            )
+            choice = len(prefs)
+        if choice and code not in withdrawn:
+            prefers[code] = prefs[:choice] if choice <= _SHORT else frozenset(prefs[:choice])
+    return held, prefers
 
 
 def _blocking(
@@ -157,7 +181,7 @@ def _blocking(
     found = []
     for rank in range(limit):
         applicant = ranks[rank]
-        if code not in prefers[applicant]:
+        if code not in prefers.get(applicant, ()):
             continue
         prefs = applicants[applicant]
         mine = matches.get(applicant)
