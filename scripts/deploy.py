@@ -267,6 +267,8 @@ class Deployer:
         key = f"{self.plan.prefix}/templates/{step.stack}-{hashlib.sha256(body).hexdigest()[:16]}.json"
         self.client("s3").put_object(Bucket=self.plan.bucket, Key=key, Body=body,
                                      ContentType="application/json")
+        if "." in self.plan.bucket:  # virtual-hosted TLS does not cover dotted bucket names
+            return f"https://s3.{self.region}.amazonaws.com/{self.plan.bucket}/{key}"
         return f"https://{self.plan.bucket}.s3.{self.region}.amazonaws.com/{key}"
 
     # -- parameters

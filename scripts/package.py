@@ -178,29 +178,57 @@ def normalize_zip(path: Path) -> None:
     tmp.replace(path)
 
 
-def build_layer(out: Path, python313: str | None) -> tuple[Path, bool]:
-    """build/package/layer/python + layer.zip; reused when requirements/constraints match."""
-    key = layer_key()
-    layer_dir = out / "layer"
-    layer_zip = out / "layer.zip"
-    stamp = out / "layer.key"
-    if layer_zip.is_file() and (layer_dir / "python").is_dir() and stamp.is_file() \
-            and stamp.read_text().strip() == key:
-        return layer_zip, True
-    shutil.rmtree(layer_dir, ignore_errors=True)
-    target = layer_dir / "python"
-    proc = subprocess.run(layer_pip_args(target), capture_output=True, text=True)
-    if proc.returncode != 0:
-        errors = "\n".join(line for line in proc.stderr.splitlines() if "is ignored: it is neither" not in line)
-        raise PackageError(f"pip could not build the dependencies layer:\n{errors}")
-    for junk in ("bin",):
-        shutil.rmtree(target / junk, ignore_errors=True)
-    for cache in target.rglob("__pycache__"):
-        shutil.rmtree(cache, ignore_errors=True)
-    byte_compile(python313, target, "/opt/python", jobs=0)
-    zip_dir(layer_dir, layer_zip)
-    stamp.write_text(key + "\n")
-    return layer_zip, False
+LAYER_CACHE = ROOT / "build" / "cache" / "layer"
+
+
+def build_layer(out: Path, python313: str | None, cache: Path = LAYER_CACHE) -> tuple[Path, bool]:
+    """The layer is built once per set of inputs into build/cache/layer/<key>/ (python/ and
+    layer.zip), then linked into ``out`` (layer.zip, layer/ -> the cached dir): `make package`,
+    the packaging test and every later build share it. Returns (out/layer.zip, reused)."""
+    key = layer_key() + ("-pyc313" if python313 else "")
+    cached = cache / key
+    reused = (cached / "layer.zip").is_file() and (cached / "python").is_dir()
+    if not reused:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".building-{key[:12]}-", dir=cache))
+        try:
+            target = tmp / "python"
+            proc = subprocess.run(layer_pip_args(target), capture_output=True, text=True)
+            if proc.returncode != 0:
+                errors = "\n".join(line for line in proc.stderr.splitlines()
+                                   if "is ignored: it is neither" not in line)
+                raise PackageError(f"pip could not build the dependencies layer:\n{errors}")
+            shutil.rmtree(target / "bin", ignore_errors=True)
+            for pycache in list(target.rglob("__pycache__")):
+                shutil.rmtree(pycache, ignore_errors=True)
+            byte_compile(python313, target, "/opt/python", jobs=0)
+            zip_dir(target, cache / f"{tmp.name}.zip", prefix="python/")
+            (cache / f"{tmp.name}.zip").replace(tmp / "layer.zip")
+            try:
+                tmp.rename(cached)
+            except OSError:  # another build finished the same layer first: use that one
+                pass
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+            (cache / f"{tmp.name}.zip").unlink(missing_ok=True)
+        old = sorted((d for d in cache.iterdir() if d.is_dir() and not d.name.startswith(".")),
+                     key=lambda d: d.stat().st_mtime, reverse=True)
+        for stale in old[3:]:
+            shutil.rmtree(stale, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    layer_zip, layer_dir = out / "layer.zip", out / "layer"
+    layer_zip.unlink(missing_ok=True)
+    try:
+        os.link(cached / "layer.zip", layer_zip)
+    except OSError:
+        shutil.copy2(cached / "layer.zip", layer_zip)
+    if layer_dir.is_symlink() or layer_dir.is_file():
+        layer_dir.unlink()
+    elif layer_dir.is_dir():
+        shutil.rmtree(layer_dir)
+    layer_dir.symlink_to(cached.resolve(), target_is_directory=True)
+    (out / "layer.key").write_text(key + "\n")
+    return layer_zip, reused
 
 
 def layer_template(stage: str) -> dict:

@@ -1,8 +1,8 @@
 """`make package` and `make deploy` (scripts/package.py, scripts/deploy.py).
 
 The integration test packages one service + the shared stack for real (chalice,
-cfn-lint, the python3.13 import smoke test), reusing build/package's layer when it is
-current. The others are fast: the template post-processing and the deploy logic
+cfn-lint, the python3.13 import smoke test), reusing the cached layer when it is
+current (build/cache/layer). The others are fast: the template post-processing and the deploy logic
 against a fake AWS that records every call."""
 
 from __future__ import annotations
@@ -21,20 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # ----------------------------------------------------------------- the real build
 
-def _reuse_layer(out: Path) -> None:
-    """Link build/package's layer into `out` when its inputs match (else the build makes one)."""
-    built = ROOT / "build" / "package"
-    key = built / "layer.key"
-    if key.is_file() and key.read_text().strip() == package.layer_key() and (built / "layer.zip").is_file():
-        out.mkdir(parents=True, exist_ok=True)
-        for name in ("layer", "layer.zip", "layer.key"):
-            (out / name).symlink_to(built / name)
-
-
 @pytest.mark.integration
 def test_packaging_one_service_and_shared_lint_clean_on_python313(tmp_path, capsys):
-    out = tmp_path / "package"
-    _reuse_layer(out)
+    out = tmp_path / "package"  # the layer comes from build/cache/layer when current (else it is built)
     rc = package.main(["--stage", "ci", "--out", str(out), "--services", "registration"])
     printed = capsys.readouterr()
     assert rc == 0, printed.out + printed.err
@@ -121,7 +110,6 @@ def test_packaging_finish_template_wires_runtime_layer_queue_and_policy():
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     statements = res["DefaultRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     by_sid = {s["Sid"]: s for s in statements}
-    assert "dynamodb:TransactWriteItems" not in by_sid["OwnTable"]["Action"]  # not an IAM action
     assert {"dynamodb:ConditionCheckItem", "dynamodb:UpdateItem"} <= set(by_sid["OwnTable"]["Action"])
     assert any("/index/*" in r["Fn::Sub"] for r in by_sid["OwnTable"]["Resource"])
     assert by_sid["OwnQueue"]["Resource"] == {"Ref": "EventsQueueArn"}
@@ -268,7 +256,7 @@ class FakeAWS:
         return {"Stacks": [self.stacks[StackName]]}
 
     def create_change_set(self, StackName, ChangeSetName, ChangeSetType, TemplateURL, Parameters, **kw):
-        key = TemplateURL.split(".amazonaws.com/", 1)[1]
+        key = TemplateURL.split(".amazonaws.com/", 1)[1].removeprefix("my.bucket/")
         template = json.loads(self.objects[key])
         self.calls.append(("change_set", StackName, ChangeSetType, {p["ParameterKey"]: p["ParameterValue"]
                                                                     for p in Parameters}, template))
@@ -402,3 +390,20 @@ def test_packaging_build_dir_is_not_left_behind(tmp_path):
     assert not (src / "vendor").exists() and not (src / ".chalice" / "deployments").exists()
     assert "ci" not in json.loads((src / ".chalice" / "config.json").read_text())["stages"]
     shutil.rmtree(build)
+
+
+def test_deploy_dotted_bucket_uses_path_style_template_urls(tmp_path, monkeypatch):
+    monkeypatch.delenv("CASPR_API_DOMAIN", raising=False)
+    out = _fake_package(tmp_path)
+    aws = FakeAWS()
+    seen = []
+    original = aws.create_change_set
+
+    def record(**kw):
+        seen.append(kw["TemplateURL"])
+        return original(**kw)
+
+    aws.create_change_set = record
+    deploy.Deployer(deploy.build_plan(out, "ci", "my.bucket"), aws.client, "us-east-1", out=lambda m: None).run()
+    assert seen and all(u.startswith("https://s3.us-east-1.amazonaws.com/my.bucket/caspr/ci/templates/")
+                        for u in seen)
