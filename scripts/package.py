@@ -641,6 +641,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _failure(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, PackageError) else f"{type(exc).__name__}: {exc}"
+
+
 def build_all(stage: str, out: Path, services: list[str], smoke: bool = True) -> int:
     sys.path.insert(0, str(ROOT))
     from infra.stack import _cf_name, build_shared_template
@@ -677,6 +681,7 @@ def build_all(stage: str, out: Path, services: list[str], smoke: bool = True) ->
     with tempfile.TemporaryDirectory(prefix="caspr-build-", dir=out) as work, \
             ThreadPoolExecutor(max_workers=max(2, min(len(builds) + 1, (os.cpu_count() or 2) * 2))) as pool:
         t0 = time.perf_counter()
+
         def timed_layer():
             t = time.perf_counter()
             result = build_layer(out, python313)
@@ -684,16 +689,19 @@ def build_all(stage: str, out: Path, services: list[str], smoke: bool = True) ->
 
         layer_future = pool.submit(timed_layer)
         futures = [pool.submit(package_service, b, stage, Path(work), python313) for b in builds]
-        for f in futures:
-            f.result()
+        failures = [_failure(f.exception()) for f in futures if f.exception() is not None]
+        if failures:  # every service's problem at once, not just the first
+            raise PackageError("\n\n".join(failures))
         timings[f"chalice package ({len(builds)} in parallel)"] = time.perf_counter() - t0
         (layer_zip, reused), layer_seconds = layer_future.result()
         timings["layer" + (" (reused)" if reused else " (pip + compile + zip)")] = layer_seconds
     if smoke and python313:
         t0 = time.perf_counter()
         with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-            for f in [pool.submit(smoke_import, b, out / "layer" / "python", python313, stage) for b in builds]:
-                f.result()
+            futures = [pool.submit(smoke_import, b, out / "layer" / "python", python313, stage) for b in builds]
+            failures = [_failure(f.exception()) for f in futures if f.exception() is not None]
+            if failures:
+                raise PackageError("\n\n".join(failures))
         timings[f"{RUNTIME} import smoke test"] = time.perf_counter() - t0
 
     templates = [out / "shared.json", out / "layer.json", out / "domain.json"] + [b.out / "sam.json" for b in builds]
