@@ -386,6 +386,7 @@ def test_m2_unknown_entry_is_found_in_any_list_not_just_the_first():
         (b'{"a": NaN}', "NaN is not valid JSON"),
         (b"\xff\xfe\x00", "not valid JSON"),
         (b"[" * 100_000 + b"]" * 100_000, "not valid JSON"),
+        (b'{"positions": ' + b"9" * 5000 + b"}", "not valid JSON: Exceeds the limit"),
     ],
 )
 def test_m2_loads_json_refuses_bad_text(text, message):
@@ -437,3 +438,9 @@ def test_m2_hand_built_snapshot_with_unknown_track_is_refused_clearly():
     s = Snapshot(applicants={"a": ("NOPE",)}, tracks={"T": Track(1, ("a",))})
     with pytest.raises(SnapshotError, match="unknown track 'NOPE'"):
         solve(s)
+
+
+def test_m2_huge_positions_do_not_allocate_per_position():
+    r = run({"a": ["T"], "b": ["T"]}, {"T": (10**12, ["b", "a"])})
+    assert r.matches == {"a": "T", "b": "T"}
+    assert r.unfilled == {"T": 10**12 - 2}

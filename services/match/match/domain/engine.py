@@ -80,8 +80,9 @@ def _run(snapshot: Snapshot) -> dict[str, tuple[dict[str, int], list[int], tuple
     withdrawn = snapshot.withdrawn
     closed = ({}, [-1], ())
     state = {
-        code: (track.rank_of, [free] * track.positions, track.ranks)
-        if track.positions > 0 and code not in withdrawn
+        # A track never holds more than it ranked: cap the heap (positions may be huge).
+        code: (track.rank_of, [free] * min(track.positions, len(track.ranks)), track.ranks)
+        if track.positions > 0 and track.ranks and code not in withdrawn
         else closed
         for code, track in snapshot.tracks.items()
     }

@@ -538,3 +538,7 @@ def loads_json(data: bytes | str) -> object:
         raise SnapshotError(f"not valid JSON: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except RecursionError:
         raise SnapshotError("not valid JSON: nested too deeply") from None
+    except SnapshotError:
+        raise
+    except ValueError as exc:  # e.g. an integer literal beyond the int-to-str digit limit
+        raise SnapshotError(f"not valid JSON: {exc}") from None
