@@ -9,6 +9,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice
 
+from shared.web import chalice_error_as_problem
+
 
 def install(app: Chalice, service: str) -> tuple[Logger, Tracer, Metrics]:
     logger = Logger(service=service)
@@ -21,7 +23,7 @@ def install(app: Chalice, service: str) -> tuple[Logger, Tracer, Metrics]:
         context = getattr(event, "context", None) or {}
         correlation_id = headers.get("x-request-id") or context.get("requestId") or str(uuid.uuid4())
         logger.set_correlation_id(correlation_id)
-        response = get_response(event)
+        response = chalice_error_as_problem(get_response(event))  # 405/415 as problem+json too
         response.headers["X-Request-Id"] = correlation_id
         logger.debug("request", extra={"method": event.method, "path": event.path,
                                        "status": response.status_code})

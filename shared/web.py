@@ -164,6 +164,35 @@ class ApiBlueprint(Blueprint):
         return self.principal(request)
 
 
+CHALICE_ERROR_TITLES = {405: "Method not allowed", 415: "Unsupported media type"}
+
+
+def chalice_error_as_problem(response: Response) -> Response:
+    """Chalice refuses some requests itself, before any view runs (405 for a method the path
+    does not have, 415 for a body that is not JSON), with its own {"Code", "Message"} JSON.
+    The API promises problem+json for every refusal: rewrite those (called by the http
+    middleware of shared.observability)."""
+    if response.status_code < 400 or not isinstance(response.body, dict | str | bytes):
+        return response
+    body = response.body
+    if isinstance(body, str | bytes):
+        try:
+            body = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return response
+    if not (isinstance(body, dict) and set(body) == {"Code", "Message"}):
+        return response
+    status = response.status_code
+    headers = {k: v for k, v in (response.headers or {}).items() if k.lower() != "content-type"}
+    detail = str(body["Message"])
+    if status == 415:
+        detail += "; send the body as application/json"
+    elif status == 405 and headers.get("Allow"):
+        detail += f"; this path allows {headers['Allow']}"
+    return problem(status, {"type": "about:blank", "title": CHALICE_ERROR_TITLES.get(status, str(body["Code"])),
+                            "status": status, "detail": detail}, headers)
+
+
 def _idempotency_key(request, *, required: bool) -> str | None:
     key = (request.headers.get("idempotency-key") or "").strip()
     if not key:

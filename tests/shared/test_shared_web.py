@@ -277,3 +277,57 @@ def test_endpoints_are_declared_for_openapi(client):
     bps = ApiBlueprint.all[PACKAGE]
     declared = {(e.method, e.path) for bp in bps for e in bp.endpoints}
     assert ("POST", "/payments") in declared and ("GET", "/programs") in declared
+
+
+# --- refusals Chalice makes itself (before any view runs) are problem+json too --------------
+@pytest.fixture(scope="module")
+def observed_client():
+    from shared.observability import install
+
+    bp = ApiBlueprint(PACKAGE + "_observed", tag="test", verifier=lambda: FakeVerifier(PRINCIPALS))
+
+    @bp.endpoint("/things", "POST", summary="create", body=PaymentIn, roles=PUBLIC, status=201)
+    def create(body: PaymentIn):
+        return {"ok": True}
+
+    app = Chalice(app_name="web-edge-observed-test")
+    install(app, "web-edge-test")
+    app.register_blueprint(bp)
+    with Client(app) as c:
+        yield c
+    ApiBlueprint.all.pop(PACKAGE + "_observed", None)
+
+
+def test_wrong_method_is_405_problem_naming_the_allowed_ones(observed_client):
+    r = observed_client.http.request("DELETE", "/things", headers={}, body=b"")
+    body = problem(r, 405)
+    assert "DELETE" in body["detail"] and "POST" in body["detail"]
+    assert r.headers["Allow"] == "POST"
+    assert r.headers["X-Request-Id"]
+
+
+@pytest.mark.parametrize("ctype", ["text/plain", "multipart/form-data", "application/xml"])
+def test_body_that_is_not_json_is_415_problem(observed_client, ctype):
+    r = observed_client.http.post("/things", headers={"Content-Type": ctype}, body=json.dumps(GOOD))
+    body = problem(r, 415)
+    assert ctype in body["detail"] and "application/json" in body["detail"]
+
+
+def test_json_body_still_reaches_the_view_through_the_middleware(observed_client):
+    r = observed_client.http.post("/things", headers={"Content-Type": "application/json"}, body=json.dumps(GOOD))
+    assert r.status_code == 201 and json.loads(r.body) == {"ok": True}
+    problem(observed_client.http.post("/things", headers={"Content-Type": "application/json"}, body="{}"), 422)
+
+
+def test_chalice_error_as_problem_leaves_other_responses_alone():
+    from chalice import Response
+
+    from shared.web import chalice_error_as_problem
+
+    ok = Response(body={"Code": "x", "Message": "y"}, status_code=200)
+    assert chalice_error_as_problem(ok) is ok
+    ours = Response(body=json.dumps({"type": "t", "title": "T", "status": 409, "detail": "d"}), status_code=409,
+                    headers={"Content-Type": PROBLEM_JSON})
+    assert chalice_error_as_problem(ours) is ours
+    text = Response(body="plain failure", status_code=502)
+    assert chalice_error_as_problem(text) is text
