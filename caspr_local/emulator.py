@@ -59,6 +59,9 @@ class Emulator:
 def point_sdk_at(endpoint_url: str, region: str = "us-east-1") -> None:
     """Every boto3/botocore/PynamoDB client in this process talks to the emulator."""
     os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+    # moto's Step Functions calls its service integrations (sqs:sendMessage of the Match state
+    # machine) through boto3 at localhost:$MOTO_PORT: point it at this emulator's port
+    os.environ["MOTO_PORT"] = str(endpoint_url.rsplit(":", 1)[-1].strip("/"))
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ["AWS_DEFAULT_REGION"] = region

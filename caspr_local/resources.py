@@ -20,6 +20,9 @@ NOT_IN_MOTO_CFN = {
     "AWS::Cognito::UserPoolGroup",
     "AWS::SES::EmailIdentity",
     "AWS::Scheduler::ScheduleGroup",
+    # moto's CloudFormation puts state machines in its non-executing Step Functions backend;
+    # with execute_state_machine (caspr_local.emulator) the API serves another one that runs ASL
+    "AWS::StepFunctions::StateMachine",
 }
 
 
@@ -47,8 +50,36 @@ def _strip_refs(template: dict, removed: set[str]) -> dict:
     return template
 
 
+def _create_state_machines(template: dict, outside: dict, outputs: dict[str, str]) -> None:
+    """Each state machine of the template, created through the Step Functions API with its
+    ${...} substitutions resolved from the stack's outputs (queue URLs, bus name)."""
+    import re
+
+    refs = {}
+    for name, out in template.get("Outputs", {}).items():
+        value = out.get("Value")
+        if isinstance(value, dict) and set(value) == {"Ref"} and name in outputs:
+            refs[value["Ref"]] = outputs[name]
+    roles = boto3.client("iam").list_roles().get("Roles", [])
+    sfn = boto3.client("stepfunctions")
+    for logical, res in outside.items():
+        if res["Type"] != "AWS::StepFunctions::StateMachine":
+            continue
+        props = res["Properties"]
+        text, subs = props["DefinitionString"]["Fn::Sub"]
+        values = {key: refs[ref["Ref"]] for key, ref in subs.items() if ref.get("Ref") in refs}
+        definition = re.sub(r"\$\{(\w+)\}", lambda m, v=values: v[m.group(1)], text)
+        role_logical = props["RoleArn"]["Fn::GetAtt"][0]
+        role_arn = next((r["Arn"] for r in roles if role_logical in r["RoleName"]),
+                        f"arn:aws:iam::123456789012:role/{role_logical}")
+        arn = sfn.create_state_machine(name=props["StateMachineName"], definition=definition,
+                                       roleArn=role_arn)["stateMachineArn"]
+        outputs[f"{logical}Arn"] = arn
+
+
 def create(stage: str = "local", email_sender: str = "no-reply@caspr.example") -> LocalResources:
     template = build_shared_template(stage)
+    all_outputs = dict(template.get("Outputs", {}))
     outside = {k: v for k, v in template["Resources"].items() if v["Type"] in NOT_IN_MOTO_CFN}
     for name in outside:
         del template["Resources"][name]
@@ -82,5 +113,6 @@ def create(stage: str = "local", email_sender: str = "no-reply@caspr.example") -
             cognito.create_group(UserPoolId=pool["Id"], GroupName=res["Properties"]["GroupName"])
     boto3.client("ses").verify_email_identity(EmailAddress=email_sender)
     boto3.client("scheduler").create_schedule_group(Name=outside["SchedulerGroup"]["Properties"]["Name"])
+    _create_state_machines({"Outputs": all_outputs}, outside, outputs)
     return LocalResources(stage=stage, outputs=outputs, user_pool_id=pool["Id"],
                           user_pool_client_id=client["ClientId"], email_sender=email_sender)

@@ -76,8 +76,10 @@ def on_deadline_reached(svc: Match, e: SeasonDeadlineReached) -> None:
     """Record the instant first, then wake the runs waiting for it (a wait step stores its
     token first and then looks at the instants: one of the two always sees the other)."""
     svc.deadlines.record(e.season, e.key, e.at)
-    if e.key == ROUNDS[MATCH].deadline and (svc.store.applicants(e.season) or svc.store.tracks(e.season)):
-        start_run(svc, e.season, by="schedule:rol_deadline")  # M4: the run starts by itself at list lock
+    if e.key == ROUNDS[MATCH].deadline and any(r.certified for r in svc.store.rols(e.season, MATCH)):
+        # M4: the run starts by itself at list lock (a season without a single certified list has
+        # nothing to match; an administrator may still start it with POST .../runs)
+        start_run(svc, e.season, by="schedule:rol_deadline")
     release_waits(svc, e.season, e.key)
 
 

@@ -40,7 +40,7 @@ from match.domain.errors import TransientStoreError
 from match.domain.mpii import MpiiParticipants
 from match.domain.release import ApplicantOutcome, ReleaseState, TrackOutcome
 from match.domain.rol import REGISTERED, ApplicantInfo, RankOrderList, TrackInfo
-from match.domain.runs import RoundState, RunRecord, StepRecord
+from match.domain.runs import PLAN, RoundState, RunRecord, StepRecord
 from match.domain.season import ROUNDS, Calendar
 from shared.clock import iso, parse_instant
 from shared.errors import Conflict, DomainError, RuleViolation
@@ -653,7 +653,8 @@ class DynamoMatchStore(MatchStore):
         items = StepItem.query(_season(season), StepItem.sk.startswith(f"runstep#{run_id}#"), consistent_read=True)
         out = [StepRecord(run_id=i.run_id, step=i.step, status=i.status, attempts=int(i.attempts or 0),
                           started_at=i.started_at, finished_at=i.finished_at, detail=i.detail) for i in items]
-        return sorted(out, key=lambda s: (s.started_at is None, s.started_at or datetime.min, s.step))
+        order = {step: i for i, step in enumerate(PLAN)}  # the clock may stand still during a run
+        return sorted(out, key=lambda s: (order.get(s.step, len(order)), s.started_at or datetime.min, s.step))
 
     @transient
     def put_wait(self, season, key, run_id, token, now):
