@@ -14,7 +14,7 @@ from caspr_local.demo import DEMO_SEASON, demo_applicants, demo_calendar, demo_p
 
 
 def create_admin(stack) -> dict:
-    email = os.environ.get("CASPR_ADMIN_EMAIL", "admin@caspr.local").strip().lower()
+    email = os.environ.get("CASPR_ADMIN_EMAIL", "admin@caspr.example").strip().lower()
     password = os.environ.get("CASPR_ADMIN_PASSWORD") or f"Admin-{secrets.token_hex(6)}"
     idp = boto3.client("cognito-idp")
     pool = stack.resources.user_pool_id

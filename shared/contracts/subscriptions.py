@@ -3,9 +3,10 @@ from this table, and each service's consumer is tested against it."""
 
 SUBSCRIPTIONS: dict[str, list[str]] = {
     "registration": ["season.deadline_reached.v1"],
-    "applications": ["season.deadline_reached.v1", "applicant.registered.v1", "program.registered.v1"],
-    "scores": ["season.deadline_reached.v1", "applicant.registered.v1"],
-    "interviews": ["season.deadline_reached.v1", "program.registered.v1", "applicant.registered.v1"],
+    # applications, scores and interviews get their features (and subscriptions) in later issues
+    "applications": ["season.deadline_reached.v1"],
+    "scores": ["season.deadline_reached.v1"],
+    "interviews": ["season.deadline_reached.v1"],
     "match": [
         "season.deadline_reached.v1",
         "season.calendar_set.v1",
