@@ -15,9 +15,12 @@ import random
 import re
 import shutil
 import uuid
+from datetime import timedelta
 
 import pytest
 import requests
+
+from shared.clock import iso
 
 pytestmark = pytest.mark.e2e
 
@@ -151,7 +154,23 @@ def test_pages_admin_sets_up_a_season_and_an_applicant_registers_and_pays(stack,
         programs.locator("[name=coth]").set_checked(coth)
         programs.locator("button[type=submit]").click()
         page.wait_for_selector(f"text=Program {code} registered.")
+    # an edit goes through PATCH /registration/programs/{code}?season=...
+    row = page.locator("[data-testid=programs-card] [data-testid=program-row][data-program-code='501']")
+    row.get_by_role("button", name="Edit").click()
+    assert programs.locator("[name=program_code]").is_disabled()
+    programs.locator("[name=tracks]").fill("5011, PMSR/RRA, 3")
+    programs.locator("button[type=submit]").click()
+    page.wait_for_selector("text=Program 501 saved.")
+    edited = stack.admin.get(f"{stack.url}/registration/programs/501", params={"season": season}, timeout=30).json()
+    assert [(t["track_code"], t["positions"]) for t in edited["tracks"]] == [("5011", 3)]
     admin.shot("admin")
+
+    # the clock card moves the local clock forward
+    before = stack.now()
+    page.locator("[data-testid=clock-form]").get_by_role("button", name="+1 hour").click()
+    page.wait_for_selector("text=Clock moved.")
+    assert stack.now() == before + timedelta(hours=1)
+    assert page.locator("[data-testid=clock-now]").text_content() == iso(before + timedelta(hours=1))
 
     # a bad program is refused with its field named on the form (problem+json errors)
     fill(programs, season=season, program_code="12", name="X", city="Y", state="Z", tracks="")
@@ -259,7 +278,7 @@ def test_pages_admin_sets_up_a_season_and_an_applicant_registers_and_pays(stack,
     _search(page, directory)
     assert _codes(page) == ["501"]
     row = page.locator("[data-testid=program-row][data-program-code='501']").text_content()
-    assert "5011" in row and "2 positions" in row and "Personal statement" in row
+    assert "5011" in row and "3 positions" in row and "Personal statement" in row
     applicant.shot("directory")
 
     # ---- the outbox page: the confirmation email, with the code number (R3) -----------------
