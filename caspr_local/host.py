@@ -267,4 +267,18 @@ class GatewayHandler(BaseHTTPRequestHandler):
             ctype += "; charset=utf-8"
         return self._send(200, target.read_bytes(), ctype)
 
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own refusals (malformed request line, a method no handler has)
+        are problem+json too."""
+        body = json.dumps({"type": "about:blank", "title": message or "Error", "status": code,
+                           "detail": explain or message or "the request was refused"}).encode()
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/problem+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
+
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+    do_TRACE = do_QUERY = do_CONNECT = _dispatch

@@ -207,8 +207,6 @@ def test_platform_body_that_is_not_json_is_415_problem(stack):
     assert "application/json" in assert_problem(r, 415)["detail"]
 
 
-@pytest.mark.xfail(strict=True, reason="the local gateway (caspr_local/host.py) has no do_TRACE: "
-                   "http.server answers 501 text/html itself")
 def test_platform_trace_method_is_405_problem(stack):
     assert_problem(requests.request("TRACE", f"{stack.url}/registration/programs", timeout=30), 405)
 
@@ -226,3 +224,7 @@ def test_platform_static_files_never_leave_their_folder(stack, raw_path):
     conn.close()
     assert r.status == 404, (raw_path, r.status)
     assert "[project]" not in body
+
+
+def test_platform_unknown_method_is_problem_json(stack):
+    assert_problem(requests.request("FROB", f"{stack.url}/registration/programs", timeout=30), 501)
