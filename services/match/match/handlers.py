@@ -275,6 +275,8 @@ def start_run(svc: Match, season: str, by: str) -> tuple[RunRecord, Execution, b
     """M4: one execution per season (and attempt). Its name derives from the season, so a second
     start, however it races the first, returns the same execution. A new attempt is made only
     when the previous one ended badly (failed, timed out, aborted)."""
+    if not by.startswith("schedule:"):  # an administrator: the season must be one the service knows
+        svc.store.calendar(season).get(ROUNDS[MATCH].deadline)  # Conflict naming the missing calendar
     runs = svc.store.runs(season)
     attempt = 1
     if runs:
