@@ -179,6 +179,8 @@ def test_an_applicant_without_owner_sub_is_found_by_its_account_email(client, sv
     assert getattr(unknown.value, "status", None) == 404
     svc.accounts = StaticAccountDirectory({"sub-no-pointer": "mail@test.caspr"})
     assert handlers.get_applicant_rol(svc, SEASON, "match", "me", stranger)["code_number"] == "10500"
+    svc.accounts = StaticAccountDirectory()  # linked: the user pool is not asked again
+    assert handlers.get_applicant_rol(svc, SEASON, "match", "me", stranger)["code_number"] == "10500"
 
 
 def test_m1_the_run_lock_refuses_edits_and_certification_even_before_the_deadline(client, svc):

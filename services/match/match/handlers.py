@@ -102,6 +102,8 @@ def _applicant_of_principal(svc: Match, season: str, principal: Principal) -> Ap
         email = svc.accounts.email_of(principal)
         if email:
             found = svc.store.applicant_for_email(season, email)
+            if found is not None:  # next time without asking the user pool
+                svc.store.link_account(season, principal.sub, found.applicant_id)
     return found
 
 

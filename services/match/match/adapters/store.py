@@ -102,6 +102,10 @@ class MatchStore(ABC):
     def applicant_for_email(self, season: str, email: str) -> ApplicantInfo | None: ...
 
     @abstractmethod
+    def link_account(self, season: str, sub: str, applicant_id: str) -> None:
+        """Remembers which account an applicant signed in with (found once by email)."""
+
+    @abstractmethod
     def applicants(self, season: str) -> list[ApplicantInfo]: ...
 
     @abstractmethod
@@ -340,6 +344,10 @@ class DynamoMatchStore(MatchStore):
     def applicant_for_email(self, season, email):
         pointer = _get(PointerItem, _season(season), f"email#{email.strip().lower()}")
         return self.applicant(season, pointer.applicant_id) if pointer else None
+
+    @transient
+    def link_account(self, season, sub, applicant_id):
+        PointerItem(pk=f"account#{sub}", sk=_season(season), applicant_id=applicant_id).save()
 
     @transient
     def applicants(self, season):
