@@ -99,6 +99,7 @@ class LedgerItem(BaseItem):
     provider_ref = UnicodeAttribute(null=True)
     quantity = NumberAttribute(null=True)
     note = UnicodeAttribute(null=True)
+    recorded_ns = NumberAttribute(null=True)  # when written (wall clock): orders entries of one instant
 
 
 class TrackMap(MapAttribute):

@@ -4,6 +4,7 @@ every status transition is a DynamoDB condition or transaction, never read-then-
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from datetime import datetime
@@ -135,7 +136,7 @@ def _entry_item(e: LedgerEntry) -> LedgerItem:
     return LedgerItem(pk=f"ledger#{e.applicant_id}", sk=f"entry#{e.entry_id}", entry_id=e.entry_id,
                       applicant_id=e.applicant_id, season=e.season, kind=e.kind, part=e.part,
                       amount_cents=e.amount_cents, payment_id=e.payment_id, at=e.at, provider_ref=e.provider_ref,
-                      quantity=e.quantity, note=e.note)
+                      quantity=e.quantity, note=e.note, recorded_ns=time.time_ns())
 
 
 def _entry(i: LedgerItem) -> LedgerEntry:
@@ -393,7 +394,8 @@ class DynamoLedger(Ledger):
 
     def entries(self, applicant_id: str) -> list[LedgerEntry]:
         items = LedgerItem.query(f"ledger#{applicant_id}", LedgerItem.sk.startswith("entry#"), consistent_read=True)
-        return sorted((_entry(i) for i in items), key=lambda e: (e.at, e.entry_id))
+        ordered = sorted(items, key=lambda i: (i.at, i.recorded_ns or 0, i.entry_id))
+        return [_entry(i) for i in ordered]
 
 
 def _program(i: ProgramItem) -> Program:
