@@ -40,6 +40,11 @@ browser:
 package: install
 	$(BIN)/python -m scripts.package --stage $(STAGE) --out build/package
 
+ifneq ($(filter deploy,$(MAKECMDGOALS)),)
+ifeq ($(strip $(CASPR_ARTIFACT_BUCKET)$(DRY_RUN)),)
+$(error make deploy: set CASPR_ARTIFACT_BUCKET=<an S3 bucket in the deployment region> (or DRY_RUN=1 to print the plan))
+endif
+endif
 deploy: package
 	$(BIN)/python -m scripts.deploy --stage $(STAGE) --dir build/package $(if $(DRY_RUN),--dry-run)
 
