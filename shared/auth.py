@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import jwt
-
 from shared.errors import Forbidden, Unauthorized
 
 ROLES = ("applicant", "program", "college", "admin")
@@ -48,12 +46,16 @@ class TokenVerifier:
     with one key, so only these claims separate pools."""
 
     def __init__(self, *, issuer: str, client_id: str, jwks_url: str, leeway: int = 0):
+        import jwt  # PyJWT + cryptography: loaded by the first authenticated request, not at import
+
         self.issuer = issuer
         self.client_id = client_id
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600)
         self.leeway = leeway
 
     def verify(self, token: str) -> Principal:
+        import jwt
+
         try:
             key = self._jwks.get_signing_key_from_jwt(token).key
             claims = jwt.decode(

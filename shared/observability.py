@@ -3,18 +3,28 @@ Chalice middleware (DESIGN rule 8)."""
 
 from __future__ import annotations
 
+import os
 import uuid
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice
 
 from shared.web import chalice_error_as_problem
 
 
-def install(app: Chalice, service: str) -> tuple[Logger, Tracer, Metrics]:
+def tracing_enabled() -> bool:
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) and \
+        os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() not in ("1", "true")
+
+
+def install(app: Chalice, service: str):
     logger = Logger(service=service)
-    tracer = Tracer(service=service)
+    tracer = None
+    if tracing_enabled():  # X-Ray's SDK costs ~280 ms of import: only where it records anything
+        from aws_lambda_powertools import Tracer
+
+        tracer = Tracer(service=service)  # patches boto3/botocore: every AWS call is a subsegment
     metrics = Metrics(namespace="CASPR", service=service)
 
     @app.middleware("http")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from shared.consumer import EventConsumer, Handler
 from shared.contracts import Contract
+
+if TYPE_CHECKING:
+    from shared.consumer import EventConsumer, Handler
 
 T = TypeVar("T")
 
@@ -40,6 +42,8 @@ class LazyConsumer:
 
     def get(self) -> EventConsumer:
         if self._consumer is None:
+            from shared.consumer import EventConsumer  # powertools batch/parser/idempotency: consumers only
+
             self._consumer = EventConsumer(self.service, self._handlers(), persistence=self._persistence())
         return self._consumer
 

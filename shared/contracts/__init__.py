@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Contract(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
     detail_type: ClassVar[str]
     source: ClassVar[str]
 
