@@ -421,6 +421,18 @@ def service_policy(svc: ServiceBuild, stage: str) -> dict:
                 sub("arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:" + prefix + "*:*"),
             ],
         })
+        # task-token callbacks take no resource-level permission: the token is the authority
+        statements.append({
+            "Sid": "MatchTaskTokens", "Effect": "Allow",
+            "Action": ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+            "Resource": "*",
+        })
+        # match ties a signed-in applicant to its registration by the account's email (ListUsers)
+        statements.append({
+            "Sid": "UserPoolLookup", "Effect": "Allow", "Action": ["cognito-idp:ListUsers"],
+            "Resource": sub("arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/"
+                            "${UserPoolId}"),
+        })
     return {"Version": "2012-10-17", "Statement": statements}
 
 
