@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,22 @@ class LoadedApp:
         return out
 
 
+def _thread_local_requests(app: Chalice) -> None:
+    """Chalice keeps the request being handled on the app object (`current_request`,
+    `lambda_context`): right in Lambda, one request per process at a time. The local
+    gateway serves requests concurrently, so there each thread needs its own, or one
+    request's handler reads another's body and headers."""
+    local = threading.local()
+
+    def slot(name: str) -> property:
+        return property(lambda self: getattr(local, name, None), lambda self, value: setattr(local, name, value))
+
+    app.__class__ = type(f"ThreadLocal{type(app).__name__}", (type(app),),
+                         {"current_request": slot("current_request"), "lambda_context": slot("lambda_context")})
+    for name in ("current_request", "lambda_context"):
+        app.__dict__.pop(name, None)
+
+
 def load_app(service: str) -> Chalice:
     path = SERVICES_DIR / service / "app.py"
     module_name = f"caspr_app_{service}"
@@ -50,6 +67,7 @@ def load_app(service: str) -> Chalice:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
+    _thread_local_requests(module.app)
     return module.app
 
 

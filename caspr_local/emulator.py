@@ -35,8 +35,75 @@ class SerializedApp:
             return list(self._app(environ, start_response))
 
 
+def fast_transactions() -> None:
+    """moto makes a failed TransactWriteItems undo itself by deep-copying each table the
+    transaction touches before every transaction: O(table size) each time, so a thousand
+    registrations take minutes. Here only the items a transaction touches are saved, and
+    put back when it fails (the lock above keeps the whole transaction atomic)."""
+    import copy
+
+    from moto.dynamodb import models as ddb
+
+    if getattr(ddb.DynamoDBBackend.transact_write_items, "caspr_fast", False):
+        return
+    original = ddb.DynamoDBBackend.transact_write_items
+
+    class NoTableCopy:
+        def __getattr__(self, name):
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(obj, memo=None):
+            return obj if isinstance(obj, ddb.Table) else copy.deepcopy(obj, memo)
+
+    def transact_write_items(self, transact_items):
+        try:
+            saved = []
+            for entry in transact_items:
+                op_type, op = next(iter(entry.items()))
+                table = self.get_table(op["TableName"])
+                if op_type == "Put":
+                    key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+                    if table.range_key_attr is not None:
+                        key[table.range_key_attr] = op["Item"][table.range_key_attr]
+                else:
+                    key = op["Key"]
+                current = self.get_item(op["TableName"], key)
+                saved.append((op["TableName"], key, copy.deepcopy(current.to_json()["Attributes"]) if current else None))
+        except Exception:
+            return original(self, transact_items)  # malformed: moto's own path reports it
+        ddb.copy = NoTableCopy()
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for table_name, key, attrs in reversed(saved):
+                if attrs is not None:
+                    self.put_item(table_name, attrs)
+                elif self.get_item(table_name, key) is not None:
+                    self.delete_item(table_name, key)
+            raise
+        finally:
+            ddb.copy = copy
+
+    transact_write_items.caspr_fast = True
+    ddb.DynamoDBBackend.transact_write_items = transact_write_items
+
+
+def fast_event_targets() -> None:
+    """moto's EventBridge compiles the same JSONPath expressions (its default input
+    template) for every target of every event; compiled once here."""
+    import functools
+
+    import jsonpath_ng.ext as jsonpath
+
+    if not hasattr(jsonpath.parse, "cache_info"):
+        jsonpath.parse = functools.lru_cache(maxsize=1024)(jsonpath.parse)
+
+
 class Emulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        fast_transactions()
+        fast_event_targets()
         for key, value in MOTO_CONFIG.items():
             default_user_config.setdefault(key, {}).update(value)  # type: ignore[attr-defined]
         app = SerializedApp(DomainDispatcherApplication(create_backend_app))

@@ -34,6 +34,7 @@ class LocalScheduler:
         self.scheduler = boto3.client("scheduler")
         self.events = boto3.client("events")
         self.fired: set[tuple[str, str, str]] = set()
+        self._details: dict[tuple[str, str], tuple[object, dict]] = {}
         self._lock = threading.Lock()
 
     def due(self) -> list[tuple[datetime, dict]]:
@@ -47,7 +48,7 @@ class LocalScheduler:
                     kwargs["NextToken"] = paginator_token
                 page = self.scheduler.list_schedules(**kwargs)
                 for summary in page["Schedules"]:
-                    s = self.scheduler.get_schedule(Name=summary["Name"], GroupName=group["Name"])
+                    s = self._schedule(group["Name"], summary)
                     if s.get("State", "ENABLED") != "ENABLED":
                         continue
                     at = parse_at(s["ScheduleExpression"], s.get("ScheduleExpressionTimezone"))
@@ -59,6 +60,17 @@ class LocalScheduler:
                     break
         found.sort(key=lambda item: (item[0], item[1]["Name"]))
         return found
+
+    def _schedule(self, group: str, summary: dict) -> dict:
+        """GetSchedule only when a schedule is new or changed since the last tick: one call
+        per schedule per second would take most of the serialized emulator's capacity."""
+        key = (group, summary["Name"])
+        stamp = summary.get("LastModificationDate")
+        cached = self._details.get(key)
+        if cached is None or stamp is None or cached[0] != stamp:
+            cached = (stamp, self.scheduler.get_schedule(Name=summary["Name"], GroupName=group))
+            self._details[key] = cached
+        return cached[1]
 
     def fire_due(self) -> int:
         """Fires what is due, oldest first; returns how many fired."""

@@ -4,8 +4,10 @@ whose conditions and transactions are the unit of work (R1-R8)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
+from contextvars import ContextVar
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -232,24 +234,22 @@ def update_profile(svc: Registration, principal: Principal, applicant_id: str, c
 
 
 # ----------------------------------------------------------------------------- payments (R2, R3)
-def _payment_id(intent: str) -> str:
-    return f"pay-{intent}"
-
-
-def _payment_result(a: Applicant) -> dict:
-    return {"payment_id": a.payment_id, "status": "succeeded", "code_number": a.code_number,
-            "amount_cents": registration_fee_cents(), "registration_status": a.status,
-            "credits_total": a.credits_total}
+_prefetched: ContextVar[Applicant | None] = ContextVar("registration_prefetched", default=None)
 
 
 def pay_registration(svc: Registration, principal: Principal, applicant_id: str, *, idempotency_key: str,
                      amount_cents: int, card_number: str) -> dict:
     """R2: pays the $550 fee; a retry with the same Idempotency-Key never charges twice and
     returns the same result; R3: completion gives a unique Code Number and an email."""
-    get_applicant(svc, principal, applicant_id)  # 404 / 403 before anything is recorded
+    a = get_applicant(svc, principal, applicant_id)  # 404 / 403 before anything is recorded
     request = {"applicant_id": applicant_id, "idempotency_key": idempotency_key, "amount_cents": amount_cents,
                "card_number": card_number}
-    return _run_idempotent(svc, "payments", lambda r: _pay_once(svc, r), "[amount_cents, card_number]", request)
+    token = _prefetched.set(a)  # read a moment ago: every transition below is conditional anyway
+    try:
+        return _run_idempotent(svc, "payments", lambda r: _pay_once(svc, r), "[amount_cents, card_number]",
+                               request)
+    finally:
+        _prefetched.reset(token)
 
 
 def _stale(intent: str) -> bool:
@@ -259,7 +259,9 @@ def _stale(intent: str) -> bool:
 
 def _pay_once(svc: Registration, request: dict) -> dict:
     applicant_id, key = request["applicant_id"], request["idempotency_key"]
-    a = svc.applicants.get(applicant_id)
+    a = _prefetched.get()
+    if a is None or a.applicant_id != applicant_id:
+        a = svc.applicants.get(applicant_id)
     if a.status == REGISTERED and a.payment_key == key:
         return _payment_result(a)  # this very request completed before (its idempotency record expired)
     check_payment(a, request["amount_cents"])
@@ -281,31 +283,50 @@ def _pay_once(svc: Registration, request: dict) -> dict:
     except DomainError:
         svc.applicants.release_payment(applicant_id, intent)  # declined or transient: nothing charged
         raise
-    entries = registration_entries(applicant_id, a.season, _payment_id(intent), charge.charge_id, svc.clock.now())
-    svc.ledger.append(entries)  # the money moved: on the ledger before anything else can fail
     return _complete(svc, a, intent, key, charge.charge_id)
 
 
+def _payment_id(intent: str) -> str:
+    return f"pay-{intent}"
+
+
+def _payment_result(a: Applicant) -> dict:
+    return {"payment_id": a.payment_id, "status": "succeeded", "code_number": a.code_number,
+            "amount_cents": registration_fee_cents(), "registration_status": a.status,
+            "credits_total": a.credits_total}
+
+
 def _complete(svc: Registration, a: Applicant, intent: str, key: str, charge_id: str) -> dict:
+    """One transaction: a free code number (R3), the registration completed, the ledger's
+    charge entries (R2)."""
     payment_id = _payment_id(intent)
     now = svc.clock.now()
+    entries = registration_entries(a.applicant_id, a.season, payment_id, charge_id, now)
     try:
-        svc.applicants.complete_payment(a.applicant_id, intent, payment_id=payment_id, payment_key=key,
-                                        code_candidates=svc.codes.candidates(), credits=included_credits(),
-                                        entries=[], now=now)
+        code = svc.applicants.complete_payment(
+            a.applicant_id, intent, season=a.season, payment_id=payment_id, payment_key=key,
+            code_candidates=svc.codes.candidates(), credits=included_credits(), entries=entries, now=now)
     except Conflict:
+        svc.ledger.append(entries)  # the card was charged: the ledger says so in every case
         current = svc.applicants.get(a.applicant_id)
         if current.status == REGISTERED and current.payment_id == payment_id:
-            return _payment_result(current)  # completed by a concurrent resume of the same payment
-        # the registration left pending while the card was charged (closed at registration_final):
-        # the money goes back, and the ledger says so
+            return _payment_result(current)  # completed by a concurrent takeover of the same payment
+        # the registration left pending while the card was charged (closed at registration_final,
+        # withdrawn): the money goes back, and the ledger says so
         refund_ref = svc.payments.refund(charge_id, amount_cents=registration_fee_cents(),
                                          idempotency_key=f"refund-{payment_id}")
         svc.ledger.append(registration_entries(a.applicant_id, a.season, payment_id, refund_ref, now, kind=REFUND))
         svc.applicants.release_payment(a.applicant_id, intent)
         raise Conflict(f"the registration is {current.status} and can no longer be paid; the charge was refunded",
                        rule="R6") from None
-    done = svc.applicants.get(a.applicant_id)
+    except Exception:
+        # unexpected (the table unreachable): record the charge if possible; the payment intent
+        # stays reserved and a later attempt takes it over without charging again
+        with contextlib.suppress(Exception):
+            svc.ledger.append(entries)
+        raise
+    done = replace(a, status=REGISTERED, code_number=code, credits_total=included_credits(), registered_at=now,
+                   payment_id=payment_id, payment_key=key, payment_intent=None)
     _mail(svc, Email(
         to=done.email,
         subject=f"CASPR registration complete: your Code Number is {done.code_number}",

@@ -80,9 +80,9 @@ class ApplicantRepository(ABC):
     def release_payment(self, applicant_id: str, intent: str) -> None: ...
 
     @abstractmethod
-    def complete_payment(self, applicant_id: str, intent: str, *, payment_id: str, payment_key: str,
-                         code_candidates: Iterable[str], credits: int, entries: list[LedgerEntry],
-                         now: datetime) -> str:
+    def complete_payment(self, applicant_id: str, intent: str, *, season: str, payment_id: str,
+                         payment_key: str, code_candidates: Iterable[str], credits: int,
+                         entries: list[LedgerEntry], now: datetime) -> str:
         """One transaction: a free code number, the applicant registered, the ledger entries.
         Returns the code number; Conflict when the registration left pending meanwhile."""
 
@@ -281,12 +281,12 @@ class DynamoApplicantRepository(ApplicantRepository):
             if not _conditional_failure(exc):
                 raise
 
-    def complete_payment(self, applicant_id: str, intent: str, *, payment_id: str, payment_key: str,
-                         code_candidates: Iterable[str], credits: int, entries: list[LedgerEntry],
-                         now: datetime) -> str:
-        current = self.get(applicant_id)
+    def complete_payment(self, applicant_id: str, intent: str, *, season: str, payment_id: str,
+                         payment_key: str, code_candidates: Iterable[str], credits: int,
+                         entries: list[LedgerEntry], now: datetime) -> str:
+        pending_entries = list(entries)
         for code in code_candidates:
-            code_item = UniqueItem(pk=f"code#{code}", sk="code", applicant_id=applicant_id, season=current.season)
+            code_item = UniqueItem(pk=f"code#{code}", sk="code", applicant_id=applicant_id, season=season)
             try:
                 with TransactWrite(connection=self.connection) as t:
                     t.save(code_item, condition=UniqueItem.pk.does_not_exist())
@@ -297,13 +297,16 @@ class DynamoApplicantRepository(ApplicantRepository):
                         ApplicantItem.payment_intent.remove(),
                         ApplicantItem.gsi1sk.set(_status_sk(REGISTERED, applicant_id)),
                     ], condition=(ApplicantItem.status == PENDING) & (ApplicantItem.payment_intent == intent))
-                    for e in entries:
+                    for e in pending_entries:
                         t.save(_entry_item(e), condition=LedgerItem.pk.does_not_exist())
                 return code
             except TransactWriteError as exc:
                 reasons = _reasons(exc)
                 if len(reasons) > 1 and reasons[1] == CONDITION_FAILED:
                     raise Conflict("the registration is no longer pending payment", rule="R2") from exc
+                if CONDITION_FAILED in reasons[2:]:
+                    pending_entries = []  # this payment's entries are on the ledger already
+                    continue  # (the code number, if free, is tried again below: not taken by us)
                 if reasons and reasons[0] == CONDITION_FAILED:
                     continue  # R3: the code number is taken: try another
                 if _transaction_conflict(exc):
