@@ -227,8 +227,9 @@ def test_r3_one_thousand_registrations_get_one_thousand_distinct_code_numbers(st
         assert p.status_code == 201, p.text
         return p.json()["code_number"]
 
+    codes = [register_and_pay(0)]  # warm: clients and caches made once, not by 16 threads at once
     with ThreadPoolExecutor(max_workers=16) as pool:
-        codes = list(pool.map(register_and_pay, range(1000)))
+        codes += pool.map(register_and_pay, range(1, 1000))
     elapsed = time.monotonic() - started
     assert len(codes) == 1000 and len(set(codes)) == 1000
     assert all(len(c) == 5 and 10_000 <= int(c) <= 99_999 for c in codes)
