@@ -181,6 +181,7 @@ def test_r2_r3_payment_registers_with_code_number_ledger_email_and_event(api, re
     assert mail.to == "ada@caspr.example" and code in mail.subject and code in mail.body
     [event] = reg.publisher.of(ApplicantRegistered)
     assert event.code_number == code and event.credits_total == 12 and event.cms_id == "PRO-2T8P48F5H"
+    assert event.owner_sub  # match ties the signed-in applicant to its rank order list by it
 
 
 def test_r2_retry_with_same_key_never_charges_twice(api, reg, season):

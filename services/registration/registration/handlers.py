@@ -341,7 +341,8 @@ def _complete(svc: Registration, a: Applicant, intent: str, key: str, charge_id:
     _publish(svc, ApplicantRegistered(
         season=done.season, applicant_id=done.applicant_id, code_number=done.code_number, cms_id=done.cms_id,
         email=done.email, first_name=done.first_name, last_name=done.last_name, college=done.college,
-        graduation_year=done.graduation_year, timezone=done.timezone, credits_total=done.credits_total))
+        graduation_year=done.graduation_year, timezone=done.timezone, credits_total=done.credits_total,
+        owner_sub=done.owner_sub))
     return _payment_result(done)
 
 
