@@ -79,9 +79,9 @@ def build_service(clock: ControlledClock, *, verifier: TokenVerifier | None = No
     """The real wiring (DynamoDB store, Step Functions) with a controlled clock, a recording
     publisher and mailer: swapped at the one wiring point."""
     from match import bootstrap
-    from match.adapters.accounts import StaticAccountDirectory
     from match.adapters.stepfunctions import StepFunctionsCallbacks, StepFunctionsRunEngine
     from match.adapters.store import DynamoMatchStore
+    from shared.adapters.accounts import StaticAccountDirectory
     from shared.adapters.inbox import dynamo_deadline_log
 
     platform = Platform(settings=Settings.from_env(), clock=clock)

@@ -167,7 +167,7 @@ def test_an_applicant_without_owner_sub_is_found_by_its_account_email(client, sv
     """registration may leave owner_sub out of applicant.registered.v1: the account's email
     (the registration's email, R1) then ties the signed-in applicant to its registration."""
     from match import handlers
-    from match.adapters.accounts import StaticAccountDirectory
+    from shared.adapters.accounts import StaticAccountDirectory
     from shared.auth import Principal
 
     feed(ApplicantRegistered(season=SEASON, applicant_id="by-email", code_number="10500", cms_id="PRO-000000500",

@@ -42,7 +42,6 @@ def clock():
 def reg(aws, clock):
     """The registration service on moto, with fakes for what leaves the process."""
     from registration import bootstrap
-    from registration.adapters.accounts import AccountDirectory
     from registration.adapters.payments import LocalTestProvider
     from registration.adapters.repositories import (
         DynamoApplicantRepository,
@@ -51,6 +50,7 @@ def reg(aws, clock):
         DynamoSeasonRepository,
     )
     from registration.adapters.schedules import EventBridgeCalendarScheduler
+    from shared.adapters.accounts import AccountDirectory
 
     class FakeAccounts(AccountDirectory):
         def __init__(self):

@@ -7,7 +7,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from match.adapters.accounts import AccountDirectory, CognitoAccountDirectory
 from match.adapters.stepfunctions import (
     RunEngine,
     StepFunctionsCallbacks,
@@ -17,6 +16,7 @@ from match.adapters.stepfunctions import (
 )
 from match.adapters.store import DynamoMatchStore, MatchStore
 from match.domain import engine, verify
+from shared.adapters.accounts import AccountDirectory, CognitoAccountDirectory
 from shared.adapters.inbox import DeadlineLog, dynamo_deadline_log
 from shared.runtime import Platform, default_platform
 from shared.wiring import Wiring

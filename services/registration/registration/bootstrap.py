@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from registration.adapters.accounts import AccountDirectory, CognitoAccountDirectory
 from registration.adapters.payments import LocalTestProvider, PaymentProvider
 from registration.adapters.repositories import (
     ApplicantRepository,
@@ -20,6 +19,7 @@ from registration.adapters.repositories import (
 )
 from registration.adapters.schedules import CalendarScheduler, EventBridgeCalendarScheduler
 from registration.domain.codes import CodeNumberPolicy
+from shared.adapters.accounts import AccountDirectory, CognitoAccountDirectory
 from shared.adapters.inbox import DeadlineLog, dynamo_deadline_log
 from shared.auth import TokenVerifier
 from shared.clock import Clock

@@ -1,6 +1,7 @@
-"""Who an account is: the email of a Cognito user, by its sub. An access token carries
-no email, so registration asks the user pool (R1: the registration's email is the
-applicant account's email)."""
+"""Who a signed-in account is: the email of a Cognito user, by its sub. An access token
+carries no email, so the user pool is asked. Registration uses it to tie a registration
+to its applicant account (R1: the registration's email is the account's email); match,
+when a registration event carries no owner_sub."""
 
 from __future__ import annotations
 
@@ -30,9 +31,22 @@ class CognitoAccountDirectory(AccountDirectory):
     def email_of(self, principal: Principal) -> str | None:
         if "@" in (principal.username or ""):  # an ID token carries the email
             return principal.username.strip().lower()
-        users = self.client.list_users(UserPoolId=self.pool, Filter=f'sub = "{principal.sub.replace(chr(34), "")}"', Limit=1)["Users"]
+        if not self.pool:
+            return None
+        sub = principal.sub.replace('"', "")
+        users = self.client.list_users(UserPoolId=self.pool, Filter=f'sub = "{sub}"', Limit=1)["Users"]
         for user in users:
             for attr in user.get("Attributes", []):
                 if attr["Name"] == "email":
                     return attr["Value"].strip().lower()
         return None
+
+
+class StaticAccountDirectory(AccountDirectory):
+    """Tests: sub -> email."""
+
+    def __init__(self, emails: dict[str, str] | None = None):
+        self.emails = dict(emails or {})
+
+    def email_of(self, principal: Principal) -> str | None:
+        return self.emails.get(principal.sub)
