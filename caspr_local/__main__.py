@@ -16,7 +16,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="no demo season")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    for noisy in ("werkzeug", "botocore", "boto3", "urllib3", "moto"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     from caspr_local.host import LocalStack
     from caspr_local.seed import seed
