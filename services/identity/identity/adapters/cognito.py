@@ -8,7 +8,14 @@ from dataclasses import dataclass
 import boto3
 
 from identity.domain.accounts import NewAccount
-from shared.errors import Conflict, FieldError, TooManyRequests, Unauthorized, ValidationFailed
+from shared.errors import (
+    Conflict,
+    FieldError,
+    TemporarilyUnavailable,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
 
 
 @dataclass(frozen=True)
@@ -50,16 +57,22 @@ class CognitoDirectory(Directory):
         try:
             idp.admin_set_user_password(UserPoolId=self.pool, Username=account.email,
                                         Password=account.password, Permanent=True)
-        except idp.exceptions.InvalidPasswordException as exc:
-            idp.admin_delete_user(UserPoolId=self.pool, Username=account.email)  # nothing half-written
-            raise ValidationFailed("the password is too weak", errors=[FieldError(
-                "password", "at least 8 characters with a lower-case letter and a digit")]) from exc
-        for group in account.groups:
-            try:
-                idp.admin_add_user_to_group(UserPoolId=self.pool, Username=account.email, GroupName=group)
-            except idp.exceptions.ResourceNotFoundException:
-                idp.create_group(UserPoolId=self.pool, GroupName=group)
-                idp.admin_add_user_to_group(UserPoolId=self.pool, Username=account.email, GroupName=group)
+            for group in account.groups:
+                try:
+                    idp.admin_add_user_to_group(UserPoolId=self.pool, Username=account.email, GroupName=group)
+                except idp.exceptions.ResourceNotFoundException:
+                    idp.create_group(UserPoolId=self.pool, GroupName=group)
+                    idp.admin_add_user_to_group(UserPoolId=self.pool, Username=account.email, GroupName=group)
+        except Exception as exc:
+            # nothing half-written: an account without its password or its groups (a program
+            # account that would sign in as an applicant) is removed again
+            idp.admin_delete_user(UserPoolId=self.pool, Username=account.email)
+            if isinstance(exc, idp.exceptions.InvalidPasswordException):
+                raise ValidationFailed("the password is too weak", errors=[FieldError(
+                    "password", "at least 8 characters with a lower-case letter and a digit")]) from exc
+            if isinstance(exc, idp.exceptions.TooManyRequestsException):
+                raise TemporarilyUnavailable("the account service is busy; nothing was created, try again") from exc
+            raise
         return next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
 
     def authenticate(self, email: str, password: str) -> Tokens:
