@@ -71,6 +71,9 @@ class ApplicantRegistered(Contract):
     # the Cognito sub of the applicant's account (additive, optional): lets other services
     # (match: rank order lists, results/me) know which signed-in account is this applicant
     owner_sub: str | None = None
+    # additive, optional: the applicant's status_version after the change; consumers apply
+    # only newer versions (SQS redelivers, does not order). None: an older producer
+    version: int | None = None
 
 
 @contract("applicant.withdrawn.v1", REGISTRATION)
@@ -79,6 +82,9 @@ class ApplicantWithdrawn(Contract):
     applicant_id: str
     code_number: str | None = None
     reason: str
+    # additive, optional: the applicant's status_version after the change; consumers apply
+    # only newer versions (SQS redelivers, does not order). None: an older producer
+    version: int | None = None
 
 
 @contract("applicant.reinstated.v1", REGISTRATION)
@@ -86,6 +92,9 @@ class ApplicantReinstated(Contract):
     season: str
     applicant_id: str
     code_number: str | None = None
+    # additive, optional: the applicant's status_version after the change; consumers apply
+    # only newer versions (SQS redelivers, does not order). None: an older producer
+    version: int | None = None
 
 
 @contract("applicant.profile_updated.v1", REGISTRATION)
@@ -127,6 +136,9 @@ class ProgramRegistered(Contract):
     crip_section: str | None = None
     application_deadline: datetime | None = None
     tracks: list[TrackInfo]
+    # additive, optional: the program's version after the change; consumers apply
+    # only newer versions (SQS redelivers, does not order). None: an older producer
+    version: int | None = None
 
 
 @contract("program.updated.v1", REGISTRATION)
@@ -151,6 +163,9 @@ class TrackPositionsChanged(Contract):
     track_code: str
     name: str
     positions: int
+    # additive, optional: the program's version after the change; consumers apply
+    # only newer versions (SQS redelivers, does not order). None: an older producer
+    version: int | None = None
 
 
 # --- match --------------------------------------------------------------------------

@@ -48,28 +48,30 @@ def on_calendar_set(svc: Match, e: SeasonCalendarSet) -> None:
 def on_applicant_registered(svc: Match, e: ApplicantRegistered) -> None:
     svc.store.upsert_applicant(ApplicantInfo(
         season=e.season, applicant_id=e.applicant_id, code_number=e.code_number, status=REGISTERED,
-        email=e.email.strip().lower(), first_name=e.first_name, last_name=e.last_name, owner_sub=e.owner_sub))
+        email=e.email.strip().lower(), first_name=e.first_name, last_name=e.last_name, owner_sub=e.owner_sub),
+        version=e.version)
 
 
 def on_applicant_withdrawn(svc: Match, e: ApplicantWithdrawn) -> None:
-    svc.store.set_applicant_status(e.season, e.applicant_id, e.code_number, WITHDRAWN)
+    svc.store.set_applicant_status(e.season, e.applicant_id, e.code_number, WITHDRAWN, version=e.version)
 
 
 def on_applicant_reinstated(svc: Match, e: ApplicantReinstated) -> None:
-    svc.store.set_applicant_status(e.season, e.applicant_id, e.code_number, REGISTERED)
+    svc.store.set_applicant_status(e.season, e.applicant_id, e.code_number, REGISTERED, version=e.version)
 
 
 def on_program_registered(svc: Match, e: ProgramRegistered) -> None:
     for t in e.tracks:
         svc.store.upsert_track(TrackInfo(season=e.season, track_code=t.track_code, program_code=e.program_code,
-                                         program_name=e.name, name=t.name, positions=t.positions))
+                                         program_name=e.name, name=t.name, positions=t.positions),
+                              version=e.version)
 
 
 def on_track_positions_changed(svc: Match, e: TrackPositionsChanged) -> None:
     known = svc.store.tracks(e.season).get(e.track_code)
     svc.store.upsert_track(TrackInfo(season=e.season, track_code=e.track_code, program_code=e.program_code,
                                      program_name=known.program_name if known else "", name=e.name,
-                                     positions=e.positions))
+                                     positions=e.positions), version=e.version)
 
 
 def on_deadline_reached(svc: Match, e: SeasonDeadlineReached) -> None:

@@ -199,10 +199,13 @@ def register(svc: Registration, principal: Principal, *, season: str, first_name
     calendar = _calendar_for_body(svc, season)
     if not principal.is_admin:
         account_email = svc.accounts.email_of(principal)
+        if account_email is None:
+            raise Forbidden("confirm your account's email address first: open the link emailed to you at sign-up "
+                            "(R1: a registration carries the email you have proven is yours)", rule="R1")
         if account_email != email:
             raise ValidationFailed(
                 "the registration's email must be your account's email", rule="R1",
-                errors=[FieldError("email", f"must be {account_email or 'the email you signed up with'}")])
+                errors=[FieldError("email", f"must be {account_email}")])
     now = svc.clock.now()
     warnings = registration_warnings(calendar, now)
     applicant = Applicant(
@@ -305,7 +308,8 @@ def _complete(svc: Registration, a: Applicant, intent: str, key: str, charge_id:
     try:
         code = svc.applicants.complete_payment(
             a.applicant_id, intent, season=a.season, payment_id=payment_id, payment_key=key,
-            code_candidates=svc.codes.candidates(), credits=included_credits(), entries=entries, now=now)
+            code_candidates=svc.codes.candidates(), credits=included_credits(), entries=entries, now=now,
+            status_version=a.status_version)
     except Conflict:
         svc.ledger.append(entries)  # the card was charged: the ledger says so in every case
         current = svc.applicants.get(a.applicant_id)
@@ -326,7 +330,8 @@ def _complete(svc: Registration, a: Applicant, intent: str, key: str, charge_id:
             svc.ledger.append(entries)
         raise
     done = replace(a, status=REGISTERED, code_number=code, credits_total=included_credits(), registered_at=now,
-                   payment_id=payment_id, payment_key=key, payment_intent=None)
+                   payment_id=payment_id, payment_key=key, payment_intent=None,
+                   status_version=a.status_version + 1)  # the transaction was conditional on a.status_version
     _mail(svc, Email(
         to=done.email,
         subject=f"CASPR registration complete: your Code Number is {done.code_number}",
@@ -342,7 +347,7 @@ def _complete(svc: Registration, a: Applicant, intent: str, key: str, charge_id:
         season=done.season, applicant_id=done.applicant_id, code_number=done.code_number, cms_id=done.cms_id,
         email=done.email, first_name=done.first_name, last_name=done.last_name, college=done.college,
         graduation_year=done.graduation_year, timezone=done.timezone, credits_total=done.credits_total,
-        owner_sub=done.owner_sub))
+        owner_sub=done.owner_sub, version=done.status_version))
     return _payment_result(done)
 
 
@@ -398,7 +403,7 @@ def withdraw(svc: Registration, principal: Principal, applicant_id: str, reason:
                                         else "withdrawn by the applicant")
     after = svc.applicants.withdraw(a, reason, svc.clock.now())
     _publish(svc, ApplicantWithdrawn(season=after.season, applicant_id=after.applicant_id,
-                                     code_number=after.code_number, reason=reason))
+                                     code_number=after.code_number, reason=reason, version=after.status_version))
     return after
 
 
@@ -407,7 +412,7 @@ def reinstate(svc: Registration, principal: Principal, applicant_id: str) -> App
     to_status = check_reinstate(a, _calendar_for_body(svc, a.season), svc.clock.now())
     after = svc.applicants.reinstate(applicant_id, to_status)
     _publish(svc, ApplicantReinstated(season=after.season, applicant_id=after.applicant_id,
-                                      code_number=after.code_number))
+                                      code_number=after.code_number, version=after.status_version))
     return after
 
 
@@ -468,8 +473,8 @@ def register_program(svc: Registration, principal: Principal, data: dict) -> Pro
                                                          if v is not None},
         tracks=tuple(sorted(_tracks(data["tracks"]), key=lambda t: t.track_code)))
     check_program(program, calendar)
-    svc.programs.add(program)
-    _publish(svc, ProgramRegistered(
+    program = svc.programs.add(program)
+    _publish(svc, ProgramRegistered(version=program.version,
         season=program.season, program_code=program.program_code, name=program.name, coth=program.coth,
         crip=program.crip, crip_section=program.crip_section,
         application_deadline=program.effective_deadline(calendar), tracks=_track_infos(program)))
@@ -512,7 +517,7 @@ def update_program(svc: Registration, principal: Principal, program_code: str, s
     saved = svc.programs.save(after)
     events: list[Contract] = [TrackPositionsChanged(
         season=saved.season, program_code=saved.program_code, track_code=t.track_code, name=t.name,
-        positions=t.positions) for t in changed]
+        positions=t.positions, version=saved.version) for t in changed]
     if replace(after, tracks=before.tracks) != before or any(
             before.track(t.track_code) is None for t in changed):
         events.append(ProgramUpdated(

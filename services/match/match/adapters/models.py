@@ -52,6 +52,7 @@ class ApplicantItem(BaseItem):
     first_name = UnicodeAttribute(null=True)
     last_name = UnicodeAttribute(null=True)
     owner_sub = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)  # registration's status_version of the status held (M3)
 
 
 class PointerItem(BaseItem):
@@ -66,6 +67,7 @@ class TrackItem(BaseItem):
     program_name = UnicodeAttribute(null=True)
     name = UnicodeAttribute(null=True)
     positions = NumberAttribute()
+    version = NumberAttribute(null=True)  # registration's program version of these positions (M2)
 
 
 class RolItem(BaseItem):

@@ -83,11 +83,15 @@ class MatchStore(ABC):
     def calendar(self, season: str) -> Calendar: ...
 
     @abstractmethod
-    def upsert_applicant(self, info: ApplicantInfo) -> None:
-        """Registration facts; keeps a status already set (a withdrawal may arrive first)."""
+    def upsert_applicant(self, info: ApplicantInfo, version: int | None = None) -> None:
+        """Registration facts; keeps a status already set (a withdrawal may arrive first). With a
+        version (registration's status_version), the status is set only when newer than the one held."""
 
     @abstractmethod
-    def set_applicant_status(self, season: str, applicant_id: str, code_number: str | None, status: str) -> None: ...
+    def set_applicant_status(self, season: str, applicant_id: str, code_number: str | None, status: str,
+                             version: int | None = None) -> None:
+        """With a version: written only when newer than the one held (a stale, redelivered event
+        is ignored); without one (an older producer): written unconditionally."""
 
     @abstractmethod
     def applicant(self, season: str, applicant_id: str) -> ApplicantInfo | None: ...
@@ -109,7 +113,8 @@ class MatchStore(ABC):
     def applicants(self, season: str) -> list[ApplicantInfo]: ...
 
     @abstractmethod
-    def upsert_track(self, info: TrackInfo) -> None: ...
+    def upsert_track(self, info: TrackInfo, version: int | None = None) -> None:
+        """With a version (registration's program version): written only when newer than the one held."""
 
     @abstractmethod
     def tracks(self, season: str) -> dict[str, TrackInfo]: ...
@@ -298,7 +303,7 @@ class DynamoMatchStore(MatchStore):
         return Calendar(season, {k: parse_instant(v) for k, v in json.loads(item.instants).items()})
 
     @transient
-    def upsert_applicant(self, info):
+    def upsert_applicant(self, info, version=None):
         item = ApplicantItem(pk=_season(info.season), sk=f"applicant#{info.applicant_id}")
         item.update(actions=[
             ApplicantItem.applicant_id.set(info.applicant_id),
@@ -309,6 +314,10 @@ class DynamoMatchStore(MatchStore):
             ApplicantItem.status.set(ApplicantItem.status | info.status),  # keeps a withdrawal seen first
             *([ApplicantItem.owner_sub.set(info.owner_sub)] if info.owner_sub else []),
         ])
+        if version is not None:  # the status of this version, unless a newer one is held (or an
+            # unversioned status other than this one: an older producer's withdrawal stays)
+            self._set_if_newer(item, [ApplicantItem.status.set(info.status)], version,
+                               ApplicantItem.version.does_not_exist() & (ApplicantItem.status == info.status))
         PointerItem(pk=_season(info.season), sk=f"code#{info.code_number}", applicant_id=info.applicant_id).save()
         if info.email:
             PointerItem(pk=_season(info.season), sk=f"email#{info.email.strip().lower()}",
@@ -317,13 +326,29 @@ class DynamoMatchStore(MatchStore):
             PointerItem(pk=f"account#{info.owner_sub}", sk=_season(info.season),
                         applicant_id=info.applicant_id).save()
 
+    @staticmethod
+    def _set_if_newer(item: ApplicantItem, actions: list, version: int, otherwise=None) -> bool:
+        """M3: SQS redelivers and does not order: a status is written only with a newer version."""
+        condition = ApplicantItem.version.does_not_exist() if otherwise is None else otherwise
+        try:
+            item.update(actions=[*actions, ApplicantItem.version.set(version)],
+                        condition=condition | (ApplicantItem.version < version))
+        except UpdateError as exc:
+            if not _conditional_failure(exc):
+                raise
+            return False  # stale: a newer status is held already
+        return True
+
     @transient
-    def set_applicant_status(self, season, applicant_id, code_number, status):
+    def set_applicant_status(self, season, applicant_id, code_number, status, version=None):
         item = ApplicantItem(pk=_season(season), sk=f"applicant#{applicant_id}")
         actions = [ApplicantItem.applicant_id.set(applicant_id), ApplicantItem.status.set(status)]
         if code_number:
             actions.append(ApplicantItem.code_number.set(code_number))
-        item.update(actions=actions)
+        if version is None:  # an older producer: the last event handled wins, as before
+            item.update(actions=actions)
+        else:
+            self._set_if_newer(item, actions, version)
 
     @transient
     def applicant(self, season, applicant_id):
@@ -355,10 +380,18 @@ class DynamoMatchStore(MatchStore):
         return [_applicant(season, i) for i in items if i.code_number]
 
     @transient
-    def upsert_track(self, info):
-        TrackItem(pk=_season(info.season), sk=f"track#{info.track_code}", track_code=info.track_code,
-                  program_code=info.program_code, program_name=info.program_name, name=info.name,
-                  positions=info.positions).save()
+    def upsert_track(self, info, version=None):
+        item = TrackItem(pk=_season(info.season), sk=f"track#{info.track_code}", track_code=info.track_code,
+                         program_code=info.program_code, program_name=info.program_name, name=info.name,
+                         positions=info.positions, version=version)
+        if version is None:  # an older producer: the last event handled wins, as before
+            item.save()
+            return
+        try:  # M2: a redelivered ProgramRegistered never lowers positions a later change set
+            item.save(condition=TrackItem.version.does_not_exist() | (TrackItem.version < version))
+        except PutError as exc:
+            if not _conditional_failure(exc):
+                raise
 
     @transient
     def tracks(self, season):

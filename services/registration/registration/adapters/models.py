@@ -67,6 +67,7 @@ class ApplicantItem(BaseItem):
     status_before_withdrawal = UnicodeAttribute(null=True)
     withdrawal_reason = UnicodeAttribute(null=True)
     withdrawn_at = UTCDateTimeAttribute(null=True)
+    status_version = NumberAttribute(null=True)  # +1 with every status change (absent: 0)
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
     gsi1 = Gsi1()

@@ -82,9 +82,10 @@ class ApplicantRepository(ABC):
     @abstractmethod
     def complete_payment(self, applicant_id: str, intent: str, *, season: str, payment_id: str,
                          payment_key: str, code_candidates: Iterable[str], credits: int,
-                         entries: list[LedgerEntry], now: datetime) -> str:
+                         entries: list[LedgerEntry], now: datetime, status_version: int = 0) -> str:
         """One transaction: a free code number, the applicant registered, the ledger entries.
-        Returns the code number; Conflict when the registration left pending meanwhile."""
+        Returns the code number; Conflict when the registration left pending meanwhile (or its
+        status changed since `status_version` was read: it becomes status_version + 1)."""
 
     @abstractmethod
     def add_credits(self, applicant_id: str, quantity: int, entries: list[LedgerEntry]) -> int:
@@ -116,8 +117,9 @@ class Ledger(ABC):
 
 class ProgramRepository(ABC):
     @abstractmethod
-    def add(self, program: Program) -> None:
-        """R8: refuses (Conflict) a program code already registered in the season."""
+    def add(self, program: Program) -> Program:
+        """R8: refuses (Conflict) a program code already registered in the season. Returns the
+        stored program (with its version)."""
 
     @abstractmethod
     def get(self, program_code: str, season: str | None = None) -> Program:
@@ -182,7 +184,7 @@ def _applicant(i: ApplicantItem) -> Applicant:
         warnings=list(i.warnings or []), created_at=i.created_at, registered_at=i.registered_at,
         payment_id=i.payment_id, payment_key=i.payment_key, payment_intent=i.payment_intent,
         status_before_withdrawal=i.status_before_withdrawal, withdrawal_reason=i.withdrawal_reason,
-        withdrawn_at=i.withdrawn_at)
+        withdrawn_at=i.withdrawn_at, status_version=int(i.status_version or 0))
 
 
 def _key(applicant_id: str) -> ApplicantItem:
@@ -191,6 +193,11 @@ def _key(applicant_id: str) -> ApplicantItem:
 
 def _status_sk(status: str, applicant_id: str) -> str:
     return f"{status}#{applicant_id}"
+
+
+def _bump_status_version():
+    """Every status change increments status_version in the same write."""
+    return ApplicantItem.status_version.add(1)  # ADD: an absent attribute counts as 0
 
 
 class DynamoApplicantRepository(ApplicantRepository):
@@ -283,7 +290,9 @@ class DynamoApplicantRepository(ApplicantRepository):
 
     def complete_payment(self, applicant_id: str, intent: str, *, season: str, payment_id: str,
                          payment_key: str, code_candidates: Iterable[str], credits: int,
-                         entries: list[LedgerEntry], now: datetime) -> str:
+                         entries: list[LedgerEntry], now: datetime, status_version: int = 0) -> str:
+        unchanged = ((ApplicantItem.status_version == status_version) if status_version
+                     else ApplicantItem.status_version.does_not_exist() | (ApplicantItem.status_version == 0))
         pending_entries = list(entries)
         for code in code_candidates:
             code_item = UniqueItem(pk=f"code#{code}", sk="code", applicant_id=applicant_id, season=season)
@@ -296,7 +305,9 @@ class DynamoApplicantRepository(ApplicantRepository):
                         ApplicantItem.payment_id.set(payment_id), ApplicantItem.payment_key.set(payment_key),
                         ApplicantItem.payment_intent.remove(),
                         ApplicantItem.gsi1sk.set(_status_sk(REGISTERED, applicant_id)),
-                    ], condition=(ApplicantItem.status == PENDING) & (ApplicantItem.payment_intent == intent))
+                        ApplicantItem.status_version.set(status_version + 1),
+                    ], condition=(ApplicantItem.status == PENDING) & (ApplicantItem.payment_intent == intent)
+                        & unchanged)
                     for e in pending_entries:
                         t.save(_entry_item(e), condition=LedgerItem.pk.does_not_exist())
                 return code
@@ -333,6 +344,7 @@ class DynamoApplicantRepository(ApplicantRepository):
     def close_unpaid(self, applicant_id: str) -> bool:
         try:
             _key(applicant_id).update(actions=[
+                _bump_status_version(),
                 ApplicantItem.status.set(CLOSED_UNPAID),
                 ApplicantItem.gsi1sk.set(_status_sk(CLOSED_UNPAID, applicant_id)),
             ], condition=ApplicantItem.status == PENDING)
@@ -344,7 +356,9 @@ class DynamoApplicantRepository(ApplicantRepository):
 
     def withdraw(self, applicant: Applicant, reason: str, now: datetime) -> Applicant:
         try:
-            _key(applicant.applicant_id).update(actions=[
+            item = _key(applicant.applicant_id)
+            item.update(actions=[
+                _bump_status_version(),
                 ApplicantItem.status.set(WITHDRAWN),
                 ApplicantItem.status_before_withdrawal.set(applicant.status),
                 ApplicantItem.withdrawal_reason.set(reason), ApplicantItem.withdrawn_at.set(now),
@@ -355,11 +369,13 @@ class DynamoApplicantRepository(ApplicantRepository):
                 raise Conflict("the registration changed meanwhile (or cannot be withdrawn); reload and retry",
                                rule="R7") from exc
             raise
-        return self.get(applicant.applicant_id)
+        return _applicant(item)  # as written by this update (ALL_NEW): its status_version is this change's
 
     def reinstate(self, applicant_id: str, to_status: str) -> Applicant:
         try:
-            _key(applicant_id).update(actions=[
+            item = _key(applicant_id)
+            item.update(actions=[
+                _bump_status_version(),
                 ApplicantItem.status.set(to_status), ApplicantItem.status_before_withdrawal.remove(),
                 ApplicantItem.withdrawal_reason.remove(), ApplicantItem.withdrawn_at.remove(),
                 ApplicantItem.gsi1sk.set(_status_sk(to_status, applicant_id)),
@@ -368,7 +384,7 @@ class DynamoApplicantRepository(ApplicantRepository):
             if _conditional_failure(exc):
                 raise Conflict("only a withdrawn registration can be reinstated", rule="R7") from exc
             raise
-        return self.get(applicant_id)
+        return _applicant(item)  # as written by this update (ALL_NEW): its status_version is this change's
 
     def update_profile(self, applicant_id: str, changes: dict) -> Applicant:
         attrs = {"first_name": ApplicantItem.first_name, "last_name": ApplicantItem.last_name,
@@ -423,14 +439,16 @@ def _program_item(p: Program) -> ProgramItem:
 
 
 class DynamoProgramRepository(ProgramRepository):
-    def add(self, program: Program) -> None:
+    def add(self, program: Program) -> Program:
+        item = _program_item(program)
         try:
-            _program_item(program).save(condition=ProgramItem.pk.does_not_exist())
+            item.save(condition=ProgramItem.pk.does_not_exist())  # sets the version attribute to 1
         except PutError as exc:
             if _conditional_failure(exc):
                 raise Conflict(f"program {program.program_code} is already registered in season {program.season}",
                                rule="R8", errors=[FieldError("program_code", "already registered")]) from exc
             raise
+        return _program(item)
 
     def get(self, program_code: str, season: str | None = None) -> Program:
         if season:

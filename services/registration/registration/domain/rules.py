@@ -54,6 +54,9 @@ class Applicant:
     status_before_withdrawal: str | None = None
     withdrawal_reason: str | None = None
     withdrawn_at: datetime | None = None
+    # incremented with every status change (in the same conditional write): events carry it so
+    # consumers apply a status only when it is newer than the one they hold (SQS does not order)
+    status_version: int = 0
 
     @property
     def amount_due_cents(self) -> int:
