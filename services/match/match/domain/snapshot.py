@@ -395,7 +395,9 @@ def _canonical_snapshot_pieces(snapshot: Snapshot) -> list[str]:
     if track_codes:
         by_code = list(map(tracks.__getitem__, track_codes))
         rank_lists = [t.ranks for t in by_code]
-        heads = map('":{"positions":'.join, zip(track_codes, [str(t.positions) for t in by_code], strict=True))
+        heads = map(
+            '":{"positions":'.join, zip(track_codes, [str(t.positions) for t in by_code], strict=True)
+        )
         track_part = '"]},"'.join(
             map(',"ranks":["'.join, zip(heads, map('","'.join, rank_lists), strict=True))
         )
