@@ -207,6 +207,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
             if loaded is not None:
                 return self._service(loaded, "/" + (parts[1] if len(parts) > 1 else ""), url.query, body)
             return self._static(WEB, url.path.lstrip("/") or "index.html")
+        except (BrokenPipeError, ConnectionResetError):
+            return None  # the client went away (a browser cancelling a request): nothing to answer
         except Exception as exc:
             log.exception("gateway")
             return self._problem(500, "Internal error", f"the local gateway failed: {type(exc).__name__}")

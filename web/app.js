@@ -307,7 +307,8 @@ function viewSignIn() {
   onSubmit(signup, out2, async (d) => {
     await api("POST", "/auth/accounts", { body: { email: d.email, password: d.password } });
     await signIn(d.email, d.password);
-    go("#/applicant", "ok", "Account created.", "You are signed in; register for a season below.");
+    go("#/applicant", "ok", "Account created.",
+      "We emailed you a link to confirm your address: open it, then register for a season below.");
   });
 
   return h("div", {},

@@ -1,7 +1,8 @@
 """Who a signed-in account is: the email of a Cognito user, by its sub. An access token
 carries no email, so the user pool is asked. Registration uses it to tie a registration
 to its applicant account (R1: the registration's email is the account's email); match,
-when a registration event carries no owner_sub."""
+when a registration event carries no owner_sub. Only a verified email counts: anyone can
+type any address at sign-up."""
 
 from __future__ import annotations
 
@@ -29,16 +30,17 @@ class CognitoAccountDirectory(AccountDirectory):
         return self._client
 
     def email_of(self, principal: Principal) -> str | None:
-        if "@" in (principal.username or ""):  # an ID token carries the email
-            return principal.username.strip().lower()
+        """The account's email, only once its owner has proven it (the emailed link; accounts
+        an administrator creates are vouched for). Always asked of the pool: a token's
+        username is whatever the person typed at sign-up, proven or not."""
         if not self.pool:
             return None
         sub = principal.sub.replace('"', "")
         users = self.client.list_users(UserPoolId=self.pool, Filter=f'sub = "{sub}"', Limit=1)["Users"]
         for user in users:
-            for attr in user.get("Attributes", []):
-                if attr["Name"] == "email":
-                    return attr["Value"].strip().lower()
+            attrs = {a["Name"]: a["Value"] for a in user.get("Attributes", [])}
+            if attrs.get("email") and attrs.get("email_verified") == "true":
+                return attrs["email"].strip().lower()
         return None
 
 

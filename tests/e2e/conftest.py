@@ -6,6 +6,7 @@ makes its own season whose calendar starts after the current local time
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from datetime import timedelta
 
@@ -43,6 +44,13 @@ CALENDAR_OFFSETS = {
     "match_day": 58,
 }
 _seasons = itertools.count(1)
+LINK = re.compile(r"https?://\S+/auth/verification\?token=\S+")
+
+
+def verification_link(messages: list[dict]) -> str:
+    links = [m for msg in messages for m in LINK.findall(msg["body"])]
+    assert links, f"no confirmation link in {messages}"
+    return links[-1]
 
 
 class Stack:
@@ -74,8 +82,16 @@ class Stack:
             r = self.admin.post(f"{self.url}/auth/accounts", json=body, timeout=30)
         else:
             r = requests.post(f"{self.url}/auth/accounts", json=body, timeout=30)
+            assert r.status_code == 201, r.text
+            self.confirm_email(email)
         assert r.status_code == 201, r.text
         return self.session(self.token(email, password)), {"email": email, "password": password, **r.json()}
+
+    def confirm_email(self, email: str) -> None:
+        """Opens the confirmation link emailed at sign-up, as the person would."""
+        link = verification_link(self.local.outbox(email))
+        r = requests.get(link, timeout=30)
+        assert r.status_code == 200, r.text
 
     # --- time --------------------------------------------------------------------------
     def now(self):

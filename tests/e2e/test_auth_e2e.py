@@ -10,6 +10,8 @@ import boto3
 import pytest
 import requests
 
+from tests.e2e.conftest import verification_link
+
 pytestmark = pytest.mark.e2e
 
 
@@ -105,3 +107,26 @@ def test_garbage_bearer_is_401(stack, header):
     r = requests.post(f"{stack.url}/auth/accounts", json=body, headers={"Authorization": header})
     assert r.status_code in (401, 403), r.text
     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_r1_registration_needs_a_proven_email(stack):
+    """Anyone can type any address at sign-up: registration trusts it only once the emailed
+    link has been opened (else a stranger could hold a student's email against R5)."""
+    season, _ = stack.new_season()
+    email = _email()
+    assert requests.post(f"{stack.url}/auth/accounts", json={"email": email, "password": "secret-pass1"}).ok
+    session = stack.session(stack.token(email, "secret-pass1"))
+    body = {"season": season, "first_name": "Ada", "last_name": "Lovelace", "email": email,
+            "cms_id": f"PRO-{uuid.uuid4().hex[:9].upper()}", "college": "TUSPM", "graduation_year": 2025}
+    r = session.post(f"{stack.url}/registration/applicants", json=body)
+    assert r.status_code == 403 and r.json()["rule"] == "R1", r.text
+
+    [mail] = [m for m in stack.local.outbox(email) if "confirm" in m["subject"]]
+    link = verification_link([mail])
+    tampered = link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB")
+    assert requests.get(tampered).status_code == 401
+    page = requests.get(link)
+    assert page.status_code == 200 and "is confirmed" in page.text
+
+    r = session.post(f"{stack.url}/registration/applicants", json=body)
+    assert r.status_code == 201, r.text

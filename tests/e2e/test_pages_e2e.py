@@ -192,6 +192,14 @@ def test_pages_admin_sets_up_a_season_and_an_applicant_registers_and_pays(stack,
     assert page.locator("#who").text_content().startswith(email)
     assert page.evaluate("sessionStorage.getItem('caspr.token')").count(".") == 2
 
+    # the person opens the confirmation link emailed at sign-up (R1: a proven email)
+    page = applicant.goto(f"/outbox.html?to={email}")
+    page.locator("a[href*='/auth/verification']").first.click()
+    page.wait_for_load_state()
+    assert "is confirmed" in page.content()
+    page = applicant.goto("/#/applicant")
+    page.wait_for_selector("#register-form")
+
     register = applicant.form("#register-form")
     fill(register, season=season, first_name="Page", last_name="Tester", cms_id="PRO-123",
          college="TUSPM", graduation_year=2025)
@@ -283,8 +291,10 @@ def test_pages_admin_sets_up_a_season_and_an_applicant_registers_and_pays(stack,
 
     # ---- the outbox page: the confirmation email, with the code number (R3) -----------------
     page = applicant.goto(f"/outbox.html?to={email}")
-    mail = page.locator("[data-testid=mail]")
-    mail.first.wait_for()
+    mails = page.locator("[data-testid=mail]")
+    mails.first.wait_for()
+    assert mails.count() == 2  # the sign-up's "confirm your email" and the registration's confirmation
+    mail = mails.filter(has_text=code_number)
     assert mail.count() == 1
     assert email in mail.locator("[data-testid=mail-to]").text_content()
     assert code_number in mail.text_content()

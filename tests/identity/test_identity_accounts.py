@@ -15,6 +15,12 @@ def test_applicant_signs_up_without_a_token():
     assert account.role == "applicant"
     assert account.email == "ada@example.org"
     assert account.groups == ("applicant",)
+    assert account.verified is False  # until the emailed link is opened
+
+
+def test_accounts_an_administrator_creates_are_vouched_for():
+    assert plan_account("x@y.org", "secret123", "applicant", None, None, ADMIN).verified is True
+    assert plan_account("p@y.org", "secret123", "program", "123", None, ADMIN).verified is True
 
 
 @pytest.mark.parametrize("role", ["program", "college", "admin"])

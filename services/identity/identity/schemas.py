@@ -22,6 +22,17 @@ class AccountOut(BaseModel):
     email: str
     role: str
     groups: list[str]
+    email_verified: bool = Field(description="false for a self sign-up until the emailed link is opened")
+
+
+class VerificationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=10, max_length=2000, description="the token of the emailed link")
+
+
+class VerificationOut(BaseModel):
+    email: str
+    email_verified: bool
 
 
 class TokenIn(BaseModel):

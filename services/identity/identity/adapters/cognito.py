@@ -11,6 +11,7 @@ from identity.domain.accounts import NewAccount
 from shared.errors import (
     Conflict,
     FieldError,
+    NotFound,
     TemporarilyUnavailable,
     TooManyRequests,
     Unauthorized,
@@ -34,6 +35,10 @@ class Directory(ABC):
     @abstractmethod
     def authenticate(self, email: str, password: str) -> Tokens: ...
 
+    @abstractmethod
+    def mark_verified(self, sub: str, email: str) -> None:
+        """The account `sub` proved it owns `email` (the emailed link)."""
+
 
 class CognitoDirectory(Directory):
     def __init__(self, user_pool_id: str, client_id: str, client=None):
@@ -47,7 +52,7 @@ class CognitoDirectory(Directory):
             user = idp.admin_create_user(
                 UserPoolId=self.pool, Username=account.email, MessageAction="SUPPRESS",
                 UserAttributes=[{"Name": "email", "Value": account.email},
-                                {"Name": "email_verified", "Value": "true"}],
+                                {"Name": "email_verified", "Value": "true" if account.verified else "false"}],
             )["User"]
         except idp.exceptions.UsernameExistsException as exc:
             raise Conflict(f"an account for {account.email} exists already; sign in at POST /auth/token") from exc
@@ -74,6 +79,15 @@ class CognitoDirectory(Directory):
                 raise TemporarilyUnavailable("the account service is busy; nothing was created, try again") from exc
             raise
         return next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
+
+    def mark_verified(self, sub: str, email: str) -> None:
+        users = self._idp.list_users(UserPoolId=self.pool, Filter=f'sub = "{sub.replace(chr(34), "")}"',
+                                     Limit=1)["Users"]
+        current = {a["Name"]: a["Value"] for a in (users[0]["Attributes"] if users else [])}
+        if current.get("email", "").lower() != email.lower():
+            raise NotFound("the account this link was sent to no longer exists with that email")
+        self._idp.admin_update_user_attributes(UserPoolId=self.pool, Username=users[0]["Username"],
+                                               UserAttributes=[{"Name": "email_verified", "Value": "true"}])
 
     def authenticate(self, email: str, password: str) -> Tokens:
         idp = self._idp

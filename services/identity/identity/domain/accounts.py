@@ -17,6 +17,7 @@ class NewAccount:
     password: str
     role: str
     groups: tuple[str, ...]
+    verified: bool = False  # email ownership: proven by the emailed link, or vouched for by an administrator
 
 
 def plan_account(email: str, password: str, role: str | None, program_code: str | None,
@@ -40,4 +41,5 @@ def plan_account(email: str, password: str, role: str | None, program_code: str 
             raise ValidationFailed("a college account needs its college",
                                    errors=[FieldError("college", "the college's short name, e.g. TUSPM")])
         groups.append(f"college-{college.upper()}")
-    return NewAccount(email=email.strip().lower(), password=password, role=role, groups=tuple(groups))
+    return NewAccount(email=email.strip().lower(), password=password, role=role, groups=tuple(groups),
+                      verified=creator is not None and creator.is_admin)
