@@ -33,7 +33,7 @@ def sign(secret: str, purpose: str, payload: dict, *, now: datetime, ttl: timede
 
 def verify(secret: str, purpose: str, token: str, *, now: datetime) -> dict:
     body, _, mac = (token or "").strip().partition(".")
-    if not body or not mac or not hmac.compare_digest(mac, _mac(secret, purpose, body)):
+    if not body or not mac or not hmac.compare_digest(mac.encode(), _mac(secret, purpose, body).encode()):
         raise Unauthorized("this link is not valid (it may have been altered or be for something else)")
     try:
         payload = json.loads(_unb64(body))

@@ -23,6 +23,8 @@ def test_a_signed_link_verifies_until_it_expires():
     ("s3cret", "verify-email", lambda t: "x" + t),
     ("s3cret", "verify-email", lambda t: t[:-2]),
     ("s3cret", "verify-email", lambda t: ""),
+    ("s3cret", "verify-email", lambda t: t + "é"),
+    ("s3cret", "verify-email", lambda t: "ü.ö"),
 ])
 def test_a_link_is_refused_for_another_secret_purpose_or_when_altered(secret, purpose, mangle):
     token = sign("s3cret", "verify-email", {"sub": "u1"}, now=NOW, ttl=timedelta(days=1))
