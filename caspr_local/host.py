@@ -103,6 +103,9 @@ class LocalStack:
         self.stop_event.set()
         if self._server:
             self._server.shutdown()
+        for p in self.pollers:  # let each finish its poll before the emulator goes away
+            p.kick()
+            p.thread.join(timeout=5)
         self.emulator.stop()
 
     # ---------------------------------------------------------------- clock & events
