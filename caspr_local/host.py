@@ -88,7 +88,7 @@ class LocalStack:
         threading.Thread(target=self._tick, name="scheduler", daemon=True).start()
 
         handler = type("Handler", (GatewayHandler,), {"stack": self})
-        self._server = ThreadingHTTPServer((self.host, self.port), handler)
+        self._server = GatewayServer((self.host, self.port), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         os.environ["CASPR_PUBLIC_BASE_URL"] = self.url
@@ -163,6 +163,13 @@ class LocalStack:
                 mounts[base] = [e for bp in ApiBlueprint.all.get(loaded.service, []) for e in bp.endpoints]
             self._openapi = build(mounts)
         return self._openapi
+
+
+class GatewayServer(ThreadingHTTPServer):
+    # http.server's default listen backlog is 5: a burst of 100 clients connecting at once
+    # (what API Gateway absorbs) got connection resets before a thread could accept them
+    request_queue_size = 512
+    daemon_threads = True
 
 
 class GatewayHandler(BaseHTTPRequestHandler):
