@@ -20,7 +20,6 @@ from shared.contracts import (
     TrackInfo,
 )
 from shared.email import RecordingMailer
-from shared.errors import Unauthorized
 from shared.events import InMemoryPublisher, envelope
 from shared.runtime import Platform
 from shared.settings import Settings
@@ -40,18 +39,6 @@ CALENDAR = {
 }
 
 
-class FakeVerifier(TokenVerifier):
-    """Subclasses the real verifier: a token is the name of a known principal."""
-
-    def __init__(self, principals: dict[str, Principal]):
-        super().__init__(issuer="https://issuer.test", client_id="client", jwks_url="http://127.0.0.1:9/jwks")
-        self.principals = principals
-
-    def verify(self, token: str) -> Principal:
-        try:
-            return self.principals[token]
-        except KeyError:
-            raise Unauthorized("the bearer token is not valid: unknown test token") from None
 
 
 def applicant_principal(n: int) -> Principal:

@@ -9,7 +9,6 @@ from match_service_support import (
     CALENDAR,
     DAY,
     SEASON,
-    FakeVerifier,
     build_service,
     feed,
     principals,
@@ -25,6 +24,7 @@ from shared.contracts import (
     TrackInfo,
     TrackPositionsChanged,
 )
+from tests.fakes import FakeVerifier
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.filterwarnings("ignore:Couldn't determine the remaining time left")]

@@ -14,7 +14,6 @@ from match_service_support import (
     DAY,
     SEASON,
     T0,
-    FakeVerifier,
     build_service,
     feed,
     principals,
@@ -28,6 +27,7 @@ from shared.contracts import (
     ApplicantWithdrawn,
     TrackPositionsChanged,
 )
+from tests.fakes import FakeVerifier
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.filterwarnings("ignore:Couldn't determine the remaining time left")]

@@ -11,7 +11,7 @@ from chalice import Chalice
 from chalice.test import Client
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.auth import Principal, TokenVerifier
+from shared.auth import Principal
 from shared.errors import (
     Conflict,
     FieldError,
@@ -20,26 +20,14 @@ from shared.errors import (
     RuleViolation,
     TemporarilyUnavailable,
     TooManyRequests,
-    Unauthorized,
     ValidationFailed,
 )
 from shared.web import PROBLEM_JSON, PUBLIC, ApiBlueprint
+from tests.fakes import FakeVerifier
 
 PACKAGE = "caspr_web_edge_test"
 
 
-class FakeVerifier(TokenVerifier):
-    """Subclasses the real verifier: a token is just the name of a known principal."""
-
-    def __init__(self, principals: dict[str, Principal]):
-        super().__init__(issuer="https://issuer.test", client_id="client", jwks_url="http://127.0.0.1:9/jwks")
-        self.principals = principals
-
-    def verify(self, token: str) -> Principal:
-        try:
-            return self.principals[token]
-        except KeyError:
-            raise Unauthorized("the bearer token is not valid: unknown test token") from None
 
 
 PRINCIPALS = {
