@@ -9,7 +9,7 @@ PYTEST := $(BIN)/python -m pytest
 
 .PHONY: install run test lint unit integration e2e contract package deploy bench browser clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt setup.py services/match/match/domain/_native.c
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'

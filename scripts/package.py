@@ -34,6 +34,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -65,7 +66,7 @@ SERVICES: dict[str, str] = {
     "identity": "auth",
 }
 
-SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".pytest_cache", "tests", "vendor")
+SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".pytest_cache", "tests", "vendor", "*.so", "*.c")
 
 
 class PackageError(RuntimeError):
@@ -467,8 +468,54 @@ def prepare_build_dir(svc: ServiceBuild, stage: str, work: Path, python313: str 
     (build / "requirements.txt").write_text("")  # third-party code comes from the layer
     shutil.copytree(ROOT / "shared", build / "vendor" / "shared", ignore=SKIP)
     shutil.copytree(src / svc.name, build / "vendor" / svc.name, ignore=SKIP)
+    for c_source in sorted((src / svc.name).rglob("_*.c")):
+        target = build / "vendor" / c_source.parent.relative_to(src)
+        if python313:
+            build_extension(python313, c_source, target)
+        else:
+            log(f"warning: no python3.13: {c_source.relative_to(ROOT)} not compiled; {svc.name} runs its "
+                "pure-Python code path on Lambda (same results, slower)")
     byte_compile(python313, build / "vendor", "/var/task")
     return build
+
+
+def build_extension(python: str, c_source: Path, target: Path) -> Path:
+    """Compile one C extension module (no dependencies but the Python headers) for ``python``.
+
+    setuptools builds it for the local interpreter (setup.py); the Lambda runtime's
+    interpreter has no setuptools, so this calls the C compiler with that
+    interpreter's own include path and extension suffix. Built on this machine's
+    glibc, so the module must stick to the C library's oldest symbols:
+    ``check_glibc`` refuses one that needs a newer glibc than the runtime's.
+    """
+    probe = subprocess.run(
+        [python, "-S", "-c", "import json, sysconfig; print(json.dumps("
+         "[sysconfig.get_paths()['include'], sysconfig.get_config_var('EXT_SUFFIX')]))"],
+        capture_output=True, text=True, check=True)
+    include, suffix = json.loads(probe.stdout)
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise PackageError(f"no C compiler (cc) to build {c_source.name} for {RUNTIME}")
+    out = target / (c_source.stem + suffix)
+    proc = subprocess.run([cc, "-O2", "-shared", "-fPIC", "-I", include, str(c_source), "-o", str(out)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise PackageError(f"compiling {c_source.name} for {RUNTIME} failed:\n{proc.stderr[-3000:]}")
+    check_glibc(out)
+    return out
+
+
+LAMBDA_GLIBC = (2, 34)  # Amazon Linux 2023, the python3.13 runtime's OS
+
+
+def check_glibc(shared_object: Path) -> None:
+    """Refuse a compiled module that needs symbols newer than the Lambda runtime's glibc."""
+    data = shared_object.read_bytes()
+    needed = {tuple(map(int, m.groups())) for m in re.finditer(rb"GLIBC_(\d+)\.(\d+)", data)}
+    too_new = sorted(v for v in needed if v > LAMBDA_GLIBC)
+    if too_new:
+        raise PackageError(f"{shared_object.name} needs glibc {'.'.join(map(str, too_new[-1]))}, "
+                           f"newer than the {RUNTIME} runtime's {'.'.join(map(str, LAMBDA_GLIBC))}")
 
 
 def chalice_env(stage: str) -> dict:
@@ -571,6 +618,11 @@ def package_service(svc: ServiceBuild, stage: str, work: Path, python313: str | 
     normalize_zip(svc.out / "deployment.zip")
     with zipfile.ZipFile(svc.out / "deployment.zip") as zf:
         names = set(zf.namelist())
+    compiled = [f"{c.parent.relative_to(SERVICES_DIR / svc.name).as_posix()}/{c.stem}" for c in
+                sorted((SERVICES_DIR / svc.name / svc.name).rglob("_*.c"))] if python313 else []
+    for stem in compiled:
+        if not any(n.startswith(stem + ".cpython-313") and n.endswith(".so") for n in names):
+            raise PackageError(f"{svc.name}: deployment.zip lacks the compiled {stem} for {RUNTIME}")
     for needed in ("app.py", "shared/__init__.py", f"{svc.name}/__init__.py"):
         if needed not in names:
             raise PackageError(f"{svc.name}: deployment.zip lacks {needed}")
@@ -586,6 +638,10 @@ for handler in handlers:
     module, _, attr = handler.rpartition(".")
     obj = getattr(importlib.import_module(module), attr)
     assert callable(obj), handler
+import pathlib
+for so in sorted(pathlib.Path(task).rglob("*.so")):  # compiled modules of ours: they must load here
+    parts = so.relative_to(task).parts
+    importlib.import_module(".".join([*parts[:-1], parts[-1].split(".")[0]]))
 bad = [m.__file__ for m in list(sys.modules.values())
        if getattr(m, "__file__", None) and "site-packages" in m.__file__]
 assert not bad, "imported from outside the deployment package and the layer: %s" % bad[:3]

@@ -407,3 +407,40 @@ def test_deploy_dotted_bucket_uses_path_style_template_urls(tmp_path, monkeypatc
     deploy.Deployer(deploy.build_plan(out, "ci", "my.bucket"), aws.client, "us-east-1", out=lambda m: None).run()
     assert seen and all(u.startswith("https://s3.us-east-1.amazonaws.com/my.bucket/caspr/ci/templates/")
                         for u in seen)
+
+
+@pytest.mark.integration
+def test_packaging_match_ships_its_compiled_engine_for_python313(tmp_path):
+    """The match Lambda gets match/domain/_native built for python3.13 (not the local
+    interpreter's build), and it loads and solves under python3.13."""
+    python313 = package.find_python313()
+    if python313 is None:
+        pytest.skip("no python3.13 on this machine")
+    svc = package.ServiceBuild(name="match", base_path="match", has_table=True, has_queue=True,
+                               queue_name="q", queue_visibility=60, out=tmp_path / "out")
+    build = package.prepare_build_dir(svc, "ci", tmp_path, python313=python313)
+    domain = build / "vendor" / "match" / "domain"
+    built = sorted(p.name for p in domain.glob("*.so"))
+    assert built == ["_native.cpython-313-x86_64-linux-gnu.so"]  # the local cp311 build is not shipped
+    assert not list(domain.glob("*.c"))
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]);"
+        "from match.domain import engine, snapshot;"
+        "s = snapshot.loads_snapshot(b'{\"applicants\": {\"A\": [\"T\"]}, \"tracks\": {\"T\": {\"positions\": 1, \"ranks\": [\"A\"]}}}');"
+        "print(engine.IMPLEMENTATION, engine.solve(s).matches)"
+    )
+    import subprocess
+
+    proc = subprocess.run([python313, "-S", "-c", probe, str(build / "vendor")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "native (C) {'A': 'T'}"
+
+
+def test_packaging_refuses_a_compiled_module_needing_a_newer_glibc(tmp_path):
+    ok = tmp_path / "ok.so"
+    ok.write_bytes(b"\x7fELF...GLIBC_2.2.5\x00GLIBC_2.14\x00GLIBC_2.34\x00")
+    package.check_glibc(ok)
+    new = tmp_path / "new.so"
+    new.write_bytes(b"\x7fELF...GLIBC_2.2.5\x00GLIBC_2.38\x00")
+    with pytest.raises(package.PackageError, match=r"needs glibc 2\.38"):
+        package.check_glibc(new)

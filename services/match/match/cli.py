@@ -33,6 +33,7 @@ from match.domain.snapshot import (
     dumps_result,
     gc_paused,
     loads_json,
+    loads_snapshot,
     parse_result,
     parse_snapshot,
 )
@@ -66,8 +67,16 @@ def _decode(path: str) -> object:
 
 
 def _load_snapshot(path: str) -> Snapshot:
+    data = _read(path)
     with gc_paused():
-        doc = _decode(path)
+        try:
+            return loads_snapshot(data)  # the fast reader; on a fault, read again below to name it
+        except SnapshotError:
+            pass
+        try:
+            doc = loads_json(data)
+        except SnapshotError as exc:
+            raise _InputError(f"{path}: {exc}") from None
         try:
             return parse_snapshot(doc)
         except SnapshotError as exc:  # the message names the entry: applicants["12345"][2]: ...

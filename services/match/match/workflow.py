@@ -31,6 +31,7 @@ from match.domain.snapshot import (
     canonical_json,
     dumps_result,
     loads_json,
+    loads_snapshot,
     parse_result,
     parse_snapshot,
     snapshot_sha256,
@@ -144,7 +145,7 @@ def _load_snapshot(svc: Match, season: str, rnd: str):
     if loaded is None:
         raise StepNotReady(f"no {rnd} snapshot stored")
     text, sha = loaded
-    return parse_snapshot(loads_json(text)), sha
+    return loads_snapshot(text), sha
 
 
 def solve(svc: Match, m: dict) -> dict:

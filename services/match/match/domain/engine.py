@@ -19,7 +19,13 @@ the result depends neither on the order in which applicants propose nor on
 dict insertion order; ``snapshot.dumps_result`` serialises it canonically, so
 a re-run gives the same bytes (M4).
 
-Implementation notes (pure Python, tuned for ~500,000 list entries):
+Two implementations of the same algorithm: the compiled ``_native.solve``
+(``_native.c``, built by setup.py), used when it is importable, and the
+pure-Python ``solve_reference`` below, which is the readable reference the
+property tests compare the compiled one against (and the fallback where no C
+compiler was available). ``IMPLEMENTATION`` says which one ``solve`` uses.
+
+Implementation notes on the reference (pure Python, tuned for ~500,000 list entries):
 
 * every open track is one tuple ``(rank_of, held, ranks)``: ``rank_of`` is the
   snapshot's applicant -> rank dict, ``held`` a max-heap of the ranks it holds,
@@ -40,9 +46,16 @@ from __future__ import annotations
 
 import heapq
 
-from .snapshot import Result, Snapshot, SnapshotError, gc_paused, snapshot_sha256
+from .snapshot import Result, Snapshot, SnapshotError, gc_paused, native_index, snapshot_sha256
 
-__all__ = ["solve", "solve_matches"]
+try:
+    from . import _native
+except ImportError:  # pragma: no cover - a build without a C compiler
+    _native = None
+
+__all__ = ["IMPLEMENTATION", "solve", "solve_matches", "solve_reference"]
+
+IMPLEMENTATION = "native (C)" if _native is not None else "pure Python"
 
 # Sentinel rank: a free position, and the rank of "not ranked". Below 2**30 so every
 # compare stays on CPython's fast path for single-digit ints; ranks never get near it.
@@ -118,6 +131,25 @@ def solve_matches(snapshot: Snapshot) -> dict[str, str | None]:
 
 def solve(snapshot: Snapshot) -> Result:
     """Run the Match on ``snapshot`` and return the :class:`Result` (M2, M3)."""
+    if _native is None:
+        return solve_reference(snapshot)
+    with gc_paused():
+        index = native_index(snapshot)
+        try:
+            if index is not None:  # read by loads_snapshot: integer arrays ready
+                matches, unfilled = _native.solve_index(index)
+            else:
+                matches, unfilled = _native.solve(snapshot.applicants, snapshot.tracks, snapshot.withdrawn)
+        except KeyError as exc:  # only reachable with a Snapshot built by hand, not by parse_snapshot
+            raise SnapshotError(
+                f"an applicant list names unknown track {exc}; build snapshots with parse_snapshot"
+            ) from None
+        sha = snapshot_sha256(snapshot)
+    return Result(matches=matches, unfilled=unfilled, snapshot_sha256=sha)
+
+
+def solve_reference(snapshot: Snapshot) -> Result:
+    """The pure-Python reference implementation of :func:`solve` (same result, byte for byte)."""
     free = _FREE
     with gc_paused():
         state = _run(snapshot)

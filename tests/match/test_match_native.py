@@ -1,0 +1,284 @@
+"""The compiled Match inner loops (match/domain/_native.c) against the pure-Python reference.
+
+The C code decides nothing of its own: for every input it must give what the
+pure-Python code gives - the same Snapshot, the same Result, the same bytes, the
+same error message. These tests hold it to that:
+
+* the module is built (a broken build must fail CI, not fall back silently);
+* random regular snapshots, written out in random JSON layouts: ``loads_snapshot``
+  (C reader) equals ``parse_snapshot(json.loads(...))``, the C solver (on the
+  index and on the dicts) equals ``solve_reference``, and the C hash and result
+  writer give the reference's bytes;
+* random edits of snapshot files (fuzzing the C reader): whatever the bytes, the
+  outcome - the Snapshot, or the SnapshotError message - is the one of the
+  pure-Python path;
+* the documents the C reader hands back to Python (escapes, non-ASCII codes,
+  huge positions, duplicate keys, ...) still give the reference's answers.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_match_properties import documents
+
+from match.domain import engine
+from match.domain import snapshot as snap_mod
+from match.domain.engine import solve, solve_reference
+from match.domain.snapshot import (
+    SnapshotError,
+    dumps_result,
+    loads_json,
+    loads_snapshot,
+    native_index,
+    parse_snapshot,
+    snapshot_sha256,
+)
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def test_the_native_module_is_built() -> None:
+    # setup.py builds it at `make install`; without it everything still works (pure
+    # Python), but ~5x slower, so CI must notice a build that silently failed.
+    from match.domain import _native  # noqa: F401
+
+    assert engine.IMPLEMENTATION == "native (C)"
+    assert snap_mod._native is not None
+
+
+def python_outcome(data: bytes) -> tuple[str, object]:
+    try:
+        return "ok", parse_snapshot(loads_json(data))
+    except SnapshotError as exc:
+        return "error", str(exc)
+
+
+def native_outcome(data: bytes) -> tuple[str, object]:
+    try:
+        return "ok", loads_snapshot(data)
+    except SnapshotError as exc:
+        return "error", str(exc)
+
+
+def layout(doc: dict, rnd: random.Random) -> bytes:
+    """The document as JSON text in one of several legal layouts (key order, whitespace)."""
+
+    def shuffled(d: dict) -> dict:
+        items = list(d.items())
+        rnd.shuffle(items)
+        return dict(items)
+
+    doc = shuffled({**doc, "tracks": {k: shuffled(v) for k, v in doc["tracks"].items()}})
+    if not doc.get("withdrawn") and rnd.random() < 0.5:
+        doc.pop("withdrawn", None)
+    style = rnd.choice([{}, {"indent": 2}, {"separators": (",", ":")}, {"indent": "\t"}, {"separators": (" , ", " : ")}])
+    text = json.dumps(doc, **style)
+    if rnd.random() < 0.3:
+        text = " \r\n\t" + text + "\n "
+    return text.encode()
+
+
+def assert_same_run(native_snap, python_snap) -> None:
+    assert native_snap == python_snap
+    reference = solve_reference(python_snap)
+    on_index = solve(native_snap)
+    on_dicts = solve(python_snap)
+    assert on_index == reference
+    assert on_dicts == reference
+    # same dict order too: the result file and every API listing follow it
+    assert list(on_index.matches.items()) == list(reference.matches.items())
+    assert list(on_index.unfilled.items()) == list(reference.unfilled.items())
+    assert list(on_dicts.matches.items()) == list(reference.matches.items())
+    assert dumps_result(on_index) == dumps_result(reference, native=False)
+    assert snapshot_sha256(native_snap) == snap_mod._snapshot_sha256_py(python_snap)
+
+
+@SETTINGS
+@given(documents(max_applicants=12, max_tracks=6, max_positions=4), st.randoms(use_true_random=False))
+def test_regular_snapshots_read_solve_hash_and_write_like_the_reference(doc, rnd) -> None:
+    data = layout(doc, rnd)
+    kind, native_snap = native_outcome(data)
+    assert kind == "ok"
+    assert native_index(native_snap) is not None  # a regular document takes the C path
+    assert_same_run(native_snap, parse_snapshot(json.loads(data)))
+
+
+def test_a_larger_market_gives_the_reference_result() -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from instances import generate
+
+    doc = generate(3000, 400, seed=7)
+    data = json.dumps(doc).encode()
+    native_snap = loads_snapshot(data)
+    assert native_index(native_snap) is not None
+    assert_same_run(native_snap, parse_snapshot(json.loads(data)))
+    assert sum(t is not None for t in solve(native_snap).matches.values()) > 1000
+
+
+# Edits that a real file can suffer (and that the C reader must recognise or hand back).
+FRAGMENTS = [
+    "", " ", ",", ":", "[", "]", "{", "}", '"', "\\", "\\u0041", "\\n", "0", "00", "-1", "1.5", "1e3",
+    "true", "null", "\u00e9", "\x00", "\x7f", '"x"', '"1000"', '"10000"', '"positions"', '"ranks"',
+    '"withdrawn":[]', '"applicants":{}', "\ufeff", "99999999999999999999",
+]  # fmt: skip
+
+
+@st.composite
+def edited_files(draw) -> bytes:
+    doc = draw(documents(max_applicants=5, max_tracks=3))
+    text = layout(doc, draw(st.randoms(use_true_random=False))).decode()
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(text)))
+        cut = draw(st.integers(0, 3))
+        text = text[:at] + draw(st.sampled_from(FRAGMENTS)) + text[at + cut :]
+    return text.encode("utf-8", "surrogatepass")
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edited_files())
+def test_any_edited_file_gets_the_reference_outcome(data) -> None:
+    native = native_outcome(data)
+    python = python_outcome(data)
+    assert native[0] == python[0], (data, native, python)
+    if native[0] == "error":
+        assert native[1] == python[1]
+    else:
+        assert_same_run(native[1], python[1])
+
+
+POSITION_TOKENS = ["0", "7", "10", "01", "00", "-0", "-1", "1.0", "1e1", "1E2", "2.", " 3 ", "999999999999999999",
+                   "1000000000000000000", "99999999999999999999", "true", "null", '"1"', "[1]", "0x1"]  # fmt: skip
+
+
+def _raw(value) -> str:
+    return value.raw if isinstance(value, Raw) else json.dumps(value)
+
+
+class Raw:
+    """A JSON token written as it is (to plant what json.dumps never writes)."""
+
+    def __init__(self, raw: str) -> None:
+        self.raw = raw
+
+
+def write(pairs) -> str:
+    """Serialise nested lists of (key, value) pairs: keys may repeat, values may be Raw."""
+    if isinstance(pairs, PairList):
+        return "{" + ", ".join(f"{json.dumps(k)}: {write(v)}" for k, v in pairs) + "}"
+    if isinstance(pairs, list):
+        return "[" + ", ".join(write(v) for v in pairs) + "]"
+    return _raw(pairs)
+
+
+class PairList(list):
+    pass
+
+
+@st.composite
+def corrupted_files(draw) -> bytes:
+    """A snapshot with one planted fault of the kinds parse_snapshot names (or a harmless variant)."""
+    doc = draw(documents(max_applicants=5, max_tracks=3))
+    apps = list(doc["applicants"])
+    tracks = list(doc["tracks"])
+    top = PairList()
+    app_pairs = PairList((a, list(p)) for a, p in doc["applicants"].items())
+    track_pairs = PairList((t, PairList([("positions", v["positions"]), ("ranks", list(v["ranks"]))])) for t, v in doc["tracks"].items())
+    withdrawn = list(doc["withdrawn"])
+    fault = draw(st.sampled_from(["position", "dup_entry", "wrong_side", "unknown", "dup_key", "dup_withdrawn",
+                                  "track_key", "empty_code", "missing", "withdrawn_unknown"]))  # fmt: skip
+    codes = apps + tracks
+    if fault == "position" and track_pairs:
+        i = draw(st.integers(0, len(track_pairs) - 1))
+        track_pairs[i][1][0] = ("positions", Raw(draw(st.sampled_from(POSITION_TOKENS))))
+    elif fault in ("dup_entry", "wrong_side", "unknown"):
+        lists = [p for _, p in app_pairs] + [v[1][1][1] for v in track_pairs]
+        if lists:
+            target = draw(st.sampled_from(lists))
+            if fault == "dup_entry" and target:
+                target.insert(draw(st.integers(0, len(target))), draw(st.sampled_from(target)))
+            elif fault == "wrong_side" and codes:
+                target.append(draw(st.sampled_from(codes)))
+            else:
+                target.append(draw(st.sampled_from(["", "nobody", "10000", "1000", " 1000"])))
+    elif fault == "dup_key":
+        where = draw(st.sampled_from(["top", "applicants", "tracks", "track"]))
+        if where == "applicants" and app_pairs:
+            app_pairs.append(draw(st.sampled_from(list(app_pairs))))
+        elif where == "tracks" and track_pairs:
+            track_pairs.append(draw(st.sampled_from(list(track_pairs))))
+        elif where == "track" and track_pairs:
+            track_pairs[0][1].append(draw(st.sampled_from(list(track_pairs[0][1]))))
+        else:
+            top.append(("withdrawn", []))
+    elif fault == "dup_withdrawn" and withdrawn:
+        withdrawn.append(withdrawn[0])
+    elif fault == "withdrawn_unknown":
+        withdrawn.append(draw(st.sampled_from(["", "nobody", 5, None])))
+    elif fault == "track_key" and track_pairs:
+        track_pairs[0][1].append((draw(st.sampled_from(["rank", "extra", "positions "])), []))
+    elif fault == "empty_code":
+        app_pairs.append(("", []))
+    elif fault == "missing":
+        del (track_pairs[0][1] if track_pairs else app_pairs)[:1]
+    top += [("applicants", app_pairs), ("tracks", track_pairs), ("withdrawn", withdrawn)]
+    if draw(st.booleans()):
+        top.reverse()
+    return write(top).encode()
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(corrupted_files())
+def test_planted_faults_get_the_reference_outcome(data) -> None:
+    native = native_outcome(data)
+    python = python_outcome(data)
+    assert native[0] == python[0], (data, native, python)
+    if native[0] == "error":
+        assert native[1] == python[1]
+    else:
+        assert_same_run(native[1], python[1])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"applicants": {"A\\u00e9": ["T"]}, "tracks": {"T": {"positions": 1, "ranks": ["A\\u00e9"]}}}',
+        '{"applicants": {"A\u00e9": ["T"]}, "tracks": {"T": {"positions": 1, "ranks": ["A\u00e9"]}}}',
+        '{"applicants": {"A\\"B": ["T"]}, "tracks": {"T": {"positions": 1, "ranks": ["A\\"B"]}}}',
+        '{"applicants": {"A": ["T"]}, "tracks": {"T": {"positions": 100000000000000000000, "ranks": ["A"]}}}',
+        '{"applicants": {"A": ["T"]}, "tracks": {"T": {"positions": 0, "ranks": ["A"]}}}',
+        '{"applicants": {"A": ["T"], "B": ["T"]}, "tracks": {"T": {"positions": 1, "ranks": ["B", "A"]}}, "withdrawn": ["B"]}',
+    ],
+)
+def test_documents_handed_back_to_python_still_match(text: str) -> None:
+    data = text.encode()
+    kind, native_snap = native_outcome(data)
+    assert kind == "ok"
+    assert_same_run(native_snap, parse_snapshot(json.loads(data)))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"applicants": {"A": ["T", "T"]}, "tracks": {"T": {"positions": 1, "ranks": []}}}', 'duplicate track "T"'),
+        ('{"applicants": {"A": []}, "tracks": {"T": {"positions": 1, "ranks": ["A", "A"]}}}', 'duplicate applicant "A"'),
+        ('{"applicants": {"A": []}, "tracks": {"T": {"positions": 01, "ranks": []}}}', "not valid JSON"),
+        ('{"applicants": {"A": ["X"]}, "tracks": {"T": {"positions": 1, "ranks": []}}}', 'unknown track "X"'),
+        ('{"applicants": {"A": []}, "tracks": {"T": {"positions": -1, "ranks": []}}}', "non-negative integer"),
+        ('{"applicants": {"A": []}, "applicants": {}, "tracks": {}}', 'duplicate key "applicants"'),
+        ('{"applicants": {"A": []}, "tracks": {"A": {"positions": 1, "ranks": []}}}', "also an applicant code"),
+        ('{"applicants": {"A": []}, "tracks": {}, "withdrawn": ["A", "A"]}', 'duplicate entry "A"'),
+        ('{"applicants": {"A": []}, "tracks": {}', "not valid JSON"),
+    ],
+)
+def test_malformed_files_are_named_by_the_python_parser(text: str, message: str) -> None:
+    with pytest.raises(SnapshotError, match=message):
+        loads_snapshot(text.encode())
+    assert python_outcome(text.encode()) == native_outcome(text.encode())
