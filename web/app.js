@@ -725,8 +725,9 @@ function programsCard() {
       p = await api("POST", "/registration/programs", { body: { season: d.season, program_code: d.program_code, ...body } });
       out.replaceChildren(notice("ok", `Program ${d.program_code} registered.`));
     }
-    await refresh((p && p.season) || d.season || (editing && editing.season));
-    startNew();
+    const season = (p && p.season) || d.season || (editing && editing.season);
+    startNew();  // reset now: what is typed while the list refreshes belongs to the next program
+    await refresh(season);
   });
   refresh().catch((err) => list.replaceChildren(problemNotice(err)));
   return h("section", { class: "card", "data-testid": "programs-card" }, h("h2", {}, "Programs"),

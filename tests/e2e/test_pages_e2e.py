@@ -104,6 +104,16 @@ def fill(form, **values):
         form.locator(f"[name={name}]").fill(str(value))
 
 
+def wait_for_notice(page, text: str, timeout: float = 30_000) -> None:
+    """Wait for a notice with ``text``; on timeout fail with the notices the page shows instead
+    (a refusal's problem text names what went wrong)."""
+    try:
+        page.wait_for_selector(f"text={text}", timeout=timeout)
+    except Exception as exc:  # playwright's TimeoutError
+        shown = page.locator(".notice").all_text_contents()
+        raise AssertionError(f"the page never showed {text!r}; it shows {shown}") from exc
+
+
 def sign_in(tab: Tab, email: str, password: str):
     page = tab.goto("/#/signin")
     fill(tab.form("#signin-form"), email=email, password=password)
@@ -141,7 +151,7 @@ def test_pages_admin_sets_up_a_season_and_an_applicant_registers_and_pays(stack,
     calendar.get_by_role("button", name=re.compile("Fill")).click()
     page.wait_for_function("document.querySelector('[name=registration_opens]').value.endsWith('Z')")
     calendar.locator("button[type=submit]").click()
-    page.wait_for_selector(f"text=Season {season} saved.")
+    wait_for_notice(page, f"Season {season} saved.")
     saved = stack.admin.get(f"{stack.url}/registration/seasons/{season}", timeout=30)
     assert saved.status_code == 200, saved.text
     assert set(saved.json()["calendar"]) >= {"registration_opens", "registration_final", "match_day"}
@@ -153,14 +163,14 @@ def test_pages_admin_sets_up_a_season_and_an_applicant_registers_and_pays(stack,
              requirements="Personal statement, CV, 3 letters", tracks=f"{code}1, PMSR/RRA, 2")
         programs.locator("[name=coth]").set_checked(coth)
         programs.locator("button[type=submit]").click()
-        page.wait_for_selector(f"text=Program {code} registered.")
+        wait_for_notice(page, f"Program {code} registered.")
     # an edit goes through PATCH /registration/programs/{code}?season=...
     row = page.locator("[data-testid=programs-card] [data-testid=program-row][data-program-code='501']")
     row.get_by_role("button", name="Edit").click()
     assert programs.locator("[name=program_code]").is_disabled()
     programs.locator("[name=tracks]").fill("5011, PMSR/RRA, 3")
     programs.locator("button[type=submit]").click()
-    page.wait_for_selector("text=Program 501 saved.")
+    wait_for_notice(page, "Program 501 saved.")
     edited = stack.admin.get(f"{stack.url}/registration/programs/501", params={"season": season}, timeout=30).json()
     assert [(t["track_code"], t["positions"]) for t in edited["tracks"]] == [("5011", 3)]
     admin.shot("admin")
@@ -168,7 +178,7 @@ def test_pages_admin_sets_up_a_season_and_an_applicant_registers_and_pays(stack,
     # the clock card moves the local clock forward
     before = stack.now()
     page.locator("[data-testid=clock-form]").get_by_role("button", name="+1 hour").click()
-    page.wait_for_selector("text=Clock moved.")
+    wait_for_notice(page, "Clock moved.")
     assert stack.now() == before + timedelta(hours=1)
     assert page.locator("[data-testid=clock-now]").text_content() == iso(before + timedelta(hours=1))
 
@@ -337,7 +347,7 @@ def test_pages_outbox_links_are_clickable(stack, tabs):
 def test_pages_signed_out_pages_ask_to_sign_in_and_bad_password_is_shown(stack, tabs):
     tab = tabs("signed-out")
     page = tab.goto("/#/applicant")
-    page.wait_for_selector("text=Please sign in.")
+    wait_for_notice(page, "Please sign in.")
     page = tab.goto("/#/signin")
     fill(tab.form("#signin-form"), email=stack.admin_email, password="wrong-password-1")
     tab.form("#signin-form").locator("button[type=submit]").click()
