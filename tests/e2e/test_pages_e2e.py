@@ -311,6 +311,38 @@ def test_pages_admin_sets_up_a_season_and_an_applicant_registers_and_pays(stack,
     applicant.shot("outbox")
 
 
+def test_pages_what_is_typed_while_the_program_list_refreshes_is_kept(stack, tabs):
+    """After "Program N registered." the page refreshes the program list; typing the next
+    program meanwhile must survive (the form used to be reset only after the refresh,
+    wiping it). The refresh is held back 2 s in the browser to make the window certain."""
+    season, _ = stack.new_season()
+    admin = tabs("admin-typing")
+    sign_in(admin, stack.admin_email, stack.admin_password)
+    page = admin.page
+    page.wait_for_selector("[data-testid=program-form]")
+    page.evaluate("""() => {
+      const realFetch = window.fetch;
+      window.fetch = (url, init) => {
+        const slow = (!init || !init.method || init.method === "GET") && String(url).includes("/registration/programs?");
+        return slow ? new Promise((ok) => setTimeout(ok, 2000)).then(() => realFetch(url, init)) : realFetch(url, init);
+      };
+    }""")
+    programs = admin.form("[data-testid=program-form]")
+    first = dict(season=season, program_code="601", name="First Program", city="A", state="OH", tracks="6011, PMSR/RRA, 1")
+    fill(programs, **first)
+    programs.locator("button[type=submit]").click()
+    wait_for_notice(page, "Program 601 registered.")
+    fill(programs, season=season, program_code="602", name="Second Program", city="B", state="OH",
+         tracks="6021, PMSR/RRA, 2")  # while the list refresh is still held back
+    page.wait_for_function("!document.querySelector('[data-testid=program-form] button[type=submit]').disabled")
+    assert programs.locator("[name=program_code]").input_value() == "602"
+    assert programs.locator("[name=name]").input_value() == "Second Program"
+    programs.locator("button[type=submit]").click()
+    wait_for_notice(page, "Program 602 registered.")
+    listed = stack.admin.get(f"{stack.url}/registration/programs", params={"season": season}, timeout=30).json()
+    assert sorted(p["program_code"] for p in listed["programs"]) == ["601", "602"]
+
+
 def _codes(page) -> list[str]:
     return sorted(page.locator("[data-testid=program-row]").evaluate_all(
         "rows => rows.map(r => r.dataset.programCode)"))
