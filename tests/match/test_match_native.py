@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,7 +32,9 @@ from match.domain import engine
 from match.domain import snapshot as snap_mod
 from match.domain.engine import solve, solve_reference
 from match.domain.snapshot import (
+    Snapshot,
     SnapshotError,
+    Track,
     dumps_result,
     loads_json,
     loads_snapshot,
@@ -282,3 +286,48 @@ def test_malformed_files_are_named_by_the_python_parser(text: str, message: str)
     with pytest.raises(SnapshotError, match=message):
         loads_snapshot(text.encode())
     assert python_outcome(text.encode()) == native_outcome(text.encode())
+
+
+@pytest.mark.parametrize("entry", ["9999", None, ("1000",), (), 5])
+def test_an_unknown_track_in_a_hand_built_snapshot_gets_the_reference_message(entry) -> None:
+    # engine.solve turns the KeyError into a SnapshotError naming the entry: the C solver
+    # must raise KeyError(entry) as the reference's state[entry] does, for None and tuples too.
+    snapshot = Snapshot(applicants={"10000": (entry,)}, tracks={"1000": Track(1, ("10000",))})
+    messages = []
+    for run in (solve, solve_reference):
+        with pytest.raises(SnapshotError) as caught:
+            run(snapshot)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+
+
+# A child process: a 32 MiB code, then an address-space limit so that making its str fails.
+_MEMORY_ERROR_CHILD = """
+import resource
+from match.domain import _native
+
+code = "A" * (32 << 20)
+index = _native.load(b'{"applicants": {"%s": ["T"]}, "tracks": {"T": {"positions": 1, "ranks": ["%s"]}}}' % (code.encode(), code.encode()))
+with open("/proc/self/statm") as f:
+    size = int(f.read().split()[0]) * resource.getpagesize()
+soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+resource.setrlimit(resource.RLIMIT_AS, (size + (8 << 20), hard))
+try:
+    _native.materialize(index)
+except MemoryError:
+    print("MemoryError")
+finally:
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+print(_native.solve_index(index) == ({code: "T"}, {"T": 0}), _native.materialize(index)[0] == {code: ("T",)})
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS and /proc are Linux's")
+def test_an_index_stays_usable_after_a_memory_error() -> None:
+    # The str objects of an index are made on first use; a MemoryError half-way must not
+    # leave NULLs behind for the next call (it crashed in solve_index).
+    child = subprocess.run(
+        [sys.executable, "-c", _MEMORY_ERROR_CHILD], capture_output=True, text=True, timeout=120
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert child.stdout.split() == ["MemoryError", "True", "True"]

@@ -1,38 +1,35 @@
 /*
  * match.domain._native: the compiled inner loops of the Match (M2, M3, M4).
  *
- * Four functions, each the C twin of a pure-Python function that stays the
- * reference (the property tests compare the two on random instances, byte for
- * byte). None of them decides anything the Python code does not: they take the
- * same inputs, return the same values, and where input is irregular they give
- * up (return None) so that the Python code produces the error message.
+ * Each function is the C twin of pure-Python code that stays the reference (the
+ * property tests in tests/match/test_match_native.py compare the two on random
+ * and deliberately broken input, byte for byte). None of them decides anything
+ * the Python code does not: they take the same inputs and return the same
+ * values, and where input is irregular they give up (return None) so that the
+ * Python code accepts or refuses it and names the fault.
  *
- *   build(applicants_obj, tracks_obj)
- *       Fast path of snapshot.parse_snapshot for a decoded SNAPSHOT document:
- *       checks every list (entries are known codes of the other side, no
- *       repeats, positions a non-negative int, track objects exactly
- *       {positions, ranks}) and builds the parsed structures. Every list entry
- *       is replaced by the dict key object it names, so the parsed snapshot
- *       holds one string object per code (not one per entry) and later dict
- *       lookups compare by identity. Returns (applicants, tracks) where
- *       applicants is {code: tuple of track codes} and tracks is a list of
- *       (code, positions, ranks tuple, rank_of dict); None if anything is
- *       irregular (the Python parser then names the offending entry).
+ *   load(bytes) -> index capsule | None
+ *       A strict reader of regular SNAPSHOT files straight into integer arrays
+ *       (see the "load" section): the fast path of loads_json + parse_snapshot.
+ *   materialize(index) -> (applicants, track rows, withdrawn)
+ *       The Snapshot's dicts built from an index (one str object per code).
+ *   solve_index(index) -> (matches, unfilled)
+ *       engine.solve_reference's deferred acceptance (applicant proposing,
+ *       McVitie-Wilson order, one max-heap of held ranks per track) on the arrays.
+ *   canonical_index(index) -> bytes
+ *       The canonical JSON text of the snapshot, which snapshot_sha256 hashes.
  *
- *   solve(applicants, tracks, withdrawn)
- *       engine._solve_reference's deferred acceptance (applicant proposing,
- *       McVitie-Wilson order, one max-heap of held ranks per track) over a
- *       parsed Snapshot's dicts; returns (matches, unfilled) exactly as the
- *       Python code builds them. An unknown track in a list raises KeyError.
+ * and, for Snapshots built from dicts (parse_snapshot):
  *
- *   canonical_snapshot(applicants, tracks, withdrawn_sorted)
- *       The canonical JSON text of a parsed snapshot as bytes (what
- *       snapshot_sha256 hashes), or None when a code needs JSON escaping or a
+ *   solve(applicants, tracks, withdrawn) -> (matches, unfilled)
+ *       The same deferred acceptance over the Snapshot's dicts; an unknown track
+ *       in a list raises KeyError (as the reference does).
+ *   canonical_snapshot(applicants, tracks, withdrawn_sorted) -> bytes | None
+ *       The canonical JSON text, or None when a code needs JSON escaping or a
  *       value is not of the plain type (the Python code handles those).
- *
- *   dumps_result(matches, unfilled, sha)
- *       The canonical bytes of a RESULT file (canonical JSON + newline), or
- *       None when something needs escaping / is not of the plain type.
+ *   dumps_result(matches, unfilled, sha) -> bytes | None
+ *       The canonical bytes of a RESULT file (canonical JSON + newline), or None
+ *       likewise.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -226,8 +223,15 @@ native_solve(PyObject *self, PyObject *args)
                 PyObject *tcode = items[a->next++];
                 PyObject *number = PyDict_GetItemWithError(track_index, tcode);
                 if (number == NULL) {
-                    if (!PyErr_Occurred())
-                        PyErr_SetObject(PyExc_KeyError, tcode);
+                    if (!PyErr_Occurred()) {
+                        /* KeyError(tcode) as dict[tcode] raises it: a bare tcode would be taken
+                           as the argument tuple (None -> KeyError(), ("X",) -> KeyError("X")) */
+                        PyObject *key_args = PyTuple_Pack(1, tcode);
+                        if (key_args != NULL) {
+                            PyErr_SetObject(PyExc_KeyError, key_args);
+                            Py_DECREF(key_args);
+                        }
+                    }
                     goto done;
                 }
                 TrackState *t = &ts[PyLong_AsSsize_t(number)];
@@ -1091,15 +1095,24 @@ ensure_objects(Index *ix)
         PyErr_NoMemory();
         return -1;
     }
-    ix->app_obj = app_obj;
-    ix->trk_obj = trk_obj;
     for (Py_ssize_t a = 0; a < nA; a++)
         if ((app_obj[a] = code_object(ix, ix->app_sid.v[a])) == NULL)
-            return -1;
+            goto failed;
     for (Py_ssize_t t = 0; t < nT; t++)
         if ((trk_obj[t] = code_object(ix, ix->trk_sid.v[t])) == NULL)
-            return -1;
+            goto failed;
+    /* set only once complete: a half-made table would pass for done at the next call */
+    ix->app_obj = app_obj;
+    ix->trk_obj = trk_obj;
     return 0;
+failed:
+    for (Py_ssize_t a = 0; a < nA; a++)
+        Py_XDECREF(app_obj[a]);
+    for (Py_ssize_t t = 0; t < nT; t++)
+        Py_XDECREF(trk_obj[t]);
+    PyMem_Free(app_obj);
+    PyMem_Free(trk_obj);
+    return -1;
 }
 
 /* (applicants {code: tuple of tracks}, [(code, positions, ranks tuple, rank_of dict)], [withdrawn codes]) */
