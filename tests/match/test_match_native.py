@@ -102,6 +102,17 @@ def assert_same_run(native_snap, python_snap) -> None:
     assert snapshot_sha256(native_snap) == snap_mod._snapshot_sha256_py(python_snap)
 
 
+def assert_same_outcome(data: bytes) -> None:
+    """Both paths accept the file (same Snapshot, same run) or both refuse it with the same message."""
+    native = native_outcome(data)
+    python = python_outcome(data)
+    assert native[0] == python[0], (data, native, python)
+    if native[0] == "error":
+        assert native[1] == python[1]
+    else:
+        assert_same_run(native[1], python[1])
+
+
 @SETTINGS
 @given(documents(max_applicants=12, max_tracks=6, max_positions=4), st.randoms(use_true_random=False))
 def test_regular_snapshots_read_solve_hash_and_write_like_the_reference(doc, rnd) -> None:
@@ -149,13 +160,7 @@ def edited_files(draw) -> bytes:
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edited_files())
 def test_any_edited_file_gets_the_reference_outcome(data) -> None:
-    native = native_outcome(data)
-    python = python_outcome(data)
-    assert native[0] == python[0], (data, native, python)
-    if native[0] == "error":
-        assert native[1] == python[1]
-    else:
-        assert_same_run(native[1], python[1])
+    assert_same_outcome(data)
 
 
 POSITION_TOKENS = ["0", "7", "10", "01", "00", "-0", "-1", "1.0", "1e1", "1E2", "2.", " 3 ", "999999999999999999",
@@ -197,7 +202,7 @@ def corrupted_files(draw) -> bytes:
     track_pairs = PairList((t, PairList([("positions", v["positions"]), ("ranks", list(v["ranks"]))])) for t, v in doc["tracks"].items())
     withdrawn = list(doc["withdrawn"])
     fault = draw(st.sampled_from(["position", "dup_entry", "wrong_side", "unknown", "dup_key", "dup_withdrawn",
-                                  "track_key", "empty_code", "missing", "withdrawn_unknown"]))  # fmt: skip
+                                  "track_key", "track_key_twice", "empty_code", "missing", "withdrawn_unknown"]))  # fmt: skip
     codes = apps + tracks
     if fault == "position" and track_pairs:
         i = draw(st.integers(0, len(track_pairs) - 1))
@@ -228,6 +233,10 @@ def corrupted_files(draw) -> bytes:
         withdrawn.append(draw(st.sampled_from(["", "nobody", 5, None])))
     elif fault == "track_key" and track_pairs:
         track_pairs[0][1].append((draw(st.sampled_from(["rank", "extra", "positions "])), []))
+    elif fault == "track_key_twice" and track_pairs:  # two keys, one of them twice
+        pairs = track_pairs[0][1]
+        keep = draw(st.integers(0, 1))
+        pairs[1 - keep] = pairs[keep]
     elif fault == "empty_code":
         app_pairs.append(("", []))
     elif fault == "missing":
@@ -241,13 +250,7 @@ def corrupted_files(draw) -> bytes:
 @settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(corrupted_files())
 def test_planted_faults_get_the_reference_outcome(data) -> None:
-    native = native_outcome(data)
-    python = python_outcome(data)
-    assert native[0] == python[0], (data, native, python)
-    if native[0] == "error":
-        assert native[1] == python[1]
-    else:
-        assert_same_run(native[1], python[1])
+    assert_same_outcome(data)
 
 
 @pytest.mark.parametrize(
@@ -274,6 +277,8 @@ def test_documents_handed_back_to_python_still_match(text: str) -> None:
         ('{"applicants": {"A": ["T", "T"]}, "tracks": {"T": {"positions": 1, "ranks": []}}}', 'duplicate track "T"'),
         ('{"applicants": {"A": []}, "tracks": {"T": {"positions": 1, "ranks": ["A", "A"]}}}', 'duplicate applicant "A"'),
         ('{"applicants": {"A": []}, "tracks": {"T": {"positions": 01, "ranks": []}}}', "not valid JSON"),
+        ('{"applicants": {}, "tracks": {"T": {"positions": 1, "positions": 2}}}', 'duplicate key "positions"'),
+        ('{"applicants": {}, "tracks": {"T": {"ranks": [], "ranks": []}}}', 'duplicate key "ranks"'),
         ('{"applicants": {"A": ["X"]}, "tracks": {"T": {"positions": 1, "ranks": []}}}', 'unknown track "X"'),
         ('{"applicants": {"A": []}, "tracks": {"T": {"positions": -1, "ranks": []}}}', "non-negative integer"),
         ('{"applicants": {"A": []}, "applicants": {}, "tracks": {}}', 'duplicate key "applicants"'),

@@ -569,49 +569,35 @@ done:
 
 #define CAPSULE_NAME "match.domain._native.Index"
 
-typedef struct {
-    int32_t *v;
-    Py_ssize_t n, cap;
-} Vec;
-
-typedef struct {
-    long long *v;
-    Py_ssize_t n, cap;
-} VecL;
-
-static int
-vec_push(Vec *x, int32_t value)
-{
-    if (x->n == x->cap) {
-        Py_ssize_t cap = x->cap ? x->cap * 2 : 1024;
-        int32_t *v = PyMem_Realloc(x->v, (size_t)cap * sizeof(int32_t));
-        if (v == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        x->v = v;
-        x->cap = cap;
+/* Growable arrays. Every count fits in an int32 (list positions and code numbers are
+   int32 throughout); a snapshot beyond that is refused with OverflowError. */
+#define DEFINE_VEC(Name, push, T)                                              \
+    typedef struct {                                                           \
+        T *v;                                                                  \
+        Py_ssize_t n, cap;                                                     \
+    } Name;                                                                    \
+    static int push(Name *x, T value)                                          \
+    {                                                                          \
+        if (x->n == x->cap) {                                                  \
+            Py_ssize_t cap = x->cap ? x->cap * 2 : 1024;                       \
+            if (x->n >= INT32_MAX - 1) {                                       \
+                PyErr_SetString(PyExc_OverflowError, "snapshot too large");    \
+                return -1;                                                     \
+            }                                                                  \
+            T *v = PyMem_Realloc(x->v, (size_t)cap * sizeof(T));               \
+            if (v == NULL) {                                                   \
+                PyErr_NoMemory();                                              \
+                return -1;                                                     \
+            }                                                                  \
+            x->v = v;                                                          \
+            x->cap = cap;                                                      \
+        }                                                                      \
+        x->v[x->n++] = value;                                                  \
+        return 0;                                                              \
     }
-    x->v[x->n++] = value;
-    return 0;
-}
 
-static int
-vecl_push(VecL *x, long long value)
-{
-    if (x->n == x->cap) {
-        Py_ssize_t cap = x->cap ? x->cap * 2 : 1024;
-        long long *v = PyMem_Realloc(x->v, (size_t)cap * sizeof(long long));
-        if (v == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        x->v = v;
-        x->cap = cap;
-    }
-    x->v[x->n++] = value;
-    return 0;
-}
+DEFINE_VEC(Vec, vec_push, int32_t)
+DEFINE_VEC(VecL, vecl_push, long long)
 
 enum { ROLE_NONE = 0, ROLE_APPLICANT = 1, ROLE_TRACK = 2 };
 
@@ -833,41 +819,41 @@ define_code(Parser *ps, int role, Vec *sids, int32_t *id)
         return 0;
     ix->s_role.v[*id] = role;
     ix->s_idx.v[*id] = (int32_t)sids->n;
-    if (sids->n >= INT32_MAX - 1) {
-        PyErr_SetString(PyExc_OverflowError, "snapshot too large");
-        return -1;
-    }
     return vec_push(sids, *id) < 0 ? -1 : 1;
 }
 
+typedef int (*ValueReader)(Parser *ps);
+
+/* {"code": value, ...}: every code new (define_code); its entries start at entries->n */
 static int
-parse_applicants(Parser *ps)
+code_map(Parser *ps, int role, Vec *sids, Vec *offsets, const Vec *entries, ValueReader value)
 {
-    Index *ix = ps->ix;
     if (!take(ps, '{'))
         return 0;
     if (take(ps, '}'))
         return 1;
     for (;;) {
         int32_t id;
-        int rc = define_code(ps, ROLE_APPLICANT, &ix->app_sid, &id);
+        int rc = define_code(ps, role, sids, &id);
         if (rc <= 0)
             return rc;
-        if (vec_push(&ix->a_off, (int32_t)ix->a_ent.n) < 0)
+        if (vec_push(offsets, (int32_t)entries->n) < 0)
             return -1;
         if (!take(ps, ':'))
             return 0;
-        rc = code_array(ps, &ix->a_ent);
+        rc = value(ps);
         if (rc <= 0)
             return rc;
-        if (ix->a_ent.n >= INT32_MAX - 1) {
-            PyErr_SetString(PyExc_OverflowError, "snapshot too large");
-            return -1;
-        }
         if (take(ps, ','))
             continue;
         return take(ps, '}');
     }
+}
+
+static int
+applicant_list(Parser *ps)
+{
+    return code_array(ps, &ps->ix->a_ent);
 }
 
 /* A non-negative integer in JSON's grammar (no leading zero, no fraction or exponent), below 10**18. */
@@ -888,59 +874,40 @@ plain_int(Parser *ps, long long *value)
     return 1;
 }
 
+/* {"positions": n, "ranks": [...]} in either order, each once, nothing else */
 static int
-parse_tracks(Parser *ps)
+track_object(Parser *ps)
 {
     Index *ix = ps->ix;
     if (!take(ps, '{'))
         return 0;
-    if (take(ps, '}'))
-        return 1;
-    for (;;) {
-        int32_t id;
-        int rc = define_code(ps, ROLE_TRACK, &ix->trk_sid, &id);
-        if (rc <= 0)
-            return rc;
-        if (vec_push(&ix->t_off, (int32_t)ix->t_ent.n) < 0)
-            return -1;
-        if (!take(ps, ':') || !take(ps, '{'))
+    int have_positions = 0, have_ranks = 0;
+    long long positions = 0;
+    for (int k = 0; k < 2; k++) {
+        const unsigned char *s;
+        size_t len;
+        uint32_t h;
+        if (k && !take(ps, ','))
             return 0;
-        int have_positions = 0, have_ranks = 0;
-        long long positions = 0;
-        for (int k = 0; k < 2; k++) {
-            const unsigned char *s;
-            size_t len;
-            uint32_t h;
-            if (k && !take(ps, ','))
-                return 0;
-            if (!raw_string(ps, &s, &len, &h) || !take(ps, ':'))
-                return 0;
-            if (is_word(s, len, "positions") && !have_positions) {
-                have_positions = 1;
-                if (!plain_int(ps, &positions))
-                    return 0;
-            }
-            else if (is_word(s, len, "ranks") && !have_ranks) {
-                have_ranks = 1;
-                rc = code_array(ps, &ix->t_ent);
-                if (rc <= 0)
-                    return rc;
-                if (ix->t_ent.n >= INT32_MAX - 1) {
-                    PyErr_SetString(PyExc_OverflowError, "snapshot too large");
-                    return -1;
-                }
-            }
-            else
+        if (!raw_string(ps, &s, &len, &h) || !take(ps, ':'))
+            return 0;
+        if (is_word(s, len, "positions") && !have_positions) {
+            have_positions = 1;
+            if (!plain_int(ps, &positions))
                 return 0;
         }
-        if (!have_positions || !have_ranks || !take(ps, '}'))
+        else if (is_word(s, len, "ranks") && !have_ranks) {
+            have_ranks = 1;
+            int rc = code_array(ps, &ix->t_ent);
+            if (rc <= 0)
+                return rc;
+        }
+        else
             return 0;
-        if (vecl_push(&ix->t_pos, positions) < 0)
-            return -1;
-        if (take(ps, ','))
-            continue;
-        return take(ps, '}');
     }
+    if (!take(ps, '}'))
+        return 0;
+    return vecl_push(&ix->t_pos, positions) < 0 ? -1 : 1;
 }
 
 static int
@@ -958,11 +925,11 @@ parse_document(Parser *ps)
             return 0;
         if (is_word(s, len, "applicants") && !seen[0]) {
             seen[0] = 1;
-            rc = parse_applicants(ps);
+            rc = code_map(ps, ROLE_APPLICANT, &ps->ix->app_sid, &ps->ix->a_off, &ps->ix->a_ent, applicant_list);
         }
         else if (is_word(s, len, "tracks") && !seen[1]) {
             seen[1] = 1;
-            rc = parse_tracks(ps);
+            rc = code_map(ps, ROLE_TRACK, &ps->ix->trk_sid, &ps->ix->t_off, &ps->ix->t_ent, track_object);
         }
         else if (is_word(s, len, "withdrawn") && !seen[2]) {
             seen[2] = 1;
