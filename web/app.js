@@ -486,7 +486,23 @@ async function viewApplicant() {
     }
   }
 
-  root.append(list, h("section", { class: "card" }, out, form));
+  // the sign-up's confirmation link expired or went astray: a new one, to the account's own address
+  const resend = h("button", { type: "button", class: "secondary", "data-testid": "resend-confirmation" },
+    "Email me a new confirmation link");
+  resend.addEventListener("click", async () => {
+    resend.disabled = true;
+    try {
+      const r = await api("POST", "/auth/verification/resend");
+      out.replaceChildren(notice("ok", "A new confirmation link is on its way.", `Sent to ${r.email}: open it, then register.`));
+    } catch (err) {
+      out.replaceChildren(problemNotice(err));
+    } finally {
+      resend.disabled = false;
+    }
+  });
+  const confirmHelp = h("p", { class: "muted" }, "Registering needs a confirmed email address (R1). ", resend);
+
+  root.append(list, h("section", { class: "card" }, out, form, confirmHelp));
   refresh();
   return root;
 }

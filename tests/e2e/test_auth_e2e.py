@@ -130,3 +130,29 @@ def test_r1_registration_needs_a_proven_email(stack):
 
     r = session.post(f"{stack.url}/registration/applicants", json=body)
     assert r.status_code == 201, r.text
+
+
+def test_a_signed_in_account_can_ask_for_a_new_confirmation_link(stack):
+    """The first link expired or went astray: the account asks for another, which goes to
+    its own address only; once confirmed, nothing more is sent; strangers are refused."""
+    email = _email()
+    assert requests.post(f"{stack.url}/auth/accounts", json={"email": email, "password": "secret-pass1"}).ok
+    session = stack.session(stack.token(email, "secret-pass1"))
+    season, _ = stack.new_season()
+    body = {"season": season, "first_name": "Ada", "last_name": "Lovelace", "email": email,
+            "cms_id": f"PRO-{uuid.uuid4().hex[:9].upper()}", "college": "TUSPM", "graduation_year": 2025}
+    refused = session.post(f"{stack.url}/registration/applicants", json=body)
+    assert refused.status_code == 403 and "/auth/verification/resend" in refused.json()["detail"], refused.text
+
+    assert requests.post(f"{stack.url}/auth/verification/resend").status_code == 401
+    r = session.post(f"{stack.url}/auth/verification/resend")
+    assert r.status_code == 202, r.text
+    assert r.json() == {"email": email, "sent": True}
+    mails = [m for m in stack.local.outbox(email) if "confirm" in m["subject"]]
+    assert len(mails) == 2
+    assert requests.get(verification_link(mails[-1:])).status_code == 200  # the new link confirms
+
+    again = session.post(f"{stack.url}/auth/verification/resend")
+    assert again.status_code == 409 and again.headers["content-type"].startswith("application/problem+json")
+    assert len([m for m in stack.local.outbox(email) if "confirm" in m["subject"]]) == 2  # nothing sent
+    assert session.post(f"{stack.url}/registration/applicants", json=body).status_code == 201

@@ -202,7 +202,12 @@ def test_pages_admin_sets_up_a_season_and_an_applicant_registers_and_pays(stack,
     assert page.locator("#who").text_content().startswith(email)
     assert page.evaluate("sessionStorage.getItem('caspr.token')").count(".") == 2
 
-    # the person opens the confirmation link emailed at sign-up (R1: a proven email)
+    # the first link went astray: a new one is sent from the page (to the account's own address)
+    page.locator("[data-testid=resend-confirmation]").click()
+    wait_for_notice(page, "A new confirmation link is on its way.")
+    assert email in page.locator(".notice", has_text="A new confirmation link").text_content()
+
+    # the person opens the confirmation link emailed (R1: a proven email)
     page = applicant.goto(f"/outbox.html?to={email}")
     page.locator("a[href*='/auth/verification']").first.click()
     page.wait_for_load_state()
@@ -303,7 +308,7 @@ def test_pages_admin_sets_up_a_season_and_an_applicant_registers_and_pays(stack,
     page = applicant.goto(f"/outbox.html?to={email}")
     mails = page.locator("[data-testid=mail]")
     mails.first.wait_for()
-    assert mails.count() == 2  # the sign-up's "confirm your email" and the registration's confirmation
+    assert mails.count() == 3  # the sign-up's "confirm your email", the one sent again, the registration's confirmation
     mail = mails.filter(has_text=code_number)
     assert mail.count() == 1
     assert email in mail.locator("[data-testid=mail-to]").text_content()

@@ -5,7 +5,7 @@ import pytest
 
 from identity.adapters.cognito import CognitoDirectory
 from identity.domain.accounts import NewAccount
-from shared.errors import Conflict, TemporarilyUnavailable, ValidationFailed
+from shared.errors import Conflict, NotFound, TemporarilyUnavailable, ValidationFailed
 
 pytestmark = pytest.mark.integration
 
@@ -62,3 +62,14 @@ def test_weak_password_removes_the_account(pool):
     with pytest.raises(ValidationFailed):
         directory.create(NewAccount("a@test.org", "short-pw1", "applicant", ("applicant",)))
     assert _users(idp, pool_id) == []
+
+
+def test_email_of_tells_the_address_and_whether_it_is_proven(pool):
+    idp, pool_id, client_id = pool
+    directory = CognitoDirectory(pool_id, client_id, client=idp)
+    sub = directory.create(NewAccount("a@test.org", "Secret-pass1!", "applicant", ("applicant",)))
+    assert directory.email_of(sub) == ("a@test.org", False)
+    directory.mark_verified(sub, "a@test.org")
+    assert directory.email_of(sub) == ("a@test.org", True)
+    with pytest.raises(NotFound):
+        directory.email_of("00000000-0000-0000-0000-000000000000")

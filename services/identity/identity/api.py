@@ -7,8 +7,16 @@ import html
 from chalice import Response
 
 from identity import bootstrap, handlers
-from identity.schemas import AccountIn, AccountOut, TokenIn, TokenOut, VerificationIn, VerificationOut
-from shared.web import PUBLIC, ApiBlueprint
+from identity.schemas import (
+    AccountIn,
+    AccountOut,
+    ResendOut,
+    TokenIn,
+    TokenOut,
+    VerificationIn,
+    VerificationOut,
+)
+from shared.web import ANY_ROLE, PUBLIC, ApiBlueprint
 
 bp = ApiBlueprint(__name__, tag="auth", verifier=lambda: bootstrap.container().platform.verifier)
 
@@ -36,6 +44,13 @@ def create_token(body: TokenIn):
              "emailed link", body=VerificationIn, response=VerificationOut, roles=PUBLIC, errors=(401, 404, 422))
 def confirm_email(body: VerificationIn):
     return handlers.verify_email(bootstrap.container(), body.token)
+
+
+@bp.endpoint("/verification/resend", "POST", summary="Email a new confirmation link to the signed-in "
+             "account's own address (when the first one expired or went astray)", response=ResendOut,
+             status=202, roles=ANY_ROLE, errors=(401, 404, 409))
+def resend_confirmation(principal):
+    return handlers.resend_verification(bootstrap.container(), principal)
 
 
 @bp.endpoint("/verification", "GET", summary="The emailed link: confirms the address and says so in a page",

@@ -10,6 +10,7 @@ from identity.domain.accounts import NewAccount, plan_account
 from shared import links
 from shared.auth import Principal
 from shared.email import Email
+from shared.errors import Conflict
 
 
 def create_account(svc: Identity, *, email: str, password: str, role: str | None, program_code: str | None,
@@ -36,6 +37,17 @@ def send_verification(svc: Identity, sub: str, email: str) -> None:
         body=f"Welcome to CASPR.\n\nConfirm that this is your email address by opening this link "
              f"(valid for 7 days):\n{link}\n\nYou can register for a season once it is confirmed. "
              f"If you did not create a CASPR account, ignore this email."))
+
+
+def resend_verification(svc: Identity, principal: Principal) -> dict:
+    """A new confirmation link for a signed-in account whose address is not proven yet
+    (the first one expired or went astray). Only the account itself can ask, and the link
+    goes only to the account's own address."""
+    email, verified = svc.directory.email_of(principal.sub)
+    if verified:
+        raise Conflict(f"{email} is confirmed already; nothing was sent")
+    send_verification(svc, principal.sub, email)
+    return {"email": email, "sent": True}
 
 
 def verify_email(svc: Identity, token: str) -> dict:

@@ -35,6 +35,11 @@ class VerificationOut(BaseModel):
     email_verified: bool
 
 
+class ResendOut(BaseModel):
+    email: str = Field(description="the account's address, where the new link was sent")
+    sent: bool
+
+
 class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str = Field(min_length=3, max_length=254)

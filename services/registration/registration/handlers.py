@@ -201,7 +201,8 @@ def register(svc: Registration, principal: Principal, *, season: str, first_name
         account_email = svc.accounts.email_of(principal)
         if account_email is None:
             raise Forbidden("confirm your account's email address first: open the link emailed to you at sign-up "
-                            "(R1: a registration carries the email you have proven is yours)", rule="R1")
+                            "(a new one: POST /auth/verification/resend) (R1: a registration carries the email "
+                            "you have proven is yours)", rule="R1")
         if account_email != email:
             raise ValidationFailed(
                 "the registration's email must be your account's email", rule="R1",

@@ -39,6 +39,10 @@ class Directory(ABC):
     def mark_verified(self, sub: str, email: str) -> None:
         """The account `sub` proved it owns `email` (the emailed link)."""
 
+    @abstractmethod
+    def email_of(self, sub: str) -> tuple[str, bool]:
+        """The account's email address and whether it is proven; NotFound when the account is gone."""
+
 
 class CognitoDirectory(Directory):
     def __init__(self, user_pool_id: str, client_id: str, client=None):
@@ -80,14 +84,26 @@ class CognitoDirectory(Directory):
             raise
         return next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
 
-    def mark_verified(self, sub: str, email: str) -> None:
+    def _user(self, sub: str) -> tuple[str | None, dict[str, str]]:
+        """(username, attributes) of the account `sub`; (None, {}) when there is none."""
         users = self._idp.list_users(UserPoolId=self.pool, Filter=f'sub = "{sub.replace(chr(34), "")}"',
                                      Limit=1)["Users"]
-        current = {a["Name"]: a["Value"] for a in (users[0]["Attributes"] if users else [])}
-        if current.get("email", "").lower() != email.lower():
+        if not users:
+            return None, {}
+        return users[0]["Username"], {a["Name"]: a["Value"] for a in users[0]["Attributes"]}
+
+    def mark_verified(self, sub: str, email: str) -> None:
+        username, current = self._user(sub)
+        if username is None or current.get("email", "").lower() != email.lower():
             raise NotFound("the account this link was sent to no longer exists with that email")
-        self._idp.admin_update_user_attributes(UserPoolId=self.pool, Username=users[0]["Username"],
+        self._idp.admin_update_user_attributes(UserPoolId=self.pool, Username=username,
                                                UserAttributes=[{"Name": "email_verified", "Value": "true"}])
+
+    def email_of(self, sub: str) -> tuple[str, bool]:
+        username, current = self._user(sub)
+        if username is None or not current.get("email"):
+            raise NotFound("this account no longer exists")
+        return current["email"], current.get("email_verified") == "true"
 
     def authenticate(self, email: str, password: str) -> Tokens:
         idp = self._idp
