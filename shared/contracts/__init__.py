@@ -43,6 +43,9 @@ MATCH = "caspr.match"
 class SeasonCalendarSet(Contract):
     season: str
     calendar: dict[str, datetime]
+    # additive, optional: the calendar's version after this change (1, 2, ... per season);
+    # consumers keep only the newest (SQS redelivers, does not order). None: an older producer
+    version: int | None = None
 
 
 @contract("season.deadline_reached.v1", SCHEDULER)

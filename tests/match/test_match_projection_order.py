@@ -21,6 +21,7 @@ from shared.contracts import (
     ApplicantReinstated,
     ApplicantWithdrawn,
     ProgramRegistered,
+    SeasonCalendarSet,
     TrackInfo,
     TrackPositionsChanged,
 )
@@ -84,3 +85,16 @@ def test_m2_redelivered_program_registered_does_not_lower_changed_positions(svc)
                                positions=3, version=3))
     assert svc.store.tracks(SEASON)["1011"].positions == 3
     assert svc.store.tracks(SEASON)["1011"].program_name == "Program 101"
+
+
+def test_a_redelivered_older_calendar_does_not_move_the_instants_back(svc):
+    """An administrator moves match_day (calendar version 2); the version-1 event is redelivered
+    after it. The match service must keep version 2's instants: it releases results by them."""
+    seed_season(applicants=0)  # the calendar without a version (an older producer)
+    moved = {**CALENDAR, "match_day": CALENDAR["match_day"] + DAY}
+    feed(SeasonCalendarSet(season=SEASON, calendar=moved, version=2))
+    assert svc.store.calendar(SEASON).instants["match_day"] == moved["match_day"]
+    feed(SeasonCalendarSet(season=SEASON, calendar=CALENDAR, version=1))
+    assert svc.store.calendar(SEASON).instants["match_day"] == moved["match_day"]
+    feed(SeasonCalendarSet(season=SEASON, calendar=CALENDAR, version=3))  # a newer one applies
+    assert svc.store.calendar(SEASON).instants["match_day"] == CALENDAR["match_day"]

@@ -5,7 +5,7 @@ processor, email, events)."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import boto3
 import pytest
@@ -86,12 +86,44 @@ def test_calendar_arms_one_schedule_per_instant_and_publishes(api, reg, season):
     moved = {**CALENDAR_2024, "match_day": "2024-03-14T12:00:00-04:00"}
     r = api.call("PUT", "/seasons/2024", ADMIN, moved)
     assert r.status_code == 200, r.data  # updated, not created
+    assert r.data["version"] == 2
+    moved_at = datetime.fromisoformat("2024-03-14T16:00:00+00:00")
     s = client.get_schedule(GroupName=group, Name="2024-match_day")
     assert s["ScheduleExpression"] == "at(2024-03-14T16:00:00)"
     assert len(client.list_schedules(GroupName=group)["Schedules"]) == 23
 
     r = api.call("GET", "/seasons/2024", applicant_token(reg, "x", "x@caspr.example"))
     assert r.status_code == 200 and r.data["calendar"]["match_day"] == "2024-03-14T16:00:00Z"
+    assert r.data["version"] == 2
+    # every event carries its calendar's version: consumers keep the newest whatever the order
+    assert [e.version for e in reg.publisher.of(SeasonCalendarSet)] == [1, 2]
+    assert reg.publisher.of(SeasonCalendarSet)[1].calendar["match_day"] == moved_at
+
+
+def test_calendar_set_twice_at_once_leaves_the_newest_armed(api, reg, season, monkeypatch):
+    """Two PUTs of one season interleave: the first arms its (older) calendar after the second
+    stored and armed the newer one. The schedules must end as the stored calendar's."""
+    from registration.handlers import set_calendar
+
+    moved = {**CALENDAR_2024, "match_day": "2024-03-14T12:00:00-04:00"}
+    scheduler = reg.calendar_scheduler
+    real_arm, armed = scheduler.arm, []
+
+    def arm(calendar):
+        armed.append(calendar.version)
+        if len(armed) == 1:  # while PUT A (version 2) arms, PUT B stores and arms version 3
+            real_arm(calendar)
+            set_calendar(reg, "2024", moved)
+            return real_arm(calendar)  # ... and A's stale arming lands last
+        return real_arm(calendar)
+
+    monkeypatch.setattr(scheduler, "arm", arm)
+    set_calendar(reg, "2024", CALENDAR_2024)
+    assert armed == [2, 3, 3]  # A saw version 3 stored after arming and armed it again
+    s = boto3.client("scheduler").get_schedule(GroupName=reg.platform.settings.scheduler_group,
+                                               Name="2024-match_day")
+    assert s["ScheduleExpression"] == "at(2024-03-14T16:00:00)"
+    assert api.call("GET", "/seasons/2024", ADMIN).data["version"] == 3
 
 
 def test_calendar_refusals_name_the_keys(api, reg):

@@ -42,7 +42,7 @@ FINISHED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 
 # ----------------------------------------------------------------------------- projection
 def on_calendar_set(svc: Match, e: SeasonCalendarSet) -> None:
-    svc.store.put_calendar(e.season, dict(e.calendar), svc.platform.clock.now())
+    svc.store.put_calendar(e.season, dict(e.calendar), svc.platform.clock.now(), version=e.version)
 
 
 def on_applicant_registered(svc: Match, e: ApplicantRegistered) -> None:

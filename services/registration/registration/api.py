@@ -81,7 +81,7 @@ def get_health():
              errors=(401, 403, 422))
 def put_season(season: str, body: SeasonCalendarIn):
     created, calendar, schedules = handlers.set_calendar(svc(), season, body.model_dump())
-    out = SeasonOut(season=season, calendar=calendar.instants, schedules=schedules)
+    out = SeasonOut(season=season, calendar=calendar.instants, version=calendar.version, schedules=schedules)
     return Response(body=out.model_dump_json(), status_code=201 if created else 200,
                     headers={"Content-Type": "application/json"})
 
@@ -90,7 +90,7 @@ def put_season(season: str, body: SeasonCalendarIn):
              errors=(401, 404, 422))
 def get_season(season: str):
     calendar = handlers.get_calendar(svc(), season)
-    return SeasonOut(season=season, calendar=calendar.instants)
+    return SeasonOut(season=season, calendar=calendar.instants, version=calendar.version)
 
 
 # ----------------------------------------------------------------------------- applicants

@@ -117,13 +117,25 @@ def _run_idempotent(svc: Registration, name: str, fn, payload_fields: str, reque
 
 # ----------------------------------------------------------------------------- the calendar
 def set_calendar(svc: Registration, season: str, raw: dict) -> tuple[bool, SeasonCalendar, list[str]]:
-    """Stores the season calendar, arms one schedule per instant, publishes it."""
-    calendar = parse_calendar(season, raw)
-    created = svc.seasons.put(calendar, svc.clock.now())
+    """Stores the season calendar (as the season's next version), arms one schedule per instant,
+    publishes it with its version (consumers keep the newest)."""
+    calendar = svc.seasons.put(parse_calendar(season, raw), svc.clock.now())
     svc.cache[f"calendar:{season}"] = (time.monotonic() + svc.calendar_cache_seconds, calendar)
-    schedules = svc.calendar_scheduler.arm(calendar)
-    _publish(svc, SeasonCalendarSet(season=season, calendar=calendar.instants))
-    return created, calendar, schedules
+    schedules = _arm_newest(svc, calendar)
+    _publish(svc, SeasonCalendarSet(season=season, calendar=calendar.instants, version=calendar.version))
+    return calendar.version == 1, calendar, schedules
+
+
+def _arm_newest(svc: Registration, calendar: SeasonCalendar) -> list[str]:
+    """Two PUTs of one season at once may arm their schedules in either order: whoever finds a
+    newer calendar stored after arming arms that one too, so the last schedules armed are the
+    stored calendar's."""
+    while True:
+        schedules = svc.calendar_scheduler.arm(calendar)
+        stored = svc.seasons.get(calendar.season)
+        if stored is None or stored.version <= calendar.version:
+            return schedules
+        calendar = stored
 
 
 def get_calendar(svc: Registration, season: str) -> SeasonCalendar:

@@ -49,6 +49,7 @@ class SeasonCalendarIn(BaseModel):
 class SeasonOut(BaseModel):
     season: str
     calendar: dict[str, datetime]
+    version: int = Field(description="1 when the calendar was first set, one more each time it is set again")
     schedules: list[str] = Field(default_factory=list, description="EventBridge Scheduler schedule names")
 
 

@@ -41,6 +41,7 @@ class CalendarItem(BaseItem):
     Meta = META
     instants = UnicodeAttribute()  # JSON {key: ISO instant}
     updated_at = UTCDateTimeAttribute()
+    version = NumberAttribute(null=True)  # registration's calendar version of these instants
 
 
 class ApplicantItem(BaseItem):

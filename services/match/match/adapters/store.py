@@ -73,11 +73,28 @@ def transient(fn):
     return wrapper
 
 
+def _save_if_newer(item) -> None:
+    """Saves a projected item that carries its producer's `version`: only over an older version
+    (SQS redelivers and does not order); an unversioned item (an older producer) always wins."""
+    cls = type(item)
+    if item.version is None:
+        item.save()
+        return
+    try:
+        item.save(condition=cls.version.does_not_exist() | (cls.version < item.version))
+    except PutError as exc:
+        if not _conditional_failure(exc):
+            raise
+
+
 # ----------------------------------------------------------------------------- interface
 class MatchStore(ABC):
     # projection -----------------------------------------------------------------------
     @abstractmethod
-    def put_calendar(self, season: str, instants: dict[str, datetime], now: datetime) -> None: ...
+    def put_calendar(self, season: str, instants: dict[str, datetime], now: datetime,
+                     version: int | None = None) -> None:
+        """With a version (registration's calendar version): written only when newer than the one
+        held; without one (an older producer): written unconditionally."""
 
     @abstractmethod
     def calendar(self, season: str) -> Calendar: ...
@@ -291,9 +308,9 @@ class DynamoMatchStore(MatchStore):
 
     # projection -----------------------------------------------------------------------
     @transient
-    def put_calendar(self, season, instants, now):
-        CalendarItem(pk=_season(season), sk="calendar", updated_at=now,
-                     instants=json.dumps({k: iso(v) for k, v in instants.items()}, sort_keys=True)).save()
+    def put_calendar(self, season, instants, now, version=None):
+        _save_if_newer(CalendarItem(pk=_season(season), sk="calendar", updated_at=now, version=version,
+                                    instants=json.dumps({k: iso(v) for k, v in instants.items()}, sort_keys=True)))
 
     @transient
     def calendar(self, season):
@@ -384,14 +401,7 @@ class DynamoMatchStore(MatchStore):
         item = TrackItem(pk=_season(info.season), sk=f"track#{info.track_code}", track_code=info.track_code,
                          program_code=info.program_code, program_name=info.program_name, name=info.name,
                          positions=info.positions, version=version)
-        if version is None:  # an older producer: the last event handled wins, as before
-            item.save()
-            return
-        try:  # M2: a redelivered ProgramRegistered never lowers positions a later change set
-            item.save(condition=TrackItem.version.does_not_exist() | (TrackItem.version < version))
-        except PutError as exc:
-            if not _conditional_failure(exc):
-                raise
+        _save_if_newer(item)  # M2: a redelivered ProgramRegistered never lowers positions a later change set
 
     @transient
     def tracks(self, season):

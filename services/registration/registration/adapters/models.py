@@ -35,6 +35,7 @@ class SeasonItem(BaseItem):
     season = UnicodeAttribute()
     calendar = MapAttribute()  # key -> ISO 8601 UTC instant
     updated_at = UTCDateTimeAttribute()
+    version = NumberAttribute(null=True)  # 1, 2, ... each time the calendar is set
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
     gsi1 = Gsi1()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from pynamodb.connection import Connection
@@ -48,8 +49,9 @@ def _transaction_conflict(exc: TransactWriteError) -> bool:
 # ----------------------------------------------------------------------------- interfaces
 class SeasonRepository(ABC):
     @abstractmethod
-    def put(self, calendar: SeasonCalendar, now: datetime) -> bool:
-        """Stores the calendar; True when the season is new."""
+    def put(self, calendar: SeasonCalendar, now: datetime) -> SeasonCalendar:
+        """Stores the calendar under the next version of the season (1 when the season is new);
+        returns it with that version."""
 
     @abstractmethod
     def get(self, season: str) -> SeasonCalendar | None: ...
@@ -149,26 +151,22 @@ def _entry(i: LedgerItem) -> LedgerEntry:
 
 
 class DynamoSeasonRepository(SeasonRepository):
-    def put(self, calendar: SeasonCalendar, now: datetime) -> bool:
-        item = SeasonItem(pk=f"season#{calendar.season}", sk="calendar", season=calendar.season,
-                          calendar=calendar.iso(), updated_at=now, gsi1pk="seasons", gsi1sk=calendar.season)
-        try:
-            item.save(condition=SeasonItem.pk.does_not_exist())
-            return True
-        except PutError as exc:
-            if not _conditional_failure(exc):
-                raise
-        item.save()
-        return False
+    def put(self, calendar: SeasonCalendar, now: datetime) -> SeasonCalendar:
+        item = SeasonItem(pk=f"season#{calendar.season}", sk="calendar")
+        item.update(actions=[  # one atomic write: concurrent PUTs get distinct versions
+            SeasonItem.season.set(calendar.season), SeasonItem.calendar.set(calendar.iso()),
+            SeasonItem.updated_at.set(now), SeasonItem.gsi1pk.set("seasons"), SeasonItem.gsi1sk.set(calendar.season),
+            SeasonItem.version.add(1)])
+        return replace(calendar, version=int(item.version))
 
     def get(self, season: str) -> SeasonCalendar | None:
         try:
-            item = SeasonItem.get(f"season#{season}", "calendar")
+            item = SeasonItem.get(f"season#{season}", "calendar", consistent_read=True)
         except DoesNotExist:
             return None
         from registration.domain.calendar import parse_calendar
 
-        return parse_calendar(season, dict(item.calendar.as_dict()))
+        return replace(parse_calendar(season, dict(item.calendar.as_dict())), version=int(item.version or 1))
 
     def seasons(self) -> list[str]:
         return sorted(i.gsi1sk for i in SeasonItem.gsi1.query("seasons"))

@@ -73,6 +73,7 @@ def check_season_id(season: str) -> str:
 class SeasonCalendar:
     season: str
     instants: dict[str, datetime]
+    version: int = 0  # 1, 2, ... each time the calendar is set (0: not stored yet)
 
     def __getitem__(self, key: str) -> datetime:
         return self.instants[key]
