@@ -169,6 +169,32 @@ class TrackPositionsChanged(Contract):
     # additive, optional: the program's version after the change; consumers apply
     # only newer versions (SQS redelivers, does not order). None: an older producer
     version: int | None = None
+    # additive, optional: whether the track is withdrawn at this version (M3). None: an older producer
+    withdrawn: bool | None = None
+
+
+@contract("track.withdrawn.v1", REGISTRATION)
+class TrackWithdrawn(Contract):
+    """M3: the track takes no part in runs snapshotted from now on; it stays on applicants'
+    lists, flagged. Carries the whole track at the program's version."""
+
+    season: str
+    program_code: str
+    track_code: str
+    name: str
+    positions: int
+    reason: str | None = None
+    version: int | None = None  # the program's version after the change
+
+
+@contract("track.reinstated.v1", REGISTRATION)
+class TrackReinstated(Contract):
+    season: str
+    program_code: str
+    track_code: str
+    name: str
+    positions: int
+    version: int | None = None  # the program's version after the change
 
 
 # --- match --------------------------------------------------------------------------

@@ -15,5 +15,7 @@ SUBSCRIPTIONS: dict[str, list[str]] = {
         "applicant.reinstated.v1",
         "program.registered.v1",
         "track.positions_changed.v1",
+        "track.withdrawn.v1",
+        "track.reinstated.v1",
     ],
 }

@@ -3,10 +3,11 @@ events through the bus, the scheduler firing calendar instants on the movable cl
 the Step Functions state machine of infra/ executed by the emulator, its tasks answered by
 the match service through SQS task tokens).
 
-Season: programs 201 (track 2011, 1 position) and 202 (2021: 3, 2022: 2); applicants A0-A5.
-  Match lists: A0 [2011, 2021], A1 [2011], A2 [2021], A3 [2011, 2021] (withdraws: M3),
+Season: programs 201 (track 2011, 1 position), 202 (2021: 3, 2022: 2) and 203 (2031: 1,
+  withdrawn by its program before the lists lock: M3); applicants A0-A5.
+  Match lists: A0 [2011, 2021], A1 [2011], A2 [2031, 2021], A3 [2011, 2021] (withdraws: M3),
   A4 none, A5 [2021] edited after certifying and left uncertified (M1).
-  2011 ranks [A1, A0, A3]; 2021 ranks [A0, A2, A3, A5].
+  2011 ranks [A1, A0, A3]; 2021 ranks [A0, A2, A3, A5]; 2031 ranks [A2] (A2 would match it).
   -> A0 2021, A1 2011, A2 2021; A3, A4, A5 unmatched; unfilled 2021: 1, 2022: 2.
   MPII (M7): A4, A5 and tracks 2021 (1), 2022 (2). A4 [2021], A5 [2022]; 2021 [A4], 2022 [A5]
   -> A4 2021, A5 2022; Post-Match list (M8): 2022 with 1 open position.
@@ -107,10 +108,11 @@ def test_match_and_mpii_on_the_local_stack(stack):
     s = Season(stack)
     s.add_program("201", [("2011", 1)])
     s.add_program("202", [("2021", 3), ("2022", 2)])
+    s.add_program("203", [("2031", 1)])
     for _ in range(6):
         s.add_applicant()
     A = s.applicants
-    wait_for(lambda: len(stack.admin.get(f"{s.base}/tracks", timeout=30).json()["tracks"]) == 3,
+    wait_for(lambda: len(stack.admin.get(f"{s.base}/tracks", timeout=30).json()["tracks"]) == 4,
              "the match service to learn the tracks from program.registered.v1")
 
     # M1: lists open at rol_opens
@@ -126,12 +128,29 @@ def test_match_and_mpii_on_the_local_stack(stack):
 
     s.rank(0, ["2011", "2021"])
     s.rank(1, ["2011"])
-    s.rank(2, ["2021"])
+    s.rank(2, ["2031", "2021"])
     s.rank(3, ["2011", "2021"])
     s.rank(5, ["2021"])
     s.rank(5, ["2021", "2022"], certify=False)  # certified, then edited: no longer counts (M1)
     s.program_ranks("2011", [1, 0, 3])
     s.program_ranks("2021", [0, 2, 3, 5])
+    s.program_ranks("2031", [2])
+
+    # M3: program 203 withdraws its track (registration); it stays on A2's list, flagged, and its
+    # program can no longer change its list
+    r = s.programs["202"].post(f"{stack.url}/registration/programs/203/tracks/2031/withdrawal", timeout=30)
+    assert r.status_code == 403, r.text  # another program's track
+    r = s.programs["203"].post(f"{stack.url}/registration/programs/203/tracks/2031/withdrawal",
+                               json={"reason": "e2e: funding ended"}, timeout=30)
+    assert r.status_code == 200 and r.json()["tracks"][0]["withdrawn"] is True, r.text
+
+    def a2_sees_2031_withdrawn():
+        entries = A[2]["session"].get(f"{s.base}/applicants/me/rol", timeout=30).json()["tracks"]
+        return [(e["track_code"], e["withdrawn"]) for e in entries] == [("2031", True), ("2021", False)]
+
+    wait_for(a2_sees_2031_withdrawn, "2031 flagged withdrawn on A2's list")
+    r = s.programs["203"].put(f"{s.base}/tracks/2031/rol", json={"applicants": [A[0]["code"]]}, timeout=30)
+    assert r.status_code == 409 and r.json()["rule"] == "M3", r.text
 
     # M3: A3 withdraws; it stays on the programs' lists, flagged
     r = A[3]["session"].post(f"{stack.url}/registration/applicants/{A[3]['applicant_id']}/withdrawal",

@@ -32,6 +32,7 @@ from match.domain import engine
 from match.domain import snapshot as snap_mod
 from match.domain.engine import solve, solve_reference
 from match.domain.snapshot import (
+    Result,
     Snapshot,
     SnapshotError,
     Track,
@@ -67,6 +68,14 @@ def native_outcome(data: bytes) -> tuple[str, object]:
         return "ok", loads_snapshot(data)
     except SnapshotError as exc:
         return "error", str(exc)
+
+
+def outcome(function, *args, **kwargs) -> tuple[str, object]:
+    """The value, or the exception's type and message."""
+    try:
+        return "ok", function(*args, **kwargs)
+    except Exception as exc:
+        return type(exc).__name__, str(exc)
 
 
 def layout(doc: dict, rnd: random.Random) -> bytes:
@@ -262,6 +271,15 @@ def test_planted_faults_get_the_reference_outcome(data) -> None:
         '{"applicants": {"A": ["T"]}, "tracks": {"T": {"positions": 100000000000000000000, "ranks": ["A"]}}}',
         '{"applicants": {"A": ["T"]}, "tracks": {"T": {"positions": 0, "ranks": ["A"]}}}',
         '{"applicants": {"A": ["T"], "B": ["T"]}, "tracks": {"T": {"positions": 1, "ranks": ["B", "A"]}}, "withdrawn": ["B"]}',
+        # 19 digits, above 2**63: beyond the C reader's 18 (an int64 would overflow)
+        '{"applicants": {"A": ["T"]}, "tracks": {"T": {"positions": 9999999999999999999, "ranks": ["A"]}}}',
+        # codes the C writers must leave to json.dumps: a control character, a backslash, DEL (legal
+        # unescaped in JSON, escaped by ensure_ascii), a UCS-2 code whose bytes look like ASCII ("\u4141")
+        '{"applicants": {"A\\u001f": ["T"]}, "tracks": {"T": {"positions": 1, "ranks": ["A\\u001f"]}}}',
+        '{"applicants": {"A\\\\B": ["T"]}, "tracks": {"T": {"positions": 1, "ranks": ["A\\\\B"]}}}',
+        '{"applicants": {"A\x7f": ["T"]}, "tracks": {"T": {"positions": 1, "ranks": ["A\x7f"]}}}',
+        '{"applicants": {"\\u4141": ["T"]}, "tracks": {"T": {"positions": 1, "ranks": ["\\u4141"]}}}',
+        '{"applicants": {"A": ["\\u4141"]}, "tracks": {"\\u4141": {"positions": 1, "ranks": ["A"]}}}',
     ],
 )
 def test_documents_handed_back_to_python_still_match(text: str) -> None:
@@ -285,6 +303,32 @@ def test_documents_handed_back_to_python_still_match(text: str) -> None:
         ('{"applicants": {"A": []}, "tracks": {"A": {"positions": 1, "ranks": []}}}', "also an applicant code"),
         ('{"applicants": {"A": []}, "tracks": {}, "withdrawn": ["A", "A"]}', 'duplicate entry "A"'),
         ('{"applicants": {"A": []}, "tracks": {}', "not valid JSON"),
+        ('{"applicants": {}, "tracks": {}, "tracks": {}}', 'duplicate key "tracks"'),
+        ('{"applicants": {}, "tracks": {"T": {"positions": 1, "ranks": []}}, "tracks": {"U": {"positions": 1, "ranks": []}}}',
+         'duplicate key "tracks"'),
+        ('{"tracks": {}}', 'missing key "applicants"'),
+        ('{"applicants": {}}', 'missing key "tracks"'),
+        ('{"applicants": {}, "tracks": {}} 0', "Extra data"),
+        ('{"applicants": {"A\x1f": []}, "tracks": {}}', "Invalid control character"),
+        ('{"applicants": {"A\t": []}, "tracks": {}}', "Invalid control character"),
+        ('{"applicants": {}, "tracks": {"T": {"positions": 1, "ranks": [""]}}}', 'unknown applicant ""'),
+        # A missing value, key, colon or bracket, or a truncated string: the C reader must not take
+        # what it could not read for an empty value, nor a truncated object for a complete one (a
+        # reader that gives up without consuming lets its caller go on from there).
+        ('{"applicants": , "tracks": {}}', "not valid JSON"),
+        ('{"applicants": {}, "tracks": {}, "withdrawn": }', "not valid JSON"),
+        ('{"applicants": {"A": }, "tracks": {}}', "not valid JSON"),
+        ('{"applicants": {"A", "tracks": {}}', "not valid JSON"),
+        ('{"applicants": {}, "tracks": {"T": }}', "not valid JSON"),
+        ('{"applicants": {}, "tracks": {"T": {"ranks": , "positions": 1}}}', "not valid JSON"),
+        ('{"applicants": {}, "tracks": {"T": {"positions": , "ranks": []}}}', "not valid JSON"),
+        ('{"applicants": {}, "tracks": {"T": {"positions": }}', "not valid JSON"),
+        ('{"applicants": {}, "tracks": {"T": {"positions": 1}}', "not valid JSON"),
+        ('{"applicants": {}, "tracks": {"T": {}}', "not valid JSON"),
+        ('{"applicants": {}, "tracks": {"T": {"x": }}', "not valid JSON"),
+        ('{"applicants": {}, "tracks": {"T": {"positions": 1, "ranks": [], "U": {"positions": 1, "ranks": []}}}',
+         "not valid JSON"),
+        ('{"applicants": {}, "tracks": {"T', "not valid JSON"),
     ],
 )
 def test_malformed_files_are_named_by_the_python_parser(text: str, message: str) -> None:
@@ -304,6 +348,71 @@ def test_an_unknown_track_in_a_hand_built_snapshot_gets_the_reference_message(en
             run(snapshot)
         messages.append(str(caught.value))
     assert messages[0] == messages[1]
+
+
+class _UnstableHash(str):
+    """A code whose hash changes after its first use: its dict no longer finds it under its own key."""
+
+    def __hash__(self) -> int:
+        hashed = self.__dict__.setdefault("hashed", 0)
+        self.hashed = 1
+        return hashed  # 0, then 1 (another slot of a one-entry dict)
+
+
+# Hand-built snapshots and results whose codes the C writers must leave to Python (they return
+# None): not str, a UCS-2 str whose bytes look like ASCII, a key its dict cannot find again.
+HAND_BUILT_SNAPSHOTS = {
+    "int applicant": Snapshot(applicants={5: ()}, tracks={}),
+    "int list entry": Snapshot(applicants={"A": (5,)}, tracks={}),
+    "int rank": Snapshot(applicants={}, tracks={"T": Track(1, (5,))}),
+    "UCS-2 code": Snapshot(applicants={"\u4141": ("T",)}, tracks={"T": Track(1, ("\u4141",))}),
+    "unstable applicant": Snapshot(applicants={_UnstableHash("A"): ()}, tracks={}),
+    "unstable track": Snapshot(applicants={}, tracks={_UnstableHash("T"): Track(1, ())}),
+}
+HAND_BUILT_RESULTS = {
+    "int applicant": Result(matches={5: None}, unfilled={}, snapshot_sha256="0"),
+    "int track": Result(matches={"A": 5}, unfilled={}, snapshot_sha256="0"),
+    "UCS-2 track": Result(matches={"A": "\u4141"}, unfilled={"\u4141": 0}, snapshot_sha256="0"),
+    "unstable codes": Result(matches={_UnstableHash("A"): None}, unfilled={_UnstableHash("T"): 0}, snapshot_sha256="0"),
+}
+
+
+@pytest.mark.parametrize("name", HAND_BUILT_SNAPSHOTS)
+def test_a_hand_built_snapshot_hashes_like_the_reference(name: str) -> None:
+    snapshot = HAND_BUILT_SNAPSHOTS[name]
+    assert outcome(snapshot_sha256, snapshot) == outcome(snap_mod._snapshot_sha256_py, snapshot)
+
+
+@pytest.mark.parametrize("name", HAND_BUILT_RESULTS)
+def test_a_hand_built_result_is_written_like_the_reference(name: str) -> None:
+    result = HAND_BUILT_RESULTS[name]
+    assert outcome(dumps_result, result) == outcome(dumps_result, result, native=False)
+
+
+@pytest.mark.parametrize("code", [" ", "A B", "!", "~", "#$%&'()*+-./;<=>?@^_`|", "[{:,}]"])
+def test_plain_codes_and_the_largest_plain_positions_take_the_c_path(code: str) -> None:
+    # Any printable ASCII code without quote or backslash and positions below 10**18 are regular:
+    # the C reader must take them, and the C writers must not leave them to Python (same bytes,
+    # several times slower - only these asserts see it).
+    doc = {"applicants": {code: ["T"]}, "tracks": {"T": {"positions": 10**18 - 1, "ranks": [code]}}}
+    data = json.dumps(doc).encode()
+    kind, native_snap = native_outcome(data)
+    assert kind == "ok"
+    assert native_index(native_snap) is not None
+    python_snap = parse_snapshot(json.loads(data))
+    assert_same_run(native_snap, python_snap)
+    native = snap_mod._native
+    assert native.canonical_snapshot(python_snap.applicants, python_snap.tracks, [code]) is not None  # withdrawn
+    result = solve_reference(python_snap)
+    assert native.dumps_result(result.matches, result.unfilled, result.snapshot_sha256) is not None
+
+
+def test_the_index_functions_refuse_what_is_not_an_index() -> None:
+    native = snap_mod._native
+    for function in (native.materialize, native.solve_index, native.canonical_index):
+        for bad in (None, b"{}"):
+            with pytest.raises(ValueError):
+                function(bad)
 
 
 # A child process: a 32 MiB code, then an address-space limit so that making its str fails.

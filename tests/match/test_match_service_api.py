@@ -26,6 +26,8 @@ from shared.contracts import (
     ApplicantReinstated,
     ApplicantWithdrawn,
     TrackPositionsChanged,
+    TrackReinstated,
+    TrackWithdrawn,
 )
 from tests.fakes import FakeVerifier
 
@@ -149,6 +151,29 @@ def test_m3_withdrawn_applicants_cannot_rank_but_stay_flagged_on_programs_lists(
     assert [(a["code_number"], a["withdrawn"]) for a in body["applicants"]] == [("10002", True), ("10000", False)]
     feed(ApplicantReinstated(season=SEASON, applicant_id="app-2301-2", code_number="10002"))
     assert call(client, "PUT", "/applicants/me/rol", "a2", {"tracks": ["1011"]})[0] == 200
+
+
+def test_m3_a_withdrawn_track_stays_flagged_on_applicants_lists_and_its_program_cannot_rank(client, svc):
+    assert call(client, "PUT", "/applicants/me/rol", "a0", {"tracks": ["1021", "1011"]})[0] == 200
+    assert call(client, "PUT", "/tracks/1021/rol", "p102", {"applicants": ["10000"]})[0] == 200
+    feed(TrackWithdrawn(season=SEASON, program_code="102", track_code="1021", name="PMSR/RRA 1021", positions=1,
+                        reason="closed", version=2))
+    status, body, _ = call(client, "GET", "/applicants/me/rol", "a0")
+    assert [(t["track_code"], t["withdrawn"]) for t in body["tracks"]] == [("1021", True), ("1011", False)]
+    for method, path, payload in (("PUT", "/tracks/1021/rol", {"applicants": ["10001"]}),
+                                  ("POST", "/tracks/1021/rol/certification", None)):
+        status, body, _ = call(client, method, path, "p102", payload)
+        assert status == 409 and body["rule"] == "M3", body
+    assert call(client, "GET", "/tracks/1021/rol", "p102")[1]["applicants"][0]["code_number"] == "10000"  # unchanged
+    tracks = {t["track_code"]: t for t in call(client, "GET", "/tracks", "a0")[1]["tracks"]}
+    assert tracks["1021"]["withdrawn"] and not tracks["1011"]["withdrawn"]
+    # a redelivered, older positions change does not bring it back; the reinstatement does
+    feed(TrackPositionsChanged(season=SEASON, program_code="102", track_code="1021", name="PMSR/RRA 1021",
+                               positions=3, version=1))
+    assert svc.store.tracks(SEASON)["1021"].withdrawn
+    feed(TrackReinstated(season=SEASON, program_code="102", track_code="1021", name="PMSR/RRA 1021", positions=1,
+                         version=3))
+    assert call(client, "PUT", "/tracks/1021/rol", "p102", {"applicants": ["10001"]})[0] == 200
 
 
 def test_projection_keeps_a_withdrawal_that_arrives_before_the_registration(svc):

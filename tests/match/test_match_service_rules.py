@@ -152,6 +152,30 @@ def test_m3_withdrawn_applicants_stay_on_lists_flagged_and_are_skipped():
     assert refused.value.rule == "M3"
 
 
+def test_m3_withdrawn_tracks_stay_on_lists_flagged_and_are_skipped_in_both_rounds():
+    people = [applicant(0), applicant(1)]
+    lists = [rol("applicant", "id-0", ["1011", "1021"]), rol("applicant", "id-1", ["1011"]),
+             rol("track", "1011", ["10000", "10001"]), rol("track", "1021", ["10000"])]
+    doc = snapshot_document(people, {"1011": 1, "1021": 1}, lists, withdrawn_tracks=["1011", "1099"])
+    assert doc["withdrawn"] == ["1011"]  # a withdrawn track not in this round is not named
+    assert doc["applicants"]["10000"] == ["1011", "1021"]  # it keeps its place on applicants' lists
+    snapshot = parse_snapshot(doc)
+    result = solve(snapshot)
+    assert result.matches == {"10000": "1021", "10001": None} and verify(snapshot, result) == []
+    closed = {**TRACKS, "1011": TrackInfo("2301", "1011", "101", "Program 101", "Track 1011", 1, withdrawn=True)}
+    shown = flagged_entries(lists[0], {}, closed)
+    assert [(e["track_code"], e["withdrawn"]) for e in shown] == [("1011", True), ("1021", False)]
+    with pytest.raises(Conflict) as refused:
+        require_may_rank(closed["1011"])  # its program can no longer change or certify its list
+    assert refused.value.rule == "M3" and "track 1011" in refused.value.detail
+    # M7/M8: it offers nothing in MPII nor on the Post-Match list, whatever it left unfilled
+    p = mpii_participants(people, matched_codes=["10000"], unfilled=result.unfilled, withdrawn_tracks=["1011"])
+    assert p.track_positions == {}
+    assert post_match_list({"1011": 1, "1021": 1}, closed) == [
+        {"track_code": "1021", "track_name": "Track 1021", "program_code": "102", "program_name": "Program 102",
+         "open_positions": 1}]
+
+
 # --- M4 --------------------------------------------------------------------------------------
 def test_m4_the_state_machine_runs_the_plan_in_order_with_named_retries_and_a_stop_on_verification():
     asl = json.loads(ASL.read_text())

@@ -5,7 +5,9 @@ write, the program's version grows with every change, and the events carry them 
 from __future__ import annotations
 
 import pytest
-from test_registration_api import ADMIN, pay, register, season  # noqa: F401  (season: a fixture)
+from datetime import timedelta
+
+from test_registration_api import ADMIN, CAL, applicant_token, pay, register, season  # noqa: F401  (season: a fixture)
 
 from caspr_local.demo import demo_programs
 from shared.contracts import (
@@ -14,6 +16,8 @@ from shared.contracts import (
     ApplicantWithdrawn,
     ProgramRegistered,
     TrackPositionsChanged,
+    TrackReinstated,
+    TrackWithdrawn,
 )
 
 pytestmark = [pytest.mark.integration,
@@ -58,3 +62,46 @@ def test_r8_program_events_carry_the_program_version(api, reg, season):  # noqa:
         assert r.status_code == 200, r.data
         assert reg.publisher.of(TrackPositionsChanged)[-1].version == version
     assert [e.positions for e in reg.publisher.of(TrackPositionsChanged)] == [4, 3]
+
+
+def test_m3_a_program_withdraws_and_reinstates_a_track_and_the_events_carry_the_program_version(
+        api, reg, season):  # noqa: F811
+    assert api.call("POST", "/programs", ADMIN, demo_programs()[1]).status_code == 201  # 102: tracks 1021, 1022
+    own, other = "program:p102:102", "program:p101:101"
+    withdraw = "/programs/102/tracks/1022/withdrawal"
+    assert api.call("POST", withdraw, other, {"reason": "x"}).status_code == 403
+    assert api.call("POST", withdraw, applicant_token(reg, "x", "x@x.org")).status_code == 403
+    r = api.call("POST", "/programs/102/tracks/1029/withdrawal", own)
+    assert r.status_code == 404 and "1029" in r.data["detail"]
+    assert reg.programs.get("102").version == 1 and reg.publisher.of(TrackWithdrawn) == []  # refusals change nothing
+
+    r = api.call("POST", withdraw, own, {"reason": "  funding ended  "})
+    assert r.status_code == 200, r.data
+    assert [(t["track_code"], t["withdrawn"], t["withdrawal_reason"]) for t in r.data["tracks"]] == [
+        ("1021", False, None), ("1022", True, "funding ended")]
+    [event] = reg.publisher.of(TrackWithdrawn)
+    assert (event.track_code, event.positions, event.reason, event.version) == ("1022", 1, "funding ended", 2)
+    r = api.call("POST", withdraw, own)
+    assert r.status_code == 409 and r.data["rule"] == "M3"
+    r = api.call("POST", withdraw, own, {"reason": 5})
+    assert r.status_code == 422  # a malformed body is refused before anything is checked
+
+    # a PATCH of the track's positions keeps it withdrawn, and says so in its event
+    r = api.call("PATCH", "/programs/102", own, {"tracks": [{"track_code": "1022", "name": "PMSR/RRA", "positions": 2}]})
+    assert r.status_code == 200 and r.data["tracks"][1]["withdrawn"] is True
+    changed = reg.publisher.of(TrackPositionsChanged)[-1]
+    assert (changed.track_code, changed.positions, changed.withdrawn, changed.version) == ("1022", 2, True, 3)
+    assert api.call("GET", "/programs/102", applicant_token(reg, "x", "x@x.org")).data["tracks"][1]["withdrawn"]
+
+    r = api.call("POST", "/programs/102/tracks/1022/reinstatement", ADMIN)
+    assert r.status_code == 200 and r.data["tracks"][1]["withdrawn"] is False, r.data
+    [back] = reg.publisher.of(TrackReinstated)
+    assert (back.track_code, back.positions, back.version) == ("1022", 2, 4)
+    assert api.call("POST", "/programs/102/tracks/1022/reinstatement", own).status_code == 409
+
+    # reinstatement closes when the Match lists lock (withdrawal stays possible)
+    assert api.call("POST", withdraw, own).status_code == 200
+    reg.clock.set(CAL["rol_deadline"] + timedelta(minutes=1))
+    r = api.call("POST", "/programs/102/tracks/1022/reinstatement", own)
+    assert r.status_code == 422 and r.data["rule"] == "M3" and "rol_deadline" in r.data["detail"], r.data
+    assert reg.programs.get("102").track("1022").withdrawn

@@ -23,6 +23,8 @@ from shared.contracts import (
     SeasonCalendarSet,
     SeasonDeadlineReached,
     TrackPositionsChanged,
+    TrackReinstated,
+    TrackWithdrawn,
 )
 from shared.settings import Settings
 from shared.wiring import LazyConsumer
@@ -42,6 +44,8 @@ def _handlers() -> dict:
         ApplicantReinstated: use(handlers.on_applicant_reinstated),
         ProgramRegistered: use(handlers.on_program_registered),
         TrackPositionsChanged: use(handlers.on_track_positions_changed),
+        TrackWithdrawn: use(handlers.on_track_withdrawn),
+        TrackReinstated: use(handlers.on_track_reinstated),
     }
 
 

@@ -33,6 +33,8 @@ from shared.contracts import (
     SeasonCalendarSet,
     SeasonDeadlineReached,
     TrackPositionsChanged,
+    TrackReinstated,
+    TrackWithdrawn,
 )
 from shared.errors import Forbidden, NotFound, RuleViolation, ValidationFailed
 
@@ -67,11 +69,28 @@ def on_program_registered(svc: Match, e: ProgramRegistered) -> None:
                               version=e.version)
 
 
-def on_track_positions_changed(svc: Match, e: TrackPositionsChanged) -> None:
+def _track_changed(svc: Match, e: TrackPositionsChanged | TrackWithdrawn | TrackReinstated,
+                   withdrawn: bool | None) -> None:
+    """Each track event carries the whole track at the program's version (None: an older
+    producer that did not say whether the track is withdrawn: kept as held)."""
     known = svc.store.tracks(e.season).get(e.track_code)
+    if withdrawn is None:
+        withdrawn = bool(known and known.withdrawn)
     svc.store.upsert_track(TrackInfo(season=e.season, track_code=e.track_code, program_code=e.program_code,
                                      program_name=known.program_name if known else "", name=e.name,
-                                     positions=e.positions), version=e.version)
+                                     positions=e.positions, withdrawn=withdrawn), version=e.version)
+
+
+def on_track_positions_changed(svc: Match, e: TrackPositionsChanged) -> None:
+    _track_changed(svc, e, e.withdrawn)
+
+
+def on_track_withdrawn(svc: Match, e: TrackWithdrawn) -> None:
+    _track_changed(svc, e, True)
+
+
+def on_track_reinstated(svc: Match, e: TrackReinstated) -> None:
+    _track_changed(svc, e, False)
 
 
 def on_deadline_reached(svc: Match, e: SeasonDeadlineReached) -> None:
@@ -214,6 +233,7 @@ def get_track_rol(svc: Match, season: str, rnd: str, track_code: str, principal:
 def put_track_rol(svc: Match, season: str, rnd: str, track_code: str, applicants: list[str],
                   principal: Principal) -> dict:
     t = track_for(svc, season, track_code, principal)
+    require_may_rank(t)
     participants = _require_open(svc, season, rnd)
     if participants is not None and t.track_code not in participants.track_positions:
         raise RuleViolation(f"track {t.track_code} has no unfilled positions after the Match, so it takes no part "
@@ -229,6 +249,7 @@ def put_track_rol(svc: Match, season: str, rnd: str, track_code: str, applicants
 def certify_track_rol(svc: Match, season: str, rnd: str, track_code: str, version: int | None,
                       principal: Principal) -> dict:
     t = track_for(svc, season, track_code, principal)
+    require_may_rank(t)
     _require_open(svc, season, rnd)
     current = svc.store.rol(season, rnd, TRACK, t.track_code)
     require_certifiable(current, version)
@@ -241,7 +262,8 @@ def season_tracks(svc: Match, season: str) -> list[dict]:
     participants = svc.store.mpii(season)
     return [{"track_code": t.track_code, "track_name": t.name, "program_code": t.program_code,
              "program_name": t.program_name, "positions": t.positions,
-             "in_mpii": bool(participants and t.track_code in participants.track_positions)}
+             "in_mpii": bool(participants and t.track_code in participants.track_positions),
+             "withdrawn": t.withdrawn}
             for t in sorted(svc.store.tracks(season).values(), key=lambda t: t.track_code)]
 
 

@@ -83,6 +83,7 @@ class SeasonTrack(BaseModel):
     program_name: str | None = None
     positions: int
     in_mpii: bool = False
+    withdrawn: bool = Field(False, description="M3: stays on lists, flagged; skipped by the run")
 
 
 class SeasonTracksOut(BaseModel):

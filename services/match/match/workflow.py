@@ -114,8 +114,9 @@ def lock_lists(svc: Match, m: dict) -> dict:
 
 def _document(svc: Match, season: str, rnd: str) -> dict:
     people = svc.store.applicants(season)
+    tracks = svc.store.tracks(season)
     if rnd == MATCH:
-        positions = {code: t.positions for code, t in svc.store.tracks(season).items()}
+        positions = {code: t.positions for code, t in tracks.items()}
     else:
         participants = svc.store.mpii(season)
         if participants is None:
@@ -123,7 +124,8 @@ def _document(svc: Match, season: str, rnd: str) -> dict:
         allowed = set(participants.applicant_codes)
         people = [a for a in people if a.code_number in allowed]  # M7: MPII lists limited to participants
         positions = dict(participants.track_positions)
-    return snapshot_document(people, positions, svc.store.rols(season, rnd))
+    return snapshot_document(people, positions, svc.store.rols(season, rnd),
+                             withdrawn_tracks=[code for code, t in tracks.items() if t.withdrawn])
 
 
 def take_snapshot(svc: Match, m: dict) -> dict:
@@ -234,8 +236,10 @@ def open_mpii(svc: Match, m: dict) -> dict:
     _require_stored(svc, season, MATCH)
     matched = [o.code_number for o in svc.store.applicant_outcomes(season, MATCH) if o.track_code is not None]
     unfilled = {code: t.unfilled for code, t in svc.store.track_outcomes(season, MATCH).items()}
+    withdrawn = [code for code, t in svc.store.tracks(season).items() if t.withdrawn]
     participants = svc.store.save_mpii(
-        season, mpii_participants(svc.store.applicants(season), matched, unfilled), svc.platform.clock.now())
+        season, mpii_participants(svc.store.applicants(season), matched, unfilled, withdrawn),
+        svc.platform.clock.now())
     people = {a.code_number: a.applicant_id for a in svc.store.applicants(season)}
     _publish_once(svc, season, "mpii_opened", MpiiOpened(
         season=season, applicant_ids=[people[c] for c in participants.applicant_codes if c in people],

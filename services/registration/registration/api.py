@@ -65,7 +65,8 @@ def program_out(p: Program) -> ProgramOut:
         season=p.season, program_code=p.program_code, name=p.name, city=p.city, state=p.state, coth=p.coth,
         crip=p.crip, crip_section=p.crip_section, application_deadline=p.application_deadline,
         effective_application_deadline=handlers.effective_deadline(svc(), p), requirements=p.requirements,
-        contact=p.contact, tracks=[TrackOut(track_code=t.track_code, name=t.name, positions=t.positions)
+        contact=p.contact, tracks=[TrackOut(track_code=t.track_code, name=t.name, positions=t.positions,
+                                            withdrawn=t.withdrawn, withdrawal_reason=t.withdrawal_reason)
                                    for t in p.tracks])
 
 
@@ -206,3 +207,20 @@ def get_program(program_code: str, query: ProgramGetQuery):
 def patch_program(program_code: str, body: ProgramPatch, query: ProgramGetQuery, principal):
     changes = body.model_dump(exclude_unset=True)
     return program_out(handlers.update_program(svc(), principal, program_code, query.season, changes))
+
+
+@bp.endpoint("/programs/{program_code}/tracks/{track_code}/withdrawal", "POST", summary="Withdraw a track (its "
+             "program's own accounts or an administrator; optional body {reason}): it stays on applicants' lists, "
+             "flagged, and the runs snapshotted from now on skip it (M3)", query=ProgramGetQuery,
+             response=ProgramOut, roles=("program",), errors=(401, 403, 404, 409, 422))
+def post_track_withdrawal(program_code: str, track_code: str, query: ProgramGetQuery, principal, request):
+    body = _optional_body(request, WithdrawalIn)
+    return program_out(handlers.withdraw_track(svc(), principal, program_code, track_code, query.season,
+                                               body.reason))
+
+
+@bp.endpoint("/programs/{program_code}/tracks/{track_code}/reinstatement", "POST", summary="Reinstate a "
+             "withdrawn track, until the Match lists lock at rol_deadline (M3)", query=ProgramGetQuery,
+             response=ProgramOut, roles=("program",), errors=(401, 403, 404, 409, 422))
+def post_track_reinstatement(program_code: str, track_code: str, query: ProgramGetQuery, principal):
+    return program_out(handlers.reinstate_track(svc(), principal, program_code, track_code, query.season))

@@ -23,6 +23,7 @@ from registration.domain.calendar import SeasonCalendar, check_season_id, parse_
 from registration.domain.cms import normalize_cms_id
 from registration.domain.ledger import REFUND, credit_entries, registration_entries
 from registration.domain.profile import check_phone, check_timezone, refuse_immutable
+from registration.domain import programs as programs_domain
 from registration.domain.programs import Program, Track, apply_track_changes, check_program, matches
 from registration.domain.rules import (
     DEFAULT_TIMEZONE,
@@ -54,6 +55,8 @@ from shared.contracts import (
     SeasonDeadlineReached,
     TrackInfo,
     TrackPositionsChanged,
+    TrackReinstated,
+    TrackWithdrawn,
 )
 from shared.email import Email
 from shared.errors import Conflict, DomainError, FieldError, Forbidden, ValidationFailed
@@ -530,7 +533,7 @@ def update_program(svc: Registration, principal: Principal, program_code: str, s
     saved = svc.programs.save(after)
     events: list[Contract] = [TrackPositionsChanged(
         season=saved.season, program_code=saved.program_code, track_code=t.track_code, name=t.name,
-        positions=t.positions, version=saved.version) for t in changed]
+        positions=t.positions, version=saved.version, withdrawn=t.withdrawn) for t in changed]
     if replace(after, tracks=before.tracks) != before or any(
             before.track(t.track_code) is None for t in changed):
         events.append(ProgramUpdated(
@@ -538,6 +541,30 @@ def update_program(svc: Registration, principal: Principal, program_code: str, s
             crip=saved.crip, crip_section=saved.crip_section,
             application_deadline=saved.effective_deadline(calendar), tracks=_track_infos(saved)))
     _publish(svc, *events)
+    return saved
+
+
+def withdraw_track(svc: Registration, principal: Principal, program_code: str, track_code: str,
+                   season: str | None, reason: str | None) -> Program:
+    """M3: the program's own accounts or an administrator."""
+    require_program(principal, program_code)
+    after, track = programs_domain.withdraw_track(svc.programs.get(program_code, season), track_code, reason)
+    saved = svc.programs.save(after)
+    _publish(svc, TrackWithdrawn(season=saved.season, program_code=saved.program_code, track_code=track.track_code,
+                                 name=track.name, positions=track.positions, reason=track.withdrawal_reason,
+                                 version=saved.version))
+    return saved
+
+
+def reinstate_track(svc: Registration, principal: Principal, program_code: str, track_code: str,
+                    season: str | None) -> Program:
+    require_program(principal, program_code)
+    before = svc.programs.get(program_code, season)
+    after, track = programs_domain.reinstate_track(before, track_code, _calendar_for_body(svc, before.season),
+                                                   svc.clock.now())
+    saved = svc.programs.save(after)
+    _publish(svc, TrackReinstated(season=saved.season, program_code=saved.program_code, track_code=track.track_code,
+                                  name=track.name, positions=track.positions, version=saved.version))
     return saved
 
 

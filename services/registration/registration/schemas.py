@@ -237,6 +237,8 @@ class TrackOut(BaseModel):
     track_code: str
     name: str
     positions: int
+    withdrawn: bool = Field(False, description="M3: withdrawn tracks stay on lists, flagged, and are skipped")
+    withdrawal_reason: str | None = None
 
 
 class ProgramOut(BaseModel):

@@ -68,6 +68,7 @@ class TrackItem(BaseItem):
     program_name = UnicodeAttribute(null=True)
     name = UnicodeAttribute(null=True)
     positions = NumberAttribute()
+    withdrawn = BooleanAttribute(null=True)  # M3
     version = NumberAttribute(null=True)  # registration's program version of these positions (M2)
 
 

@@ -265,7 +265,8 @@ def _applicant(season: str, i: ApplicantItem) -> ApplicantInfo:
 
 def _track(season: str, i: TrackItem) -> TrackInfo:
     return TrackInfo(season=season, track_code=i.track_code, program_code=i.program_code,
-                     program_name=i.program_name or "", name=i.name or "", positions=int(i.positions))
+                     program_name=i.program_name or "", name=i.name or "", positions=int(i.positions),
+                     withdrawn=bool(i.withdrawn))
 
 
 def _rol(season: str, i: RolItem) -> RankOrderList:
@@ -400,7 +401,7 @@ class DynamoMatchStore(MatchStore):
     def upsert_track(self, info, version=None):
         item = TrackItem(pk=_season(info.season), sk=f"track#{info.track_code}", track_code=info.track_code,
                          program_code=info.program_code, program_name=info.program_name, name=info.name,
-                         positions=info.positions, version=version)
+                         positions=info.positions, withdrawn=info.withdrawn or None, version=version)
         _save_if_newer(item)  # M2: a redelivered ProgramRegistered never lowers positions a later change set
 
     @transient

@@ -1,8 +1,8 @@
 """From the stored rank order lists to the SNAPSHOT document the engine runs on (M1, M3, M7).
 
-Only certified lists count (M1). Withdrawn applicants keep their place in the
-snapshot (and on programs' lists) and are named in ``withdrawn``, so the run
-skips them (M3). Applicants are identified by their code number, tracks by
+Only certified lists count (M1). Withdrawn applicants and tracks keep their place
+in the snapshot (and on the other side's lists) and are named in ``withdrawn``, so
+the run skips them (M3). Applicants are identified by their code number, tracks by
 their track code (5 and 4 digits: never ambiguous, as the snapshot requires).
 """
 
@@ -17,10 +17,12 @@ def snapshot_document(
     applicants: Iterable[ApplicantInfo],
     positions: Mapping[str, int],
     lists: Iterable[RankOrderList],
+    withdrawn_tracks: Iterable[str] = (),
 ) -> dict:
     """`applicants`: who takes part in this round (MPII: its participants only);
     `positions`: track code -> positions in this round (MPII: unfilled after the Match);
-    `lists`: the round's stored lists, certified or not."""
+    `lists`: the round's stored lists, certified or not; `withdrawn_tracks`: tracks withdrawn
+    now (they keep their place on applicants' lists and are named in ``withdrawn``, M3)."""
     people = {a.code_number: a for a in applicants}
     by_id = {a.applicant_id: a.code_number for a in people.values()}
     doc_applicants: dict[str, list[str]] = {code: [] for code in sorted(people)}
@@ -38,5 +40,6 @@ def snapshot_document(
         entries[:] = list(dict.fromkeys(entries))
     for track in doc_tracks.values():
         track["ranks"] = list(dict.fromkeys(track["ranks"]))
-    withdrawn = sorted(code for code, a in people.items() if a.withdrawn)  # M3
+    withdrawn = sorted({code for code, a in people.items() if a.withdrawn}  # M3
+                       | {code for code in withdrawn_tracks if code in doc_tracks})
     return {"applicants": doc_applicants, "tracks": doc_tracks, "withdrawn": withdrawn}

@@ -51,6 +51,7 @@ class TrackInfo:
     program_name: str
     name: str
     positions: int
+    withdrawn: bool = False  # M3: stays on lists, flagged; skipped by runs snapshotted while withdrawn
 
 
 @dataclass(frozen=True)
@@ -135,11 +136,13 @@ def resolve_applicants(entries: list[str], by_id: Mapping[str, ApplicantInfo],
     return tuple(codes)
 
 
-def require_may_rank(applicant: ApplicantInfo) -> None:
-    """A withdrawn applicant takes no part in the run (M3), so it cannot change or certify a list."""
-    if applicant.withdrawn:
-        raise Conflict(f"applicant {applicant.code_number} is withdrawn from season {applicant.season}; "
-                       "withdrawn applicants take no part in the Match", rule="M3")
+def require_may_rank(who: ApplicantInfo | TrackInfo) -> None:
+    """A withdrawn applicant or track takes no part in the run (M3), so it cannot change or
+    certify a list."""
+    if who.withdrawn:
+        what = (f"applicant {who.code_number}" if isinstance(who, ApplicantInfo) else f"track {who.track_code}")
+        raise Conflict(f"{what} is withdrawn from season {who.season}; withdrawn applicants and tracks take no "
+                       "part in the Match", rule="M3")
 
 
 def require_certifiable(rol: RankOrderList, expected_version: int | None) -> None:
@@ -161,7 +164,7 @@ def flagged_entries(rol: RankOrderList, applicants_by_code: Mapping[str, Applica
             t = tracks.get(entry)
             out.append({"rank": rank, "track_code": entry, "track_name": t.name if t else None,
                         "program_code": t.program_code if t else entry[:3],
-                        "program_name": t.program_name if t else None, "withdrawn": False})
+                        "program_name": t.program_name if t else None, "withdrawn": bool(t and t.withdrawn)})
         else:
             a = applicants_by_code.get(entry)
             out.append({"rank": rank, "code_number": entry, "applicant_id": a.applicant_id if a else None,

@@ -108,6 +108,8 @@ class TrackMap(MapAttribute):
     track_code = UnicodeAttribute()
     name = UnicodeAttribute()
     positions = NumberAttribute()
+    withdrawn = BooleanAttribute(null=True)
+    withdrawal_reason = UnicodeAttribute(null=True)
 
 
 class ProgramItem(BaseItem):

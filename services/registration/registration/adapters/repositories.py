@@ -420,7 +420,8 @@ def _program(i: ProgramItem) -> Program:
         season=i.season, program_code=i.program_code, name=i.name, city=i.city, state=i.state, coth=i.coth,
         crip=i.crip, crip_section=i.crip_section, application_deadline=i.application_deadline,
         requirements=i.requirements, contact=i.contact.as_dict() if i.contact is not None else {},
-        tracks=tuple(Track(t.track_code, t.name, int(t.positions)) for t in i.tracks or []),
+        tracks=tuple(Track(t.track_code, t.name, int(t.positions), bool(t.withdrawn), t.withdrawal_reason)
+                     for t in i.tracks or []),
         version=int(i.version or 0))
 
 
@@ -429,7 +430,8 @@ def _program_item(p: Program) -> ProgramItem:
         pk=f"program#{p.program_code}", sk=f"season#{p.season}", season=p.season, program_code=p.program_code,
         name=p.name, city=p.city, state=p.state, coth=p.coth, crip=p.crip, crip_section=p.crip_section,
         application_deadline=p.application_deadline, requirements=p.requirements, contact=p.contact or None,
-        tracks=[TrackMap(track_code=t.track_code, name=t.name, positions=t.positions) for t in p.tracks],
+        tracks=[TrackMap(track_code=t.track_code, name=t.name, positions=t.positions, withdrawn=t.withdrawn or None,
+                         withdrawal_reason=t.withdrawal_reason) for t in p.tracks],
         gsi1pk=f"season#{p.season}#programs", gsi1sk=p.program_code)
     if p.version:
         item.version = p.version

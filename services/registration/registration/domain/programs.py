@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from registration.domain.calendar import SeasonCalendar
-from shared.errors import FieldError, ValidationFailed
+from shared.errors import Conflict, FieldError, NotFound, RuleViolation, ValidationFailed
 
 PROGRAM_CODE = re.compile(r"^\d{3}$")
 TRACK_CODE = re.compile(r"^\d{4}$")
@@ -19,6 +19,8 @@ class Track:
     track_code: str
     name: str
     positions: int
+    withdrawn: bool = False  # M3: takes no part in runs snapshotted while withdrawn
+    withdrawal_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,44 @@ def apply_track_changes(program: Program, changes: list[Track]) -> tuple[Program
     changed: list[Track] = []
     for t in changes:
         before = tracks.get(t.track_code)
+        if before is not None:  # a PATCH changes name and positions; withdrawal has its own routes
+            t = replace(t, withdrawn=before.withdrawn, withdrawal_reason=before.withdrawal_reason)
         if before is None or before.positions != t.positions:
             changed.append(t)
         tracks[t.track_code] = t
     return replace(program, tracks=tuple(sorted(tracks.values(), key=lambda t: t.track_code))), changed
+
+
+def _with_track(program: Program, code: str, change) -> tuple[Program, Track]:
+    track = program.track(code)
+    if track is None:
+        raise NotFound(f"program {program.program_code} has no track {code} in season {program.season}")
+    track = change(track)
+    return replace(program, tracks=tuple(track if t.track_code == code else t for t in program.tracks)), track
+
+
+def withdraw_track(program: Program, code: str, reason: str | None) -> tuple[Program, Track]:
+    """M3: a program (or an administrator) withdraws one of its tracks: it stays on applicants'
+    lists, flagged, and the runs snapshotted from now on skip it (results already stored stand)."""
+    def change(t: Track) -> Track:
+        if t.withdrawn:
+            raise Conflict(f"track {code} is withdrawn already", rule="M3")
+        return replace(t, withdrawn=True, withdrawal_reason=(reason or "").strip() or None)
+    return _with_track(program, code, change)
+
+
+def reinstate_track(program: Program, code: str, calendar: SeasonCalendar, now: datetime) -> tuple[Program, Track]:
+    """M3: a withdrawn track comes back, before the Match lists lock (rol_deadline)."""
+    lock = calendar["rol_deadline"]
+    if now > lock:
+        raise RuleViolation(f"a track can be reinstated only until the Match lists lock at {lock.isoformat()} "
+                            f"(rol_deadline of season {calendar.season})", rule="M3")
+
+    def change(t: Track) -> Track:
+        if not t.withdrawn:
+            raise Conflict(f"track {code} is not withdrawn", rule="M3")
+        return replace(t, withdrawn=False, withdrawal_reason=None)
+    return _with_track(program, code, change)
 
 
 def matches(program: Program, *, state: str | None = None, coth: bool | None = None, crip: bool | None = None,
