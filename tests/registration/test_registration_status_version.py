@@ -4,9 +4,9 @@ write, the program's version grows with every change, and the events carry them 
 
 from __future__ import annotations
 
-import pytest
 from datetime import timedelta
 
+import pytest
 from test_registration_api import ADMIN, CAL, applicant_token, pay, register, season  # noqa: F401  (season: a fixture)
 
 from caspr_local.demo import demo_programs

@@ -19,11 +19,11 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 
 from registration.bootstrap import Registration
+from registration.domain import programs as programs_domain
 from registration.domain.calendar import SeasonCalendar, check_season_id, parse_calendar
 from registration.domain.cms import normalize_cms_id
 from registration.domain.ledger import REFUND, credit_entries, registration_entries
 from registration.domain.profile import check_phone, check_timezone, refuse_immutable
-from registration.domain import programs as programs_domain
 from registration.domain.programs import Program, Track, apply_track_changes, check_program, matches
 from registration.domain.rules import (
     DEFAULT_TIMEZONE,
