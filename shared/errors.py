@@ -6,6 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 PROBLEM_BASE = "https://caspr.example/problems/"
+# a refusal stays small whatever was sent (a list of 100,000 bad entries must not come back
+# as a 10 MB answer: API Gateway/Lambda cannot return more than 6 MB)
+MAX_ERRORS = 20
+MAX_DETAIL = 1000
+MAX_FIELD = 200
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit - 1]}…"
 
 
 @dataclass
@@ -36,11 +45,15 @@ class DomainError(Exception):
         return f"{PROBLEM_BASE}{self.slug}"
 
     def to_problem(self) -> dict:
-        body = {"type": self.type, "title": self.title, "status": self.status, "detail": self.detail}
+        body = {"type": self.type, "title": self.title, "status": self.status,
+                "detail": clip(self.detail, MAX_DETAIL)}
         if self.rule:
             body["rule"] = self.rule
         if self.errors:
-            body["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
+            body["errors"] = [{"field": clip(e.field, MAX_FIELD), "message": clip(e.message, MAX_FIELD)}
+                              for e in self.errors[:MAX_ERRORS]]
+            if len(self.errors) > MAX_ERRORS:
+                body["errors_total"] = len(self.errors)  # the first MAX_ERRORS are listed
         body.update(self.extra)
         return body
 

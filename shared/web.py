@@ -70,6 +70,20 @@ def _json_body(request) -> Any:
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationFailed(f"the body is not valid JSON: {exc}",
                                errors=[FieldError("body", "must be a JSON object")]) from exc
+    except RecursionError as exc:  # nested deeper than the parser goes: no request needs that
+        raise ValidationFailed("the body is nested too deeply to be read",
+                               errors=[FieldError("body", "must be a JSON object of the documented shape")]) from exc
+
+
+def optional_body(request, model: type[BaseModel]) -> BaseModel:
+    """A body that may be left out (the model's defaults then), else read like any other."""
+    if not request.raw_body or not request.raw_body.strip():
+        return model()
+    data = _json_body(request)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed("the request body has invalid fields", errors=field_errors(exc)) from exc
 
 
 def _dump(value: Any, model: type[BaseModel] | None) -> Any:

@@ -142,6 +142,34 @@ def test_m6_results_are_confidential_before_release(client):
     assert status == 403
 
 
+def test_a_huge_bad_list_gets_a_small_refusal(client):
+    status, body, _ = call(client, "PUT", "/applicants/me/rol", "a0", {"tracks": ["1011"] * 50_000})
+    assert status == 422 and body["errors_total"] == 49_999 and len(body["errors"]) == 20, (status, len(str(body)))
+    assert len(json.dumps(body)) < 10_000
+    assert call(client, "GET", "/applicants/me/rol", "a0")[1]["tracks"] == []  # nothing stored
+
+
+@pytest.mark.parametrize("path", ["/applicants/{x}/rol", "/applicants/{x}/result", "/runs/{x}"])
+def test_an_overlong_or_odd_id_in_the_path_is_refused_not_looked_up(client, path):
+    """DynamoDB refuses keys over 1 KB: such an id must be a 422, never a store error (503)."""
+    for bad in ("x" * 2000, "a%23b"):
+        status, body, _ = call(client, "GET", path.format(x=bad), "admin")
+        assert status == 422 and body["errors"][0]["field"] in ("applicant_id", "run_id"), (status, body)
+
+
+def test_m6_m7_only_programs_taking_part_in_mpii_learn_who_is_unmatched(client, svc):
+    from match.domain.mpii import MpiiParticipants
+
+    svc.store.save_mpii(SEASON, MpiiParticipants(("10001", "10002"), {"1021": 1}), svc.platform.clock.now())
+    status, body, _ = call(client, "GET", "/mpii", "p102")  # 1021 takes part
+    assert status == 200 and [a["code_number"] for a in body["applicants"]] == ["10001", "10002"]
+    status, body, _ = call(client, "GET", "/mpii", "p101")  # no track in MPII: the tracks only
+    assert status == 200 and body.get("applicants") is None and body.get("participant") is None
+    assert [t["track_code"] for t in body["tracks"]] == ["1021"]
+    assert call(client, "GET", "/mpii", "admin")[1]["applicants"]
+    assert call(client, "GET", "/mpii", "a1")[1]["participant"] is True
+
+
 def test_m3_withdrawn_applicants_cannot_rank_but_stay_flagged_on_programs_lists(client, svc):
     assert call(client, "PUT", "/tracks/1011/rol", "p101", {"applicants": ["10002", "10000"]})[0] == 200
     feed(ApplicantWithdrawn(season=SEASON, applicant_id="app-2301-2", code_number="10002", reason="e"))

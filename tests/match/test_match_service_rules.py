@@ -243,6 +243,23 @@ def test_m5_programs_learn_unfilled_positions_then_their_matched_applicants():
     assert row["unfilled_after_mpii"] == 0
 
 
+def test_m3_m7_a_withdrawn_track_is_not_in_mpii_in_its_programs_view_nor_in_the_statistics():
+    closed = TrackInfo("2301", "1011", "101", "Program 101", "Track 1011", 2, withdrawn=True)
+    outcome = {"1011": TrackOutcome("1011", 2, 2, ())}
+    view = program_view("status", "101", "2301", [closed], outcome, {}, {})
+    assert view["tracks"][0]["in_mpii"] is False  # MPII not open yet: it will not take part
+    view = program_view("status", "101", "2301", [track("1011", 2)], outcome, {}, {}, mpii_tracks=())
+    assert view["tracks"][0]["in_mpii"] is False  # MPII opened without it: the stored participants decide
+    view = program_view("status", "101", "2301", [track("1011", 2)], outcome, {}, {}, mpii_tracks=("1011",))
+    assert view["tracks"][0]["in_mpii"] is True
+    doc = {"applicants": {"10000": ["1011", "1021"]}, "tracks": {"1011": {"positions": 2, "ranks": ["10000"]},
+                                                               "1021": {"positions": 1, "ranks": ["10000"]}},
+           "withdrawn": ["1011"]}
+    stats = run_statistics(doc, {"10000": "1021"}, {"1011": 2, "1021": 0})
+    assert (stats["positions"], stats["unfilled_positions"], stats["filled_positions"], stats["withdrawn_tracks"],
+            stats["tracks_filled"]) == (1, 0, 1, 1, 1)
+
+
 def test_m6_statistics_for_administrators():
     doc = {"applicants": {"10000": ["1011"], "10001": [], "10002": ["1011"]},
            "tracks": {"1011": {"positions": 2, "ranks": ["10000", "10002"]}}, "withdrawn": ["10002"]}

@@ -107,6 +107,13 @@ def test_calendar_equal_instants_allowed_where_the_order_is_not_strict():
         parse_calendar("2024", raw)
 
 
+@pytest.mark.parametrize("season", ["24", "2024\n", "\u0662\u0660\u0662\u0664", "２０２４"])
+def test_a_season_id_is_four_ascii_digits_and_nothing_else(season):
+    """Python's \\d takes any Unicode digit and $ a trailing newline: neither makes a season."""
+    with pytest.raises(ValidationFailed):
+        parse_calendar(season, CALENDAR_2024)
+
+
 def test_calendar_season_id_is_four_digits_and_schedule_names_valid():
     with pytest.raises(ValidationFailed):
         parse_calendar("24", CALENDAR_2024)

@@ -171,6 +171,26 @@ def test_a_json_array_body_is_422_not_500(client):
     assert body["errors"]
 
 
+def test_a_body_nested_too_deeply_to_parse_is_422_not_500(client):
+    raw = '{"amount_cents": ' + "[" * 5000 + "]" * 5000 + "}"
+    body = problem(post(client, "/payments", None, "applicant", "k", raw=raw), 422)
+    assert body["errors"][0]["field"] == "body" and "nested" in body["detail"]
+
+
+def test_a_refusal_stays_small_whatever_was_sent():
+    """100,000 bad entries must not come back as a 10 MB problem (API Gateway answers at most
+    6 MB): the first 20 errors, their total, and clipped texts."""
+    from shared.errors import MAX_ERRORS, FieldError, ValidationFailed
+
+    errors = [FieldError(f"tracks[{i}]", "unknown track " + "9" * 100_000) for i in range(100_000)]
+    out = ValidationFailed("bad: " + ", ".join("9999" for _ in range(100_000)), errors=errors).to_problem()
+    assert len(out["errors"]) == MAX_ERRORS and out["errors_total"] == 100_000
+    assert out["errors"][3]["field"] == "tracks[3]" and out["errors"][0]["message"].endswith("…")
+    assert len(json.dumps(out)) < 10_000 and out["detail"].startswith("bad: 9999, 9999")
+    few = ValidationFailed("bad", errors=errors[:2]).to_problem()
+    assert "errors_total" not in few and len(few["errors"]) == 2
+
+
 def test_missing_idempotency_key_when_required_is_422(client):
     body = problem(post(client, "/payments", GOOD, "applicant"), 422)
     assert body["errors"][0]["field"] == "Idempotency-Key"

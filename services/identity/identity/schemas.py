@@ -13,7 +13,7 @@ class AccountIn(BaseModel):
     password: str = Field(min_length=8, max_length=256, description="at least 8 characters, with a digit")
     role: Literal["applicant", "program", "college", "admin"] | None = Field(
         None, description="administrators only: program, college or admin")
-    program_code: str | None = Field(None, pattern=r"^\d{3}$", description="with role=program")
+    program_code: str | None = Field(None, pattern=r"^[0-9]{3}$", description="with role=program")
     college: str | None = Field(None, min_length=2, max_length=40, description="with role=college")
 
 

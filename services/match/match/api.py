@@ -48,9 +48,10 @@ from shared.errors import FieldError, ValidationFailed
 from shared.web import PUBLIC, ApiBlueprint
 
 bp = ApiBlueprint(__name__, tag="match", verifier=lambda: bootstrap.container().platform.verifier)
-_SEASON = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-_TRACK = re.compile(r"^\d{4}$")
-_PROGRAM = re.compile(r"^\d{3}$")
+_SEASON = re.compile(r"^[A-Za-z0-9_-]{1,40}\Z")
+_TRACK = re.compile(r"^[0-9]{4}\Z")
+_PROGRAM = re.compile(r"^[0-9]{3}\Z")
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}\Z")  # applicant ids, code numbers, `me`, run ids
 
 
 def svc():
@@ -62,6 +63,15 @@ def _season(season: str) -> str:
         raise ValidationFailed("the season in the path is invalid", errors=[FieldError(
             "season", "1-40 letters, digits, '-' or '_', e.g. 2024")])
     return season
+
+
+def _id(value: str, name: str) -> str:
+    """Ids in the path: short and plain (a DynamoDB key takes at most 1 KB; a longer one
+    would fail as a store error instead of being refused)."""
+    if not _ID.match(value or ""):
+        raise ValidationFailed(f"the {name} in the path is invalid", errors=[FieldError(
+            name, "1-100 letters, digits, '-' or '_'")])
+    return value
 
 
 def _track(code: str) -> str:
@@ -84,13 +94,16 @@ def _rol_routes(rnd: str, prefix: str) -> None:
     base = f"/seasons/{{season}}{prefix}"
 
     def get_applicant(season, applicant_id, principal):
-        return handlers.get_applicant_rol(svc(), _season(season), rnd, applicant_id, principal)
+        who = _id(applicant_id, "applicant_id")
+        return handlers.get_applicant_rol(svc(), _season(season), rnd, who, principal)
 
     def put_applicant(season, applicant_id, body: ApplicantRolIn, principal):
-        return handlers.put_applicant_rol(svc(), _season(season), rnd, applicant_id, body.tracks, principal)
+        who = _id(applicant_id, "applicant_id")
+        return handlers.put_applicant_rol(svc(), _season(season), rnd, who, body.tracks, principal)
 
     def certify_applicant(season, applicant_id, query: CertificationQuery, principal):
-        return handlers.certify_applicant_rol(svc(), _season(season), rnd, applicant_id, query.version, principal)
+        who = _id(applicant_id, "applicant_id")
+        return handlers.certify_applicant_rol(svc(), _season(season), rnd, who, query.version, principal)
 
     def get_track(season, track_code, principal):
         return handlers.get_track_rol(svc(), _season(season), rnd, _track(track_code), principal)
@@ -169,7 +182,7 @@ def get_runs(season):
 @bp.endpoint("/seasons/{season}/runs/{run_id}", "GET", response=RunOut, roles=("admin",), errors=(404,),
              summary="Progress of a run: execution status and each step (attempts, times, detail)")
 def get_run(season, run_id):
-    return handlers.run_view(svc(), _season(season), run_id)
+    return handlers.run_view(svc(), _season(season), _id(run_id, "run_id"))
 
 
 # ----------------------------------------------------------------------------- results
@@ -184,7 +197,7 @@ def get_my_result(season, principal):
              summary="An applicant's result: matched/unmatched from Match Status Day, program and track from "
                      "Match Day (M5, M6)")
 def get_applicant_result(season, applicant_id, principal):
-    return handlers.applicant_result(svc(), _season(season), applicant_id, principal)
+    return handlers.applicant_result(svc(), _season(season), _id(applicant_id, "applicant_id"), principal)
 
 
 @bp.endpoint("/seasons/{season}/programs/{program_code}/result", "GET", response=ProgramResultOut,

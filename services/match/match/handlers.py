@@ -269,8 +269,8 @@ def season_tracks(svc: Match, season: str) -> list[dict]:
 
 def mpii_view(svc: Match, season: str, principal: Principal) -> dict:
     """M7: who takes part in MPII. Tracks are public to signed-in users once MPII opens; the
-    applicants (who is unmatched) only to programs and administrators; an applicant learns
-    whether it takes part."""
+    applicants (who is unmatched) only to administrators and to programs with a track in MPII
+    (M6: nobody else learns who did not match); an applicant learns whether it takes part."""
     participants = svc.store.mpii(season)
     if participants is None:
         raise Forbidden(f"MPII of season {season} has not opened yet; it opens on Match Status Day", rule="M6")
@@ -280,13 +280,16 @@ def mpii_view(svc: Match, season: str, principal: Principal) -> dict:
          "program_code": tracks[c].program_code if c in tracks else c[:3],
          "program_name": tracks[c].program_name if c in tracks else None, "positions": n}
         for c, n in sorted(participants.track_positions.items())]}
-    if principal.is_admin or principal.role == "program":
+    in_mpii = principal.role == "program" and any(
+        (tracks[c].program_code if c in tracks else c[:3]) == principal.program_code
+        for c in participants.track_positions)
+    if principal.is_admin or in_mpii:
         people = {a.code_number: a for a in svc.store.applicants(season)}
         view["applicants"] = [{"code_number": c, "applicant_id": people[c].applicant_id if c in people else None,
                                "name": people[c].name if c in people else None,
                                "withdrawn": bool(c in people and people[c].withdrawn)}
                               for c in participants.applicant_codes]
-    else:
+    elif principal.role != "program":
         mine = _applicant_of_principal(svc, season, principal)
         view["participant"] = bool(mine and mine.code_number in participants.applicant_codes)
     return view
@@ -368,8 +371,10 @@ def program_result(svc: Match, season: str, program_code: str, principal: Princi
         raise NotFound(f"program {program_code} has no tracks in season {season}")
     current = _stage(svc, season)
     people = {a.code_number: a for a in svc.store.applicants(season)} if current == rel.RESULTS else {}
+    participants = svc.store.mpii(season)
     return rel.program_view(current, program_code, season, tracks, svc.store.track_outcomes(season, MATCH),
-                            svc.store.track_outcomes(season, MPII) if current == rel.RESULTS else {}, people)
+                            svc.store.track_outcomes(season, MPII) if current == rel.RESULTS else {}, people,
+                            mpii_tracks=participants.track_codes if participants is not None else None)
 
 
 def my_result(svc: Match, season: str, principal: Principal) -> dict:

@@ -3,10 +3,7 @@ case, serialize. Nothing else."""
 
 from __future__ import annotations
 
-import json
-
 from chalice import Response
-from pydantic import ValidationError
 
 from registration import bootstrap, handlers
 from registration.domain.ledger import balance_cents
@@ -38,8 +35,7 @@ from registration.schemas import (
     WithdrawalIn,
 )
 from shared import health
-from shared.errors import FieldError, ValidationFailed
-from shared.web import ANY_ROLE, PUBLIC, ApiBlueprint, field_errors
+from shared.web import ANY_ROLE, PUBLIC, ApiBlueprint, optional_body
 
 bp = ApiBlueprint(__name__, tag="registration", verifier=lambda: bootstrap.container().verifier)
 APPLICANT = ("applicant",)
@@ -150,24 +146,11 @@ def get_ledger(applicant_id: str, principal):
                        payment_id=e.payment_id, at=e.at, quantity=e.quantity, note=e.note) for e in entries])
 
 
-def _optional_body(request, model):
-    raw = request.raw_body
-    if not raw or not raw.strip():
-        return model()
-    try:
-        return model.model_validate(json.loads(raw))
-    except (ValueError, UnicodeDecodeError) as exc:
-        if isinstance(exc, ValidationError):
-            raise ValidationFailed("the request body has invalid fields", errors=field_errors(exc)) from exc
-        raise ValidationFailed(f"the body is not valid JSON: {exc}",
-                               errors=[FieldError("body", "must be a JSON object")]) from exc
-
-
 @bp.endpoint("/applicants/{applicant_id}/withdrawal", "POST", summary="Withdraw (R7); optional body "
              "{reason}. Refunds nothing now (R2: the interview fee refund follows I8)", response=ApplicantOut,
              roles=APPLICANT, errors=(401, 403, 404, 409, 422))
 def post_withdrawal(applicant_id: str, principal, request):
-    body = _optional_body(request, WithdrawalIn)
+    body = optional_body(request, WithdrawalIn)
     a = handlers.withdraw(svc(), principal, applicant_id, body.reason)
     return applicant_out(a, notes=[handlers.NO_REFUND_NOTE])
 
@@ -214,7 +197,7 @@ def patch_program(program_code: str, body: ProgramPatch, query: ProgramGetQuery,
              "flagged, and the runs snapshotted from now on skip it (M3)", query=ProgramGetQuery,
              response=ProgramOut, roles=("program",), errors=(401, 403, 404, 409, 422))
 def post_track_withdrawal(program_code: str, track_code: str, query: ProgramGetQuery, principal, request):
-    body = _optional_body(request, WithdrawalIn)
+    body = optional_body(request, WithdrawalIn)
     return program_out(handlers.withdraw_track(svc(), principal, program_code, track_code, query.season,
                                                body.reason))
 

@@ -55,7 +55,7 @@ class SeasonOut(BaseModel):
 
 class RegistrationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    season: str = Field(pattern=r"^\d{4}$", description="the season (Match year), e.g. 2024")
+    season: str = Field(pattern=r"^[0-9]{4}$", description="the season (Match year), e.g. 2024")
     first_name: str = Field(**NAME)
     last_name: str = Field(**NAME)
     email: str = Field(pattern=EMAIL, max_length=254,
@@ -117,7 +117,7 @@ class ApplicantList(BaseModel):
 
 class ApplicantQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    season: str | None = Field(None, pattern=r"^\d{4}$", description="administrators: the season to list")
+    season: str | None = Field(None, pattern=r"^[0-9]{4}$", description="administrators: the season to list")
     status: str | None = Field(None, description="pending_payment, registered, withdrawn or closed_unpaid")
 
 
@@ -187,7 +187,7 @@ class LedgerOut(BaseModel):
 
 class TrackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    track_code: str = Field(pattern=r"^\d{4}$", description="program code + one digit, e.g. 1011")
+    track_code: str = Field(pattern=r"^[0-9]{4}$", description="program code + one digit, e.g. 1011")
     name: str = Field(min_length=1, max_length=100, description="e.g. PMSR/RRA")
     positions: int = Field(ge=0, le=99)
 
@@ -201,8 +201,8 @@ class Contact(BaseModel):
 
 class ProgramIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    season: str = Field(pattern=r"^\d{4}$")
-    program_code: str = Field(pattern=r"^\d{3}$", description="3 digits, e.g. 101")
+    season: str = Field(pattern=r"^[0-9]{4}$")
+    program_code: str = Field(pattern=r"^[0-9]{3}$", description="3 digits, e.g. 101")
     name: str = Field(min_length=2, max_length=200)
     city: str = Field(min_length=1, max_length=100)
     state: str = Field(min_length=2, max_length=50)
@@ -264,7 +264,7 @@ class ProgramList(BaseModel):
 
 class ProgramQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    season: str | None = Field(None, pattern=r"^\d{4}$", description="default: the latest season")
+    season: str | None = Field(None, pattern=r"^[0-9]{4}$", description="default: the latest season")
     state: str | None = Field(None, max_length=50)
     coth: bool | None = None
     crip: bool | None = None
@@ -273,4 +273,4 @@ class ProgramQuery(BaseModel):
 
 class ProgramGetQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    season: str | None = Field(None, pattern=r"^\d{4}$", description="default: the program's latest season")
+    season: str | None = Field(None, pattern=r"^[0-9]{4}$", description="default: the program's latest season")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from shared.auth import Principal
 from shared.errors import FieldError, Forbidden, ValidationFailed
 
-PROGRAM_CODE = re.compile(r"^\d{3}$")
+PROGRAM_CODE = re.compile(r"^[0-9]{3}\Z")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ side sees only its own (M6); administrators see everything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -105,16 +105,18 @@ def applicant_view(current: str, applicant: ApplicantInfo, match: ApplicantOutco
 
 def program_view(current: str, program_code: str, season: str, tracks: Iterable[TrackInfo],
                  match: Mapping[str, TrackOutcome], mpii: Mapping[str, TrackOutcome],
-                 applicants_by_code: Mapping[str, ApplicantInfo]) -> dict:
+                 applicants_by_code: Mapping[str, ApplicantInfo], mpii_tracks: Collection[str] | None = None) -> dict:
     """M5: on Match Status Day a program learns its unfilled positions per track; on Match Day
-    its matched applicants (Match and MPII)."""
+    its matched applicants (Match and MPII). `mpii_tracks`: the tracks taking part in MPII
+    (None until MPII opens: then a track with unfilled positions, not withdrawn, will)."""
     rows = []
     for t in sorted(tracks, key=lambda t: t.track_code):
         m = match.get(t.track_code)
         row: dict = {"track_code": t.track_code, "track_name": t.name,
                      "positions": m.positions if m else t.positions,
                      "unfilled": m.unfilled if m else t.positions}
-        row["in_mpii"] = row["unfilled"] > 0
+        row["in_mpii"] = (t.track_code in mpii_tracks if mpii_tracks is not None
+                          else row["unfilled"] > 0 and not t.withdrawn)  # M7
         if current == RESULTS:
             matched = []
             for rnd, outcome in (("match", m), ("mpii", mpii.get(t.track_code))):
@@ -135,7 +137,9 @@ def run_statistics(document: Mapping, matches: Mapping[str, str | None], unfille
     applicants = document["applicants"]
     tracks = document["tracks"]
     withdrawn = set(document.get("withdrawn", ()))
-    positions = sum(int(t["positions"]) for t in tracks.values())
+    open_tracks = {code: t for code, t in tracks.items() if code not in withdrawn}  # M3: withdrawn offer nothing
+    positions = sum(int(t["positions"]) for t in open_tracks.values())
+    open_unfilled = sum(int(unfilled.get(code, 0)) for code in open_tracks)
     matched = sum(1 for t in matches.values() if t is not None)
     participating = [c for c in applicants if c not in withdrawn]
     return {
@@ -143,12 +147,14 @@ def run_statistics(document: Mapping, matches: Mapping[str, str | None], unfille
         "applicants_with_certified_list": sum(1 for c, lst in applicants.items() if lst),
         "withdrawn_applicants": len(withdrawn & set(applicants)),
         "tracks": len(tracks),
+        "withdrawn_tracks": len(withdrawn & set(tracks)),
         "tracks_with_certified_list": sum(1 for t in tracks.values() if t["ranks"]),
         "positions": positions,
         "matched": matched,
         "unmatched": len(participating) - matched,
-        "filled_positions": positions - sum(int(n) for n in unfilled.values()),
-        "unfilled_positions": sum(int(n) for n in unfilled.values()),
-        "tracks_filled": sum(1 for code, t in tracks.items() if int(t["positions"]) > 0 and int(unfilled.get(code, 0)) == 0),
+        "filled_positions": positions - open_unfilled,
+        "unfilled_positions": open_unfilled,
+        "tracks_filled": sum(1 for code, t in open_tracks.items()
+                             if int(t["positions"]) > 0 and int(unfilled.get(code, 0)) == 0),
         "match_rate": round(matched / len(participating), 4) if participating else 0.0,
     }

@@ -32,7 +32,7 @@ PLAN = (
     "await:match_day", "release_results", "publish_post_match",
 )
 
-_SEASON = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_SEASON = re.compile(r"^[A-Za-z0-9_-]{1,40}\Z")
 
 
 def step_key(step: str, round_name: str | None = None, key: str | None = None) -> str:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from shared.errors import FieldError, ValidationFailed
 
-SEASON_ID = re.compile(r"^\d{4}$")
+SEASON_ID = re.compile(r"^[0-9]{4}\Z")
 
 # in the order of a normal season
 CALENDAR_KEYS: tuple[str, ...] = (

@@ -6,7 +6,7 @@ import re
 
 from shared.errors import FieldError, ValidationFailed
 
-CMS_ID = re.compile(r"^[A-Z]{3}-[A-Z0-9]{9}$")
+CMS_ID = re.compile(r"^[A-Z]{3}-[A-Z0-9]{9}\Z")
 CMS_ID_FORM = "three letters, a dash and nine letters or digits, e.g. PRO-2T8P48F5H"
 
 

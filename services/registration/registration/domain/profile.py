@@ -9,7 +9,7 @@ from zoneinfo import available_timezones
 from shared.errors import FieldError, ValidationFailed
 
 IMMUTABLE = ("cms_id", "email", "season")
-PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{6,24}$")
+PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{6,24}\Z")
 
 
 @lru_cache(maxsize=1)

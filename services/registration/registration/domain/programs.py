@@ -9,8 +9,8 @@ from datetime import datetime
 from registration.domain.calendar import SeasonCalendar
 from shared.errors import Conflict, FieldError, NotFound, RuleViolation, ValidationFailed
 
-PROGRAM_CODE = re.compile(r"^\d{3}$")
-TRACK_CODE = re.compile(r"^\d{4}$")
+PROGRAM_CODE = re.compile(r"^[0-9]{3}\Z")
+TRACK_CODE = re.compile(r"^[0-9]{4}\Z")
 MAX_POSITIONS = 99
 
 
