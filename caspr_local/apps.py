@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chalice import Chalice
-from chalice.app import SQSEventConfig
+from chalice.app import ScheduledEventConfig, SQSEventConfig
 from chalice.config import Config
 from chalice.local import LocalGateway
 
@@ -40,6 +40,11 @@ class LoadedApp:
             if isinstance(source, SQSEventConfig):
                 out[source.queue] = self.app.handler_map[source.name]
         return out
+
+    def scheduled_handlers(self) -> dict[str, object]:
+        """name -> the handler of each `@schedule` function (run by the local host's tick)."""
+        return {source.name: self.app.handler_map[source.name] for source in self.app.event_sources
+                if isinstance(source, ScheduledEventConfig)}
 
 
 def _thread_local_requests(app: Chalice) -> None:

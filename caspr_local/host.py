@@ -11,6 +11,7 @@ import mimetypes
 import os
 import threading
 import time
+import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,6 +24,7 @@ log = logging.getLogger("caspr.local")
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "web"
 DEFAULT_START = datetime(2023, 7, 24, 16, 0, tzinfo=UTC)  # 2024 CASPR registration opens, 12:00 ET
+SCHEDULED_EVERY_SECONDS = 5.0  # `@schedule` functions (rate(5 minutes) on AWS) run this often locally
 
 
 def _swagger_dir() -> Path:
@@ -45,6 +47,7 @@ class LocalStack:
         self.clock = ControlledClock(start or DEFAULT_START)
         self.stop_event = threading.Event()
         self.pollers = []
+        self.scheduled: dict[str, object] = {}
         self.apps = {}
         self._server: ThreadingHTTPServer | None = None
         self._openapi: dict | None = None
@@ -82,6 +85,8 @@ class LocalStack:
         for loaded in self.apps.values():
             for queue, handler in loaded.sqs_handlers().items():
                 self.pollers.append(QueuePoller(queue, handler, self.stop_event))
+            self.scheduled.update({f"{loaded.service}.{name}": handler
+                                   for name, handler in loaded.scheduled_handlers().items()})
         for p in self.pollers:
             p.thread.start()
         self.scheduler = LocalScheduler(self.clock)
@@ -110,17 +115,36 @@ class LocalStack:
 
     # ---------------------------------------------------------------- clock & events
     def _tick(self) -> None:
+        last = time.monotonic()
         while not self.stop_event.wait(1.0):
             try:
                 self.scheduler.fire_due()
             except Exception:
                 log.exception("scheduler tick")
+            if time.monotonic() - last >= SCHEDULED_EVERY_SECONDS:
+                last = time.monotonic()
+                self.run_scheduled()
+
+    def run_scheduled(self) -> dict[str, object]:
+        """Runs every `@schedule` function once, as its rule would (on AWS every few minutes;
+        here every SCHEDULED_EVERY_SECONDS and whenever the clock moves)."""
+        out = {}
+        for name, handler in self.scheduled.items():
+            event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+                     "source": "aws.events", "account": "000000000000", "time": iso(self.clock.now()),
+                     "region": "us-east-1", "resources": [f"local:{name}"], "detail": {}}
+            try:
+                out[name] = handler(event, None)
+            except Exception:
+                log.exception("scheduled function %s failed", name)
+        return out
 
     def move_clock(self, when: datetime) -> dict:
         if when < self.clock.now():
             raise ValueError(f"the clock only moves forward; it is {iso(self.clock.now())}")
         self.clock.set(when)
         fired = self.scheduler.fire_due()
+        self.run_scheduled()
         self.settle()
         return {"now": iso(self.clock.now()), "fired": fired}
 

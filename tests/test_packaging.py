@@ -35,7 +35,10 @@ def test_packaging_one_service_and_shared_lint_clean_on_python313(tmp_path, caps
     template = json.loads((out / "registration" / "sam.json").read_text())
     functions = {k: r["Properties"] for k, r in template["Resources"].items()
                  if r["Type"] == "AWS::Serverless::Function"}
-    assert {p["Handler"] for p in functions.values()} == {"app.app", "registration.consumers.on_event"}
+    assert {p["Handler"] for p in functions.values()} == {"app.app", "registration.consumers.on_event",
+                                                          "registration.consumers.republish_pending"}
+    [schedule] = [p["Events"] for p in functions.values() if p["Handler"].endswith("republish_pending")]
+    assert [e["Properties"]["Schedule"] for e in schedule.values()] == ["rate(5 minutes)"]
     for props in functions.values():
         assert props["Runtime"] == "python3.13"
         assert props["Layers"] == [{"Ref": "DependenciesLayerArn"}]
@@ -45,6 +48,8 @@ def test_packaging_one_service_and_shared_lint_clean_on_python313(tmp_path, caps
         assert env["CASPR_EVENT_BUS"] == {"Ref": "EventBusName"}
         assert env["CASPR_SCHEDULER_ROLE_ARN"] == {"Ref": "SchedulerRoleArn"}
         for event in props.get("Events", {}).values():
+            if event["Type"] == "Schedule":
+                continue
             assert event["Type"] == "SQS"
             assert event["Properties"]["Queue"] == {"Ref": "EventsQueueArn"}
             assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]

@@ -51,6 +51,7 @@ def reg(aws, clock):
     )
     from registration.adapters.schedules import EventBridgeCalendarScheduler
     from shared.adapters.accounts import AccountDirectory
+    from shared.adapters.outbox import dynamo_pending_events
 
     class FakeAccounts(AccountDirectory):
         def __init__(self):
@@ -66,7 +67,8 @@ def reg(aws, clock):
         applicants=DynamoApplicantRepository(settings), programs=DynamoProgramRepository(), ledger=DynamoLedger(),
         payments=LocalTestProvider(), calendar_scheduler=EventBridgeCalendarScheduler(settings),
         accounts=FakeAccounts(), publisher=InMemoryPublisher(), mailer=RecordingMailer(), clock=clock,
-        verifier=FakeVerifier(), idempotency_store=lambda: platform.idempotency_store("registration"))
+        verifier=FakeVerifier(), idempotency_store=lambda: platform.idempotency_store("registration"),
+        pending_events=dynamo_pending_events("registration"))
     bootstrap.override(svc)
     yield svc
     bootstrap.override(None)

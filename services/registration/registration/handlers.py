@@ -40,6 +40,7 @@ from registration.domain.rules import (
     registration_fee_cents,
     registration_warnings,
 )
+from shared.adapters.outbox import publish_or_keep, republish
 from shared.auth import Principal, require_admin, require_program
 from shared.contracts import (
     ApplicantProfileUpdated,
@@ -72,12 +73,15 @@ NO_REFUND_NOTE = ("Withdrawal refunds nothing now: the $300 applicant fee and cr
 
 # ----------------------------------------------------------------------------- plumbing
 def _publish(svc: Registration, *events: Contract) -> None:
-    """After the state change is stored. A failure is logged, not raised: the change is
-    already made and a retry of the request would not publish again (see README)."""
-    try:
-        svc.publisher.publish(*events)
-    except Exception:
-        logger.exception("publishing failed", extra={"detail_types": [e.detail_type for e in events]})
+    """After the state change is stored. A failure is not raised (the change is made and a
+    retry of the request would not publish again): the events are kept and published again
+    by the `republish_pending` schedule (see README)."""
+    publish_or_keep(svc.publisher, svc.pending_events, events, svc.clock.now())
+
+
+def republish_pending(svc: Registration) -> int:
+    """The schedule: publishes the events the bus refused earlier, oldest first."""
+    return republish(svc.publisher, svc.pending_events)
 
 
 def _mail(svc: Registration, email: Email) -> None:
