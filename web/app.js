@@ -524,8 +524,11 @@ function programRow(p, extra) {
     h("td", {}, yesNo(p.coth)),
     h("td", {}, yesNo(p.crip), p.crip && p.crip_section ? ` §${p.crip_section}` : ""),
     h("td", {}, deadline ? when(deadline, DEFAULT_TZ) : "season default"),
-    h("td", {}, (p.tracks || []).map((t) => h("div", {}, h("span", { class: "code-number" }, t.track_code),
-      ` ${t.name} · ${t.positions} position${t.positions === 1 ? "" : "s"}`))),
+    h("td", {}, (p.tracks || []).map((t) => h("div", { "data-testid": "track", "data-track-code": t.track_code },
+      h("span", { class: "code-number" }, t.track_code),
+      ` ${t.name} · ${t.positions} position${t.positions === 1 ? "" : "s"}`,
+      t.withdrawn ? h("span", { class: "badge", "data-testid": "track-withdrawn",
+                                title: t.withdrawal_reason || "withdrawn (M3)" }, " withdrawn") : null))),
     extra ? h("td", {}, extra) : null);
 }
 

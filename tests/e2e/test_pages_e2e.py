@@ -348,6 +348,27 @@ def test_pages_what_is_typed_while_the_program_list_refreshes_is_kept(stack, tab
     assert sorted(p["program_code"] for p in listed["programs"]) == ["601", "602"]
 
 
+def test_pages_the_directory_flags_a_withdrawn_track(stack, tabs):
+    season, _ = stack.new_season()
+    body = {"season": season, "program_code": "611", "name": "Lakeside Podiatry", "city": "Erie", "state": "PA",
+            "coth": True, "crip": False, "contact": {"name": "Director"},
+            "tracks": [{"track_code": "6111", "name": "PMSR/RRA", "positions": 2},
+                       {"track_code": "6112", "name": "PMSR/RRA research", "positions": 1}]}
+    assert stack.admin.post(f"{stack.url}/registration/programs", json=body, timeout=30).status_code == 201
+    r = stack.admin.post(f"{stack.url}/registration/programs/611/tracks/6112/withdrawal",
+                         json={"reason": "funding ended"}, timeout=30)
+    assert r.status_code == 200, r.text
+    session, account = stack.new_account()
+    reader = tabs("directory-withdrawn")
+    sign_in(reader, account["email"], account["password"])
+    page = reader.goto(f"/#/directory?season={season}")
+    page.wait_for_selector("[data-testid=program-row][data-program-code='611'] [data-testid=track]")
+    flagged = page.locator("[data-testid=track]").evaluate_all(
+        "ts => ts.map(t => [t.dataset.trackCode, !!t.querySelector('[data-testid=track-withdrawn]')])")
+    assert flagged == [["6111", False], ["6112", True]]
+    assert page.locator("[data-testid=track-withdrawn]").get_attribute("title") == "funding ended"
+
+
 def _codes(page) -> list[str]:
     return sorted(page.locator("[data-testid=program-row]").evaluate_all(
         "rows => rows.map(r => r.dataset.programCode)"))
