@@ -73,7 +73,7 @@ def _track_changed(svc: Match, e: TrackPositionsChanged | TrackWithdrawn | Track
                    withdrawn: bool | None) -> None:
     """Each track event carries the whole track at the program's version (None: an older
     producer that did not say whether the track is withdrawn: kept as held)."""
-    known = svc.store.tracks(e.season).get(e.track_code)
+    known = svc.store.track(e.season, e.track_code)
     if withdrawn is None:
         withdrawn = bool(known and known.withdrawn)
     svc.store.upsert_track(TrackInfo(season=e.season, track_code=e.track_code, program_code=e.program_code,
@@ -149,7 +149,7 @@ def applicant_for(svc: Match, season: str, applicant_id: str, principal: Princip
 
 
 def track_for(svc: Match, season: str, track_code: str, principal: Principal) -> TrackInfo:
-    track = svc.store.tracks(season).get(track_code)
+    track = svc.store.track(season, track_code)
     if track is None:
         raise NotFound(f"no track {track_code} in season {season}; a track code is 4 digits, e.g. 1011")
     require_program(principal, track.program_code)

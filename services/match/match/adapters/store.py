@@ -136,6 +136,10 @@ class MatchStore(ABC):
     @abstractmethod
     def tracks(self, season: str) -> dict[str, TrackInfo]: ...
 
+    @abstractmethod
+    def track(self, season: str, track_code: str) -> TrackInfo | None:
+        """One track (one read, where `tracks` reads the whole season)."""
+
     # rank order lists --------------------------------------------------------------------
     @abstractmethod
     def rol(self, season: str, rnd: str, kind: str, owner: str) -> RankOrderList: ...
@@ -408,6 +412,11 @@ class DynamoMatchStore(MatchStore):
     def tracks(self, season):
         items = TrackItem.query(_season(season), TrackItem.sk.startswith("track#"), consistent_read=True)
         return {i.track_code: _track(season, i) for i in items}
+
+    @transient
+    def track(self, season, track_code):
+        item = _get(TrackItem, _season(season), f"track#{track_code}")
+        return _track(season, item) if item is not None else None
 
     # rank order lists --------------------------------------------------------------------
     @staticmethod
