@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chalice import Chalice
-from chalice.app import ScheduledEventConfig, SQSEventConfig
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 from chalice.config import Config
 from chalice.local import LocalGateway
 
@@ -39,6 +39,15 @@ class LoadedApp:
         for source in self.app.event_sources:
             if isinstance(source, SQSEventConfig):
                 out[source.queue] = self.app.handler_map[source.name]
+        return out
+
+    def stream_handlers(self) -> dict[str, object]:
+        """table name -> the handler of each `on_dynamodb_record` function (the outbox relay)."""
+        out = {}
+        for source in self.app.event_sources:
+            if isinstance(source, DynamoDBEventConfig):
+                table = source.stream_arn.split(":table/", 1)[1].split("/", 1)[0]
+                out[table] = (self.app.handler_map[source.name], source.batch_size)
         return out
 
     def scheduled_handlers(self) -> dict[str, object]:

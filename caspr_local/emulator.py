@@ -57,6 +57,19 @@ def fast_transactions() -> None:
             return obj if isinstance(obj, ddb.Table) else copy.deepcopy(obj, memo)
 
     def transact_write_items(self, transact_items):
+        if _stream_add is None:
+            return _transact(self, transact_items)
+        _pending_stream.records = []  # stream records wait for the commit (see outbox_streams)
+        try:
+            result = _transact(self, transact_items)
+            records, _pending_stream.records = _pending_stream.records, None
+            for shard, old, new in records:
+                _stream_add(shard, old, new)
+            return result
+        finally:
+            _pending_stream.records = None
+
+    def _transact(self, transact_items):
         try:
             saved = []
             for entry in transact_items:
@@ -89,6 +102,46 @@ def fast_transactions() -> None:
     ddb.DynamoDBBackend.transact_write_items = transact_write_items
 
 
+_pending_stream = threading.local()
+_stream_add = None
+
+
+def outbox_streams() -> None:
+    """DynamoDB streams as the outbox relay sees them on AWS:
+    - a transaction's stream records appear only when it commits (moto writes the items of a
+      TransactWriteItems one by one and puts them back when a condition fails, leaving the
+      records of a change that never happened in the stream);
+    - only outbox items are streamed (on AWS the relay's FilterCriteria drops the rest; here
+      dropping them at the source saves the serialized emulator a JSON dump per write)."""
+    global _stream_add
+    from moto.dynamodb.models import table as ddb_table
+
+    from shared.adapters.outbox import OUTBOX
+
+    if _stream_add is not None:
+        return
+    _stream_add = ddb_table.StreamShard.add
+
+    def add(shard, old, new):
+        record = new if new is not None else old
+        if record is None or not str(getattr(record.hash_key, "value", "")).startswith(OUTBOX):
+            return
+        pending = getattr(_pending_stream, "records", None)
+        if pending is not None:
+            pending.append((shard, old, new))
+        else:
+            _stream_add(shard, old, new)
+
+    ddb_table.StreamShard.add = add
+
+
+def patch_moto() -> None:
+    """Every change the local stack (and the integration tests) make to moto."""
+    fast_transactions()
+    outbox_streams()
+    fast_event_targets()
+
+
 def fast_event_targets() -> None:
     """moto's EventBridge compiles the same JSONPath expressions (its default input
     template) for every target of every event; compiled once here."""
@@ -102,8 +155,7 @@ def fast_event_targets() -> None:
 
 class Emulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
-        fast_transactions()
-        fast_event_targets()
+        patch_moto()
         for key, value in MOTO_CONFIG.items():
             default_user_config.setdefault(key, {}).update(value)  # type: ignore[attr-defined]
         app = SerializedApp(DomainDispatcherApplication(create_backend_app))

@@ -47,6 +47,7 @@ class LocalStack:
         self.clock = ControlledClock(start or DEFAULT_START)
         self.stop_event = threading.Event()
         self.pollers = []
+        self.relays = []  # the outbox relays: one stream poller per service table
         self.scheduled: dict[str, object] = {}
         self.apps = {}
         self._server: ThreadingHTTPServer | None = None
@@ -78,16 +79,22 @@ class LocalStack:
         install_default_clock(self.clock)
 
         from caspr_local.apps import load_all
-        from caspr_local.pollers import QueuePoller
+        from caspr_local.pollers import QueuePoller, StreamPoller
         from caspr_local.scheduler import LocalScheduler
+        from shared.relay import RELAY_MAX_RETRIES
+        from shared.settings import Settings
 
         self.apps = load_all()
         for loaded in self.apps.values():
             for queue, handler in loaded.sqs_handlers().items():
                 self.pollers.append(QueuePoller(queue, handler, self.stop_event))
+            for table, (handler, batch_size) in loaded.stream_handlers().items():
+                self.relays.append(StreamPoller(
+                    table, handler, self.stop_event, batch_size=batch_size, max_retries=RELAY_MAX_RETRIES,
+                    failure_queue=Settings.from_env().relay_dlq_name(loaded.service)))
             self.scheduled.update({f"{loaded.service}.{name}": handler
                                    for name, handler in loaded.scheduled_handlers().items()})
-        for p in self.pollers:
+        for p in self.pollers + self.relays:
             p.thread.start()
         self.scheduler = LocalScheduler(self.clock)
         threading.Thread(target=self._tick, name="scheduler", daemon=True).start()
@@ -108,7 +115,7 @@ class LocalStack:
         self.stop_event.set()
         if self._server:
             self._server.shutdown()
-        for p in self.pollers:  # let each finish its poll before the emulator goes away
+        for p in self.pollers + self.relays:  # let each finish its poll before the emulator goes away
             p.kick()
             p.thread.join(timeout=5)
         self.emulator.stop()
@@ -149,13 +156,21 @@ class LocalStack:
         return {"now": iso(self.clock.now()), "fired": fired}
 
     def settle(self, timeout: float = 60.0) -> bool:
-        """Waits until every queue is empty and every consumer idle (events delivered)."""
+        """Waits until every outbox is relayed, every queue is empty and every consumer idle
+        (events delivered)."""
+        return self._quiet(self.pollers + self.relays, timeout)
+
+    def drain_outboxes(self, timeout: float = 30.0) -> bool:
+        """Waits until every outbox item written so far is relayed (events on the bus, emails sent)."""
+        return self._quiet(self.relays, timeout)
+
+    def _quiet(self, pollers: list, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        for p in self.pollers:
+        for p in pollers:
             p.kick()
         quiet = 0
         while time.monotonic() < deadline:
-            busy = any(p.depth() for p in self.pollers) or not all(p.idle.is_set() for p in self.pollers)
+            busy = any(p.depth() for p in pollers) or not all(p.idle.is_set() for p in pollers)
             quiet = 0 if busy else quiet + 1
             if quiet >= 2:  # twice in a row: an event that produced another event is caught too
                 return True
@@ -164,8 +179,10 @@ class LocalStack:
 
     # ---------------------------------------------------------------- outbox & docs
     def outbox(self, to: str | None = None) -> list[dict]:
+        """Every email SES "sent" (after the services' outboxes are relayed)."""
         from moto.ses.models import ses_backends
 
+        self.drain_outboxes()
         out = []
         for account in ses_backends.values():
             for backend in account.values():

@@ -42,6 +42,8 @@ def table(stage: str, service: str) -> dict:
                 }
             ],
             "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
+            # the outbox relay reads new outbox items from the stream (shared.relay)
+            "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         },
     }
@@ -120,6 +122,11 @@ def build_shared_template(stage: str = "local") -> dict:
             "Properties": {"QueueName": resource_name(stage, service, "events-dlq"),
                            "MessageRetentionPeriod": 1209600},
         }
+        resources[f"{svc}RelayDeadLetterQueue"] = {  # batches the outbox relay gave up on (the sweep delivers them)
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"QueueName": resource_name(stage, service, "relay-dlq"),
+                           "MessageRetentionPeriod": 1209600},
+        }
         resources[f"{svc}Queue"] = {
             "Type": "AWS::SQS::Queue",
             "Properties": {
@@ -155,6 +162,8 @@ def build_shared_template(stage: str = "local") -> dict:
         }
         outputs[f"{svc}QueueUrl"] = {"Value": {"Ref": f"{svc}Queue"}}
         outputs[f"{svc}TableName"] = {"Value": {"Ref": f"{svc}Table"}}
+        outputs[f"{svc}TableStreamArn"] = {"Value": {"Fn::GetAtt": [f"{svc}Table", "StreamArn"]}}
+        outputs[f"{svc}RelayDeadLetterQueueArn"] = {"Value": {"Fn::GetAtt": [f"{svc}RelayDeadLetterQueue", "Arn"]}}
     for path in state_machine_files():
         name = path.name.removesuffix(".asl.json")
         cf = _cf_name(name)

@@ -30,7 +30,10 @@ class EventConsumer:
         self.handlers = {model.detail_type: (model, fn) for model, fn in handlers.items()}
         self.logger = logger or Logger(service=service)
         self._dispatch = self._dispatch_once
-        self._config = IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=7 * 24 * 3600)
+        # keyed by the event id given when the change committed (shared.outbox), which every
+        # redelivery keeps; EventBridge's own envelope id for events from elsewhere (the scheduler)
+        self._config = IdempotencyConfig(event_key_jmespath="detail.event_id || id",
+                                         expires_after_seconds=7 * 24 * 3600)
         if persistence is not None:
             self._dispatch = idempotent_function(
                 data_keyword_argument="event", persistence_store=persistence, config=self._config
@@ -53,7 +56,12 @@ class EventConsumer:
         self._dispatch(event=event)
 
     def handle(self, sqs_event: dict, context=None) -> dict:
-        """Lambda entry point body: returns {"batchItemFailures": [...]}."""
+        """Lambda entry point body: returns {"batchItemFailures": [...]}.
+
+        `context` (Lambda's) gives powertools the time left, so an event whose consumer died
+        mid-way is marked in progress only until this invocation's timeout: its redelivery
+        after the visibility timeout is applied (once), not refused as "in progress" until it
+        lands in the dead-letter queue."""
         if context is not None:
             self._config.register_lambda_context(context)
         processor = BatchProcessor(event_type=EventType.SQS)

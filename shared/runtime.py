@@ -31,6 +31,12 @@ class Platform:
         s = self.settings
         return TokenVerifier(issuer=s.token_issuer, client_id=s.user_pool_client_id, jwks_url=s.jwks_url)
 
+    def outbox(self, service: str):
+        """The relay of the service's outbox (shared.relay), delivering through this platform."""
+        from shared.adapters.outbox import Outbox
+
+        return Outbox(service, self.publisher, self.mailer, self.clock.now)
+
     def idempotency_store(self, service: str):
         """powertools idempotency records live in the service's own table."""
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer

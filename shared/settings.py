@@ -42,6 +42,16 @@ class Settings:
     def dlq_name(self, service: str) -> str:
         return resource_name(self.stage, service, "events-dlq")
 
+    def relay_dlq_name(self, service: str) -> str:
+        """Where the outbox relay's event source mapping sends the pointer of a batch it gave up on."""
+        return resource_name(self.stage, service, "relay-dlq")
+
+    def table_stream_arn(self, service: str) -> str:
+        """A placeholder naming the table's stream: `make package` replaces it with the real
+        stream ARN (a shared stack output), the local stack reads the stream by table name."""
+        return (f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{self.table_name(service)}"
+                "/stream/caspr-placeholder")
+
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ

@@ -19,6 +19,9 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 os.environ.setdefault("CASPR_STAGE", "local")
+# botocore sends DynamoDB Streams calls to <account>.streams-ddb.<region>.amazonaws.com when
+# an ARN names the account; moto's in-process mock knows only the regional endpoint
+os.environ.setdefault("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
 
 
 @pytest.fixture
@@ -27,6 +30,9 @@ def aws(monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     from moto import mock_aws
 
+    from caspr_local.emulator import patch_moto
+
+    patch_moto()  # as on the local stack: stream records only for committed outbox items
     with mock_aws():
         import boto3
 
@@ -39,12 +45,14 @@ def aws(monkeypatch):
             props = dict(template["Resources"][f"{service.capitalize()}Table"]["Properties"])
             props.pop("TimeToLiveSpecification", None)
             props.pop("PointInTimeRecoverySpecification", None)
+            props["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
             ddb.create_table(**props)
         events = boto3.client("events")
         events.create_event_bus(Name=resource_name("local", "bus"))
         sqs = boto3.client("sqs")
         for service in SERVICES:
             sqs.create_queue(QueueName=resource_name("local", service, "events"))
+            sqs.create_queue(QueueName=resource_name("local", service, "relay-dlq"))
         boto3.client("ses").verify_email_identity(EmailAddress="no-reply@caspr.example")
         boto3.client("scheduler").create_schedule_group(Name=resource_name("local", "calendar"))
         yield

@@ -1,127 +1,281 @@
-"""Events a service could not publish after its state change was stored.
+"""The transactional outbox on DynamoDB (the pattern: `shared.outbox`).
 
-The change is made (a retried request would not publish again), so the events are kept in
-the service's own table and published again by `republish` (a scheduled function: every
-5 minutes on AWS, every few seconds on the local stack) until the bus takes them. An
-EventBridge outage then delays events instead of losing them. What this does not cover: the
-process dying between the write and the publish (a transactional outbox would)."""
+- `Transaction`: one TransactWriteItems holding a use case's writes (each with its condition
+  and the refusal to raise when that condition fails) and one outbox item per event and per
+  email it announces. Commit or nothing.
+- `Outbox`: the relay. `relay(records)` delivers the outbox items of a DynamoDB stream batch
+  in order, stopping at the first that fails (the stream retries from there); `sweep()`
+  delivers the items still pending after a grace period (the stream relay gave up, or the
+  stream itself was not read), oldest first. Delivered items are marked (and expire after
+  `KEEP_DELIVERED_DAYS`): the table is the record of what was announced.
+
+| item              | pk                 | sk                  | gsi1pk / gsi1sk (while pending)             |
+| outbox item       | outbox#{stream}    | {ns:020d}#{n:03d}   | outbox#pending#{shard} / {ns}#{stream}#{n}  |
+
+The pending index is spread over `PENDING_SHARDS` partitions so that a burst of writes (a
+booking rush) never throttles one index partition.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-import uuid
-from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from datetime import datetime
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 from aws_lambda_powertools import Logger
-from pynamodb.attributes import UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from shared.adapters.dynamo import BaseItem, Gsi1, table_meta
 from shared.contracts import REGISTRY, Contract
+from shared.email import Email, Mailer
+from shared.errors import Conflict, DomainError, TemporarilyUnavailable
 from shared.events import EventPublisher
+from shared.outbox import Announcement, new_event_id
 
 logger = Logger(service="caspr")
-PENDING = "events#pending"
+OUTBOX = "outbox#"
+PENDING_SHARDS = 8
+KEEP_DELIVERED_DAYS = 7
+SWEEP_GRACE_SECONDS = 60.0  # the stream relay normally delivers within a second or two
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems
+EVENT, EMAIL = "event", "email"
+CONDITION_FAILED = "ConditionalCheckFailed"
 
 
-def _dump(events: Sequence[Contract]) -> str:
-    return json.dumps([{"detail_type": e.detail_type, "detail": json.loads(e.model_dump_json())} for e in events])
+def pending_shard(stream: str) -> str:
+    return f"{OUTBOX}pending#{zlib.crc32(stream.encode()) % PENDING_SHARDS}"
 
 
-def _load(text: str) -> list[Contract]:
-    return [REGISTRY[e["detail_type"]].model_validate(e["detail"]) for e in json.loads(text)]
+_models: dict[str, type[Model]] = {}
 
 
-def _key(now: datetime) -> str:
-    """Sorts in the order kept: the real clock's nanoseconds (the service clock may stand still
-    in tests and on the local stack), then the service instant for people reading the table."""
-    return f"{time.time_ns():020d}#{now.isoformat()}#{uuid.uuid4().hex[:8]}"
+def outbox_item_model(service: str) -> type[Model]:
+    """The outbox item of a service's table (one class per service, made once)."""
+    if service not in _models:
+        class OutboxItem(BaseItem):
+            Meta = table_meta(service)
+            kind = UnicodeAttribute()  # event | email
+            stream = UnicodeAttribute()
+            event_id = UnicodeAttribute()
+            detail_type = UnicodeAttribute(null=True)
+            payload = UnicodeAttribute()  # the event's detail JSON, or the email as JSON
+            created_at = UTCDateTimeAttribute()
+            delivered_at = UTCDateTimeAttribute(null=True)
+            attempts = NumberAttribute(null=True)
+            expiration = NumberAttribute(null=True)  # TTL (epoch seconds), set once delivered
+            gsi1pk = UnicodeAttribute(null=True)
+            gsi1sk = UnicodeAttribute(null=True)
+            gsi1 = Gsi1()
+
+        OutboxItem.__name__ = f"{service.capitalize()}OutboxItem"
+        _models[service] = OutboxItem
+    return _models[service]
 
 
-class PendingEvents(ABC):
-    @abstractmethod
-    def keep(self, events: Sequence[Contract], now: datetime) -> None:
-        """Stores events the bus refused, in the order given."""
-
-    @abstractmethod
-    def oldest(self, limit: int = 50) -> list[tuple[str, list[Contract]]]:
-        """(key, events) of the oldest kept batches, oldest first."""
-
-    @abstractmethod
-    def done(self, key: str) -> None: ...
+# ----------------------------------------------------------------------------- the unit of work
+Refusal = DomainError | Callable[[], DomainError] | None
 
 
-class InMemoryPendingEvents(PendingEvents):
-    def __init__(self):
-        self.batches: dict[str, str] = {}
-
-    def keep(self, events, now):
-        self.batches[_key(now)] = _dump(events)
-
-    def oldest(self, limit=50):
-        return [(k, _load(self.batches[k])) for k in sorted(self.batches)[:limit]]
-
-    def done(self, key):
-        self.batches.pop(key, None)
+@dataclass
+class _Op:
+    kind: str  # check | delete | put | update
+    args: tuple
+    kwargs: dict
+    refusal: Refusal
 
 
-def dynamo_pending_events(service: str) -> PendingEvents:
-    class PendingItem(BaseItem):
-        Meta = table_meta(service)
-        events = UnicodeAttribute()  # JSON [{detail_type, detail}]
-        kept_at = UTCDateTimeAttribute()
-        gsi1pk = UnicodeAttribute()
-        gsi1sk = UnicodeAttribute()
-        gsi1 = Gsi1()
+@dataclass
+class Transaction:
+    """One TransactWriteItems: the writes of a use case and its outbox items.
 
-    class DynamoPendingEvents(PendingEvents):
-        def keep(self, events, now):
-            key = _key(now)
-            PendingItem(pk=f"{PENDING}#{key}", sk="batch", events=_dump(events), kept_at=now,
-                        gsi1pk=PENDING, gsi1sk=key).save()
+    Each write may name the refusal raised when its condition fails (a versioned save names
+    the 409 "changed meanwhile"); a condition failure without one is a generic 409."""
 
-        def oldest(self, limit=50):
-            return [(i.gsi1sk, _load(i.events)) for i in PendingItem.gsi1.query(PENDING, limit=limit)]
+    service: str
+    now: datetime
+    connection: Connection | None = None
+    _ops: list[_Op] = field(default_factory=list)
+    announcements: list[Announcement] = field(default_factory=list)
 
-        def done(self, key):
-            PendingItem(pk=f"{PENDING}#{key}", sk="batch").delete()
+    def put(self, item: Model, condition=None, refusal: Refusal = None) -> Transaction:
+        self._ops.append(_Op("put", (item,), {"condition": condition}, refusal))
+        return self
 
-    return DynamoPendingEvents()
+    def update(self, item: Model, actions: list, condition=None, refusal: Refusal = None) -> Transaction:
+        self._ops.append(_Op("update", (item, actions), {"condition": condition}, refusal))
+        return self
 
+    def delete(self, item: Model, condition=None, refusal: Refusal = None) -> Transaction:
+        self._ops.append(_Op("delete", (item,), {"condition": condition}, refusal))
+        return self
 
-def publish_or_keep(publisher: EventPublisher, pending: PendingEvents, events: Sequence[Contract],
-                    now: datetime) -> bool:
-    """After the state change is stored: publishes, or keeps the events for `republish`.
-    Never raises (the change is made; the caller's answer stands). True when published."""
-    if not events:
-        return True
-    try:
-        publisher.publish(*events)
-        return True
-    except Exception:
-        logger.exception("publishing failed; the events are kept and published again later",
-                         extra={"detail_types": [e.detail_type for e in events]})
-    try:
-        pending.keep(events, now)
-    except Exception:  # the bus and the table both failing at once: only the log is left
-        logger.exception("LOST EVENTS: could not keep them either",
-                         extra={"events": _dump(events)})
-    return False
+    def check(self, model_cls: type[Model], hash_key: str, range_key: str | None, condition,
+              refusal: Refusal = None) -> Transaction:
+        self._ops.append(_Op("check", (model_cls, hash_key, range_key), {"condition": condition}, refusal))
+        return self
 
+    def announce(self, stream: str, events: Iterable[Contract] = (), emails: Iterable[Email] = ()) -> Announcement:
+        """Adds one outbox item per event and per email; returns the events as stamped (with
+        the event ids they keep through every redelivery)."""
+        announcement = Announcement.of(stream, events, emails)
+        if announcement:
+            self.announcements.append(announcement)
+        return announcement
 
-def republish(publisher: EventPublisher, pending: PendingEvents, limit: int = 50) -> int:
-    """Publishes kept batches oldest first; stops at the first the bus refuses (it stays kept).
-    Returns how many batches went out. Consumers are idempotent by version, so a batch the
-    bus took but whose deletion failed does no harm when it goes out twice."""
-    sent = 0
-    for key, events in pending.oldest(limit):
+    def _outbox_items(self) -> list[Model]:
+        Item = outbox_item_model(self.service)
+        items, base = [], time.time_ns()
+        n = 0
+        for a in self.announcements:
+            entries = [(EVENT, e.event_id, e.detail_type, e.model_dump_json()) for e in a.events] + [
+                (EMAIL, new_event_id(), None, json.dumps({"to": m.to, "subject": m.subject, "body": m.body}))
+                for m in a.emails]
+            for kind, event_id, detail_type, payload in entries:
+                key = f"{base:020d}#{n:03d}"
+                items.append(Item(pk=f"{OUTBOX}{a.stream}", sk=key, kind=kind, stream=a.stream, event_id=event_id,
+                                  detail_type=detail_type, payload=payload, created_at=self.now,
+                                  gsi1pk=pending_shard(a.stream), gsi1sk=f"{key}#{a.stream}"))
+                n += 1
+        return items
+
+    def commit(self) -> None:
+        outbox = self._outbox_items()
+        if len(self._ops) + len(outbox) > MAX_TRANSACTION_ITEMS:
+            raise TemporarilyUnavailable(f"one change may write at most {MAX_TRANSACTION_ITEMS} items; this one "
+                                         f"writes {len(self._ops) + len(outbox)}")
+        ops = self._ops + [_Op("put", (i,), {"condition": None}, None) for i in outbox]
+        ordered = ([o for o in ops if o.kind == "check"] + [o for o in ops if o.kind == "delete"]
+                   + [o for o in ops if o.kind == "put"] + [o for o in ops if o.kind == "update"])  # PynamoDB's order
         try:
-            publisher.publish(*events)
-        except Exception:
-            logger.exception("republishing failed; kept for the next run", extra={"batch": key})
-            break
-        pending.done(key)
-        sent += 1
-    return sent
+            with TransactWrite(connection=self.connection or Connection(region=table_meta(self.service).region)) as t:
+                for o in ops:
+                    if o.kind == "check":
+                        t.condition_check(*o.args, **o.kwargs)
+                    elif o.kind == "delete":
+                        t.delete(*o.args, **o.kwargs)
+                    elif o.kind == "put":
+                        t.save(*o.args, **o.kwargs)
+                    else:
+                        t.update(*o.args, **o.kwargs)
+        except TransactWriteError as exc:
+            reasons = [r.code if r is not None else None for r in (exc.cancellation_reasons or [])]
+            for op, reason in zip(ordered, reasons, strict=False):
+                if reason == CONDITION_FAILED:
+                    refusal = op.refusal() if callable(op.refusal) else op.refusal
+                    raise (refusal or Conflict("the record changed meanwhile; reload and retry")) from exc
+            if "TransactionConflict" in reasons or getattr(exc, "cause_response_code", None) in (
+                    "TransactionConflictException", "TransactionInProgressException"):
+                raise Conflict("another change of the same record is being written; retry in a moment",
+                               extra={"retry": True}) from exc
+            raise
+
+
+# ----------------------------------------------------------------------------- the relay
+class Outbox:
+    """Delivers a service's outbox items: events to the bus, emails through SES."""
+
+    def __init__(self, service: str, publisher: EventPublisher, mailer: Mailer,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.service = service
+        self.publisher = publisher
+        self.mailer = mailer
+        self.clock = clock
+        self.Item = outbox_item_model(service)
+
+    # ---- one item
+    def _deliver(self, item: Model) -> None:
+        if item.kind == EVENT:
+            model = REGISTRY.get(item.detail_type or "")
+            if model is None:  # a contract this code no longer knows: keep it, loudly
+                raise TemporarilyUnavailable(f"unknown detail-type {item.detail_type} in the outbox")
+            self.publisher.publish(model.model_validate_json(item.payload))
+        else:
+            # an email is not idempotent at the receiver: never twice when we know it went out
+            current = self.Item.get(item.pk, item.sk, consistent_read=True)
+            if current.delivered_at is not None:
+                return
+            mail = json.loads(item.payload)
+            self.mailer.send(Email(to=mail["to"], subject=mail["subject"], body=mail["body"]))
+
+    def _mark_delivered(self, item: Model) -> None:
+        now = self.clock()
+        try:
+            self.Item(pk=item.pk, sk=item.sk).update(actions=[
+                self.Item.delivered_at.set(now), self.Item.gsi1pk.remove(), self.Item.gsi1sk.remove(),
+                self.Item.expiration.set(int(time.time()) + KEEP_DELIVERED_DAYS * 86400)],
+                condition=self.Item.pk.exists())
+        except UpdateError:
+            logger.exception("outbox item delivered but not marked; a later sweep delivers it again "
+                             "(consumers apply an event id once)", extra={"event_id": item.event_id})
+
+    def _note_failure(self, item: Model) -> None:
+        try:
+            self.Item(pk=item.pk, sk=item.sk).update(actions=[self.Item.attempts.add(1)],
+                                                     condition=self.Item.pk.exists())
+        except Exception:  # only a counter for operators
+            pass
+
+    # ---- the stream relay
+    def relay(self, records: Sequence[dict[str, Any]]) -> dict:
+        """A DynamoDB stream batch (Lambda's event['Records']): every new outbox item, in order.
+        Stops at the first that cannot be delivered and reports it (ReportBatchItemFailures:
+        the stream retries from that record, so the order of one stream is kept)."""
+        for record in records:
+            if not is_outbox_insert(record):
+                continue
+            item = self.Item.from_raw_data(record["dynamodb"]["NewImage"])
+            try:
+                self._deliver(item)
+            except Exception:
+                logger.exception("outbox relay: delivery failed; the stream retries",
+                                 extra={"event_id": item.event_id, "kind": item.kind})
+                self._note_failure(item)
+                return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
+            self._mark_delivered(item)
+        return {"batchItemFailures": []}
+
+    # ---- the sweep
+    def pending(self, older_than: float = SWEEP_GRACE_SECONDS, limit: int = 200) -> list[Model]:
+        cutoff = f"{time.time_ns() - int(older_than * 1e9):020d}"
+        found: list[Model] = []
+        for shard in range(PENDING_SHARDS):
+            found += list(self.Item.gsi1.query(f"{OUTBOX}pending#{shard}", self.Item.gsi1sk < cutoff, limit=limit))
+        found.sort(key=lambda i: i.gsi1sk)
+        return found[:limit]
+
+    def sweep(self, older_than: float = SWEEP_GRACE_SECONDS, limit: int = 200) -> int:
+        """Delivers items still pending after `older_than` seconds, oldest first; a stream
+        whose item fails is left for the next sweep (its later items wait: order kept).
+        Returns how many were delivered."""
+        delivered, stuck = 0, set()
+        for item in self.pending(older_than, limit):
+            if item.stream in stuck:
+                continue
+            try:
+                self._deliver(item)
+            except Exception:
+                logger.exception("outbox sweep: delivery failed; kept for the next sweep",
+                                 extra={"event_id": item.event_id, "kind": item.kind})
+                self._note_failure(item)
+                stuck.add(item.stream)
+                continue
+            self._mark_delivered(item)
+            delivered += 1
+        return delivered
+
+
+def is_outbox_insert(record: dict) -> bool:
+    keys = (record.get("dynamodb") or {}).get("Keys") or {}
+    return record.get("eventName") == "INSERT" and str((keys.get("pk") or {}).get("S", "")).startswith(OUTBOX)
+
+
+# The stream records the relay wants (AWS: the event source mapping's FilterCriteria).
+STREAM_FILTER = {"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": [{"prefix": OUTBOX}]}}}}

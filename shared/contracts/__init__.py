@@ -16,6 +16,9 @@ class Contract(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
     detail_type: ClassVar[str]
     source: ClassVar[str]
+    # additive, optional: the id given to the event when its change committed (the outbox
+    # item's id). A redelivery carries the same id, so consumers' idempotency applies it once.
+    event_id: str | None = None
 
 
 REGISTRY: dict[str, type[Contract]] = {}

@@ -51,7 +51,6 @@ def reg(aws, clock):
     )
     from registration.adapters.schedules import EventBridgeCalendarScheduler
     from shared.adapters.accounts import AccountDirectory
-    from shared.adapters.outbox import dynamo_pending_events
 
     class FakeAccounts(AccountDirectory):
         def __init__(self):
@@ -67,11 +66,18 @@ def reg(aws, clock):
         applicants=DynamoApplicantRepository(settings), programs=DynamoProgramRepository(), ledger=DynamoLedger(),
         payments=LocalTestProvider(), calendar_scheduler=EventBridgeCalendarScheduler(settings),
         accounts=FakeAccounts(), publisher=InMemoryPublisher(), mailer=RecordingMailer(), clock=clock,
-        verifier=FakeVerifier(), idempotency_store=lambda: platform.idempotency_store("registration"),
-        pending_events=dynamo_pending_events("registration"))
+        verifier=FakeVerifier(), idempotency_store=lambda: platform.idempotency_store("registration"))
     bootstrap.override(svc)
     yield svc
     bootstrap.override(None)
+
+
+def deliver_outbox() -> int:
+    """What the relay does after every change on the local stack and on AWS: the outbox items
+    committed so far go to the wired publisher and mailer."""
+    from registration import bootstrap
+
+    return bootstrap.outbox().sweep(older_than=0)
 
 
 class Api:
@@ -87,6 +93,7 @@ class Api:
         data = json.dumps(body) if body is not None else None
         r = getattr(self.client.http, method.lower())(path, headers=h, body=data)
         r.data = json.loads(r.body) if r.body else None
+        deliver_outbox()
         return r
 
 

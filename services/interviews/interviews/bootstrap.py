@@ -23,3 +23,8 @@ def build() -> Interviews:
 wiring = Wiring(build)
 container = wiring.get
 override = wiring.override
+
+
+def outbox():
+    """The relay of this service's outbox (shared.relay)."""
+    return container().platform.outbox("interviews")

@@ -19,4 +19,4 @@ consumer = LazyConsumer(
 
 @bp.on_sqs_message(queue=Settings.from_env().queue_name("interviews"), batch_size=10)
 def on_event(event):
-    return consumer.handle(event.to_dict())
+    return consumer.handle(event.to_dict(), event.context)

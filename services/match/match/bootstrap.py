@@ -54,3 +54,8 @@ def build() -> Match:
 wiring = Wiring(build)
 container = wiring.get
 override = wiring.override
+
+
+def outbox():
+    """The relay of this service's outbox (shared.relay)."""
+    return container().platform.outbox("match")

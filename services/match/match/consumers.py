@@ -83,4 +83,4 @@ def handle_batch(sqs_event: dict, context=None) -> dict:
 
 @bp.on_sqs_message(queue=Settings.from_env().queue_name("match"), batch_size=10)
 def on_event(event):
-    return handle_batch(event.to_dict())
+    return handle_batch(event.to_dict(), event.context)

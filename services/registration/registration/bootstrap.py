@@ -21,7 +21,6 @@ from registration.adapters.schedules import CalendarScheduler, EventBridgeCalend
 from registration.domain.codes import CodeNumberPolicy
 from shared.adapters.accounts import AccountDirectory, CognitoAccountDirectory
 from shared.adapters.inbox import DeadlineLog, dynamo_deadline_log
-from shared.adapters.outbox import InMemoryPendingEvents, PendingEvents, dynamo_pending_events
 from shared.auth import TokenVerifier
 from shared.clock import Clock
 from shared.email import Mailer
@@ -46,8 +45,6 @@ class Registration:
     clock: Clock
     verifier: TokenVerifier
     codes: CodeNumberPolicy = field(default_factory=CodeNumberPolicy)
-    # events the bus refused after their change was stored: published again by a schedule
-    pending_events: PendingEvents = field(default_factory=InMemoryPendingEvents)
     # powertools idempotency records (payments, credits): a fresh persistence layer per use
     # case, since powertools configures a layer once for the first function that uses it
     idempotency_store: Callable[[], object] | None = None
@@ -74,10 +71,17 @@ def build() -> Registration:
         clock=platform.clock,
         verifier=platform.verifier,
         idempotency_store=lambda: platform.idempotency_store("registration"),
-        pending_events=dynamo_pending_events("registration"),
     )
 
 
 wiring = Wiring(build)
 container = wiring.get
 override = wiring.override
+
+
+def outbox():
+    """The relay of this service's outbox (shared.relay): it delivers through the wired publisher and mailer."""
+    from shared.adapters.outbox import Outbox
+
+    svc = container()
+    return Outbox("registration", svc.publisher, svc.mailer, svc.clock.now)

@@ -7,7 +7,7 @@ they exist; registration subscribes to nothing else yet.)"""
 
 from __future__ import annotations
 
-from chalice import Blueprint, Rate
+from chalice import Blueprint
 
 from registration import bootstrap, handlers
 from shared.contracts import SeasonDeadlineReached
@@ -24,10 +24,4 @@ consumer = LazyConsumer(
 
 @bp.on_sqs_message(queue=Settings.from_env().queue_name("registration"), batch_size=10)
 def on_event(event):
-    return consumer.handle(event.to_dict())
-
-
-@bp.schedule(Rate(5, unit=Rate.MINUTES), name="republish_pending")
-def republish_pending(event):
-    """Events the bus refused after their change was stored go out again (shared.adapters.outbox)."""
-    return {"republished": handlers.republish_pending(bootstrap.container())}
+    return consumer.handle(event.to_dict(), event.context)

@@ -40,7 +40,7 @@ from registration.domain.rules import (
     registration_fee_cents,
     registration_warnings,
 )
-from shared.adapters.outbox import publish_or_keep, republish
+from shared.adapters.outbox import Transaction
 from shared.auth import Principal, require_admin, require_program
 from shared.contracts import (
     ApplicantProfileUpdated,
@@ -73,22 +73,19 @@ NO_REFUND_NOTE = ("Withdrawal refunds nothing now: the $300 applicant fee and cr
 
 # ----------------------------------------------------------------------------- plumbing
 def _publish(svc: Registration, *events: Contract) -> None:
-    """After the state change is stored. A failure is not raised (the change is made and a
-    retry of the request would not publish again): the events are kept and published again
-    by the `republish_pending` schedule (see README)."""
-    publish_or_keep(svc.publisher, svc.pending_events, events, svc.clock.now())
-
-
-def republish_pending(svc: Registration) -> int:
-    """The schedule: publishes the events the bus refused earlier, oldest first."""
-    return republish(svc.publisher, svc.pending_events)
+    """INTERIM (being replaced by versioned saves that commit state and outbox together):
+    the events go to the outbox in a transaction of their own."""
+    if events:
+        t = Transaction("registration", svc.clock.now())
+        t.announce("registration", events)
+        t.commit()
 
 
 def _mail(svc: Registration, email: Email) -> None:
-    try:
-        svc.mailer.send(email)
-    except Exception:
-        logger.exception("email failed", extra={"to": email.to, "subject": email.subject})
+    """INTERIM, as _publish."""
+    t = Transaction("registration", svc.clock.now())
+    t.announce("registration", emails=[email])
+    t.commit()
 
 
 def _idempotent(svc: Registration, name: str, fn, payload_fields: str):
