@@ -121,3 +121,73 @@ def test_a_body_that_is_not_json_fails_alone(consumer):
     result = consumer.handle(batch(garbage, sqs_record(deadline("ok"))))
     assert result["batchItemFailures"] == [{"itemIdentifier": "garbage"}]
     assert [e.key for e in consumer.seen] == ["ok"]
+
+
+def test_a_redelivered_outbox_event_is_applied_once_whatever_its_envelope(consumer):
+    """The relay may put one outbox item on the bus twice (a retry after a partial failure, the
+    sweep after the stream): EventBridge gives each copy a new envelope id; the event id given
+    at commit is the same, and that is what the consumer keys on."""
+    event = SeasonDeadlineReached(season="2100", key="rol_deadline", at=AT, event_id="outbox-evt-1")
+    first, second = envelope(event), envelope(event)
+    assert first["id"] != second["id"]
+    consumer.handle(batch(sqs_record(first)))
+    consumer.handle(batch(sqs_record(second)))
+    assert [e.key for e in consumer.seen] == ["rol_deadline"]
+
+
+class Died(BaseException):
+    """The process dies mid-event (a timeout, out of memory): nothing after this line runs,
+    so powertools leaves the idempotency record "in progress"."""
+
+
+class FakeLambdaContext:
+    function_name = "scores-consumer"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:scores-consumer"
+    aws_request_id = "req-1"
+
+    def __init__(self, remaining_ms: int):
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@pytest.mark.parametrize("with_context", [True, False])
+def test_a_consumer_that_died_mid_event_is_retried_after_its_timeout_and_applied_once(aws, with_context):
+    """With the Lambda context, the "in progress" mark expires with the invocation that died, so
+    the redelivery (after the visibility timeout) is applied once and the DLQ stays empty.
+    Without it (the old wiring) every redelivery is refused as "in progress" until the message is
+    dead-lettered: the parametrized False case shows that is what the context fixes."""
+    import time
+
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    from shared.consumer import EventConsumer
+    from shared.runtime import default_platform
+
+    applied, crash = [], [True]
+
+    def handle(event: SeasonDeadlineReached) -> None:
+        if crash and crash.pop():
+            raise Died()
+        applied.append(event.key)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = EventConsumer("scores", {SeasonDeadlineReached: handle},
+                          persistence=default_platform().idempotency_store("scores"))
+        event = deadline("part1_pass_by", event_id=f"evt-died-{with_context}")
+        context = (lambda: FakeLambdaContext(300)) if with_context else (lambda: None)
+        with pytest.raises(Died):
+            c.handle(batch(sqs_record(event)), context())
+        time.sleep(0.5)  # the invocation's timeout has passed; SQS makes the message visible again
+        if with_context:
+            assert c.handle(batch(sqs_record(event)), context()) == {"batchItemFailures": []}
+            assert applied == ["part1_pass_by"]
+            assert c.handle(batch(sqs_record(event)), context()) == {"batchItemFailures": []}
+            assert applied == ["part1_pass_by"]  # applied once
+        else:
+            with pytest.raises(BatchProcessingError, match="in progress|already"):
+                c.handle(batch(sqs_record(event)), context())
+            assert applied == []
