@@ -64,6 +64,8 @@ class LocalStack:
         self.emulator = Emulator().start()
         point_sdk_at(self.emulator.endpoint_url)
         os.environ["CASPR_STAGE"] = self.stage
+        # the sweep (every SCHEDULED_EVERY_SECONDS here) delivers what the stream relay gave up on
+        os.environ.setdefault("CASPR_OUTBOX_SWEEP_GRACE_SECONDS", "5")
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")

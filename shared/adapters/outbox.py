@@ -243,7 +243,8 @@ class Outbox:
         return {"batchItemFailures": []}
 
     # ---- the sweep
-    def pending(self, older_than: float = SWEEP_GRACE_SECONDS, limit: int = 200) -> list[Model]:
+    def pending(self, older_than: float | None = None, limit: int = 200) -> list[Model]:
+        older_than = sweep_grace() if older_than is None else older_than
         cutoff = f"{time.time_ns() - int(older_than * 1e9):020d}"
         found: list[Model] = []
         for shard in range(PENDING_SHARDS):
@@ -251,7 +252,7 @@ class Outbox:
         found.sort(key=lambda i: i.gsi1sk)
         return found[:limit]
 
-    def sweep(self, older_than: float = SWEEP_GRACE_SECONDS, limit: int = 200) -> int:
+    def sweep(self, older_than: float | None = None, limit: int = 200) -> int:
         """Delivers items still pending after `older_than` seconds, oldest first; a stream
         whose item fails is left for the next sweep (its later items wait: order kept).
         Returns how many were delivered."""
@@ -270,6 +271,13 @@ class Outbox:
             self._mark_delivered(item)
             delivered += 1
         return delivered
+
+
+def sweep_grace() -> float:
+    """How old a pending item is before the sweep delivers it (the local stack shortens it)."""
+    import os
+
+    return float(os.environ.get("CASPR_OUTBOX_SWEEP_GRACE_SECONDS") or SWEEP_GRACE_SECONDS)
 
 
 def is_outbox_insert(record: dict) -> bool:
