@@ -62,8 +62,9 @@ def reg(aws, clock):
     settings = Settings.from_env()
     platform = Platform(settings=settings, clock=clock)
     svc = bootstrap.Registration(
-        platform=platform, deadlines=InMemoryDeadlineLog(), seasons=DynamoSeasonRepository(),
-        applicants=DynamoApplicantRepository(settings), programs=DynamoProgramRepository(), ledger=DynamoLedger(),
+        platform=platform, deadlines=InMemoryDeadlineLog(), seasons=DynamoSeasonRepository(clock.now),
+        applicants=DynamoApplicantRepository(settings, clock.now), programs=DynamoProgramRepository(clock.now),
+        ledger=DynamoLedger(),
         payments=LocalTestProvider(), calendar_scheduler=EventBridgeCalendarScheduler(settings),
         accounts=FakeAccounts(), publisher=InMemoryPublisher(), mailer=RecordingMailer(), clock=clock,
         verifier=FakeVerifier(), idempotency_store=lambda: platform.idempotency_store("registration"))

@@ -270,7 +270,8 @@ def test_r2_transient_failure_then_retry_with_same_key_succeeds(api, reg, season
 
 def test_r2_a_second_key_cannot_charge_while_a_payment_is_in_flight(api, reg, season):
     applicant_id, token = register(api, reg)
-    reg.applicants.reserve_payment(applicant_id, "9999999999-inflight")  # another request mid-way
+    a = reg.applicants.get(applicant_id)
+    reg.applicants.save(a.reserve_payment("9999999999-inflight"))  # another request mid-way
     r = pay(api, token, applicant_id, key="second")
     assert r.status_code == 409 and "in progress" in r.data["detail"]
     assert reg.payments.charges == {}
@@ -282,7 +283,8 @@ def test_r2_registration_closed_while_paying_is_refunded(api, reg, season):
     class ClosingProvider(LocalTestProvider):
         def charge(self, **kw):
             charge = super().charge(**kw)
-            reg.applicants.close_unpaid(applicant_id)  # registration_final fired meanwhile
+            a = reg.applicants.get(applicant_id)
+            reg.applicants.save(a.close_unpaid())  # registration_final fired meanwhile
             return charge
 
     reg.payments = ClosingProvider()

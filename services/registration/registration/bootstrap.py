@@ -58,12 +58,12 @@ def build() -> Registration:
     return Registration(
         platform=platform,
         deadlines=dynamo_deadline_log("registration"),
-        seasons=DynamoSeasonRepository(),
-        applicants=DynamoApplicantRepository(s),
-        programs=DynamoProgramRepository(),
+        seasons=DynamoSeasonRepository(platform.clock.now),
+        applicants=DynamoApplicantRepository(s, platform.clock.now),
+        programs=DynamoProgramRepository(platform.clock.now),
         ledger=DynamoLedger(),
         # No real card processor is wired yet: the test-mode provider everywhere (see README).
-        payments=LocalTestProvider(),
+        payments=s.payment_provider_for("test", LocalTestProvider),  # refused outside local/dev
         calendar_scheduler=EventBridgeCalendarScheduler(s),
         accounts=CognitoAccountDirectory(s.user_pool_id),
         publisher=platform.publisher,

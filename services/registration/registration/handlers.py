@@ -1,6 +1,9 @@
-"""Use cases of the registration service. Each takes the wiring (bootstrap.Registration),
-checks who may act, applies the domain rules, and writes through the repositories,
-whose conditions and transactions are the unit of work (R1-R8)."""
+"""Use cases of the registration service (R1-R8). Each one reads the aggregate with its
+repository's `get`, checks who may act, calls the domain method that returns the change (the
+new state, its events and emails), and hands it to the repository's versioned `save`: one
+transaction writes the state and its outbox items, so nothing is published or mailed outside
+it (see shared.outbox). A stale save is a 409; the payment and deadline paths, which must
+finish what a card charge or a deadline started, reload and apply their change again."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ import contextlib
 import time
 import uuid
 from contextvars import ContextVar
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from aws_lambda_powertools import Logger
@@ -18,76 +20,44 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 
+from registration.adapters.repositories import AlreadyInLedger, CodeNumberTaken
 from registration.bootstrap import Registration
-from registration.domain import programs as programs_domain
 from registration.domain.calendar import SeasonCalendar, check_season_id, parse_calendar
 from registration.domain.cms import normalize_cms_id
 from registration.domain.ledger import REFUND, credit_entries, registration_entries
-from registration.domain.profile import check_phone, check_timezone, refuse_immutable
-from registration.domain.programs import Program, Track, apply_track_changes, check_program, matches
+from registration.domain.programs import Program, Track, matches
 from registration.domain.rules import (
-    DEFAULT_TIMEZONE,
     PENDING,
     REGISTERED,
     Applicant,
     check_can_buy_credits,
     check_payment,
     check_payment_window,
-    check_reinstate,
-    check_withdraw,
     credits_charge_cents,
-    included_credits,
     registration_fee_cents,
-    registration_warnings,
 )
-from shared.adapters.outbox import Transaction
 from shared.auth import Principal, require_admin, require_program
-from shared.contracts import (
-    ApplicantProfileUpdated,
-    ApplicantRegistered,
-    ApplicantReinstated,
-    ApplicantWithdrawn,
-    Contract,
-    CreditsPurchased,
-    ProgramRegistered,
-    ProgramUpdated,
-    RegistrationClosedUnpaid,
-    SeasonCalendarSet,
-    SeasonDeadlineReached,
-    TrackInfo,
-    TrackPositionsChanged,
-    TrackReinstated,
-    TrackWithdrawn,
+from shared.contracts import SeasonDeadlineReached
+from shared.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    Forbidden,
+    NotFound,
+    TemporarilyUnavailable,
+    ValidationFailed,
 )
-from shared.email import Email
-from shared.errors import Conflict, DomainError, FieldError, Forbidden, ValidationFailed
-from shared.money import APPLICANT_FEE_CENTS, INTERVIEW_FEE_CENTS, dollars
 
 logger = Logger(service="registration")
 IDEMPOTENCY_SECONDS = 24 * 3600
 STALE_INTENT_SECONDS = 120
+RETRIES = 5  # reloads of a path that must finish what it started (a charge, a deadline)
 NO_REFUND_NOTE = ("Withdrawal refunds nothing now: the $300 applicant fee and credits are non-refundable (R2, R4); "
                   "the $250 interview scheduling fee is refunded when the interview season closes if no interview "
                   "was scheduled through the system (R2, I8).")
 
 
 # ----------------------------------------------------------------------------- plumbing
-def _publish(svc: Registration, *events: Contract) -> None:
-    """INTERIM (being replaced by versioned saves that commit state and outbox together):
-    the events go to the outbox in a transaction of their own."""
-    if events:
-        t = Transaction("registration", svc.clock.now())
-        t.announce("registration", events)
-        t.commit()
-
-
-def _mail(svc: Registration, email: Email) -> None:
-    """INTERIM, as _publish."""
-    t = Transaction("registration", svc.clock.now())
-    t.announce("registration", emails=[email])
-    t.commit()
-
-
 def _idempotent(svc: Registration, name: str, fn, payload_fields: str):
     """powertools idempotency keyed by applicant id + Idempotency-Key; the same key with
     another body is refused. One persistence layer per use case (powertools configures a
@@ -121,13 +91,19 @@ def _run_idempotent(svc: Registration, name: str, fn, payload_fields: str, reque
 
 # ----------------------------------------------------------------------------- the calendar
 def set_calendar(svc: Registration, season: str, raw: dict) -> tuple[bool, SeasonCalendar, list[str]]:
-    """Stores the season calendar (as the season's next version), arms one schedule per instant,
-    publishes it with its version (consumers keep the newest)."""
-    calendar = svc.seasons.put(parse_calendar(season, raw), svc.clock.now())
+    """Stores the season calendar as the season's next version, with its event (consumers keep
+    the newest version), and arms one schedule per instant. A PUT replaces the whole calendar:
+    when another PUT stored a version meanwhile, this one becomes the version after it."""
+    new = parse_calendar(season, raw)
+    for attempt in range(RETRIES):
+        try:
+            calendar = svc.seasons.save(new.set(svc.seasons.get(season)))
+            break
+        except Conflict:
+            if attempt == RETRIES - 1:
+                raise
     svc.cache[f"calendar:{season}"] = (time.monotonic() + svc.calendar_cache_seconds, calendar)
-    schedules = _arm_newest(svc, calendar)
-    _publish(svc, SeasonCalendarSet(season=season, calendar=calendar.instants, version=calendar.version))
-    return calendar.version == 1, calendar, schedules
+    return calendar.version == 1, calendar, _arm_newest(svc, calendar)
 
 
 def _arm_newest(svc: Registration, calendar: SeasonCalendar) -> list[str]:
@@ -144,8 +120,6 @@ def _arm_newest(svc: Registration, calendar: SeasonCalendar) -> list[str]:
 
 def get_calendar(svc: Registration, season: str) -> SeasonCalendar:
     check_season_id(season)
-    from shared.errors import NotFound
-
     calendar = season_calendar(svc, season)
     if calendar is None:
         raise NotFound(f"season {season} has no calendar yet; an administrator sets it with "
@@ -223,34 +197,17 @@ def register(svc: Registration, principal: Principal, *, season: str, first_name
             raise ValidationFailed(
                 "the registration's email must be your account's email", rule="R1",
                 errors=[FieldError("email", f"must be {account_email}")])
-    now = svc.clock.now()
-    warnings = registration_warnings(calendar, now)
-    applicant = Applicant(
-        applicant_id=str(uuid.uuid4()), season=season, first_name=first_name.strip(), last_name=last_name.strip(),
-        email=email, cms_id=cms, college=college.strip(), graduation_year=graduation_year, status=PENDING,
-        owner_sub=None if principal.is_admin else principal.sub, timezone=DEFAULT_TIMEZONE, warnings=warnings,
-        created_at=now)
-    svc.applicants.add(applicant)
-    return applicant
+    change = Applicant.register(
+        applicant_id=str(uuid.uuid4()), season=season, first_name=first_name, last_name=last_name, email=email,
+        cms_id=cms, college=college, graduation_year=graduation_year,
+        owner_sub=None if principal.is_admin else principal.sub, calendar=calendar, now=svc.clock.now())
+    return svc.applicants.save(change, rule="R5")
 
 
 def update_profile(svc: Registration, principal: Principal, applicant_id: str, changes: dict) -> Applicant:
     """R7 / I6: name, address, phone, time zone; CMS ID, email and season never change."""
-    refuse_immutable(changes)
-    before = get_applicant(svc, principal, applicant_id)
-    clean = {k: v for k, v in changes.items() if v is not None and k not in ("cms_id", "email", "season")}
-    if "timezone" in clean:
-        check_timezone(clean["timezone"])
-    if "phone" in clean:
-        clean["phone"] = check_phone(clean["phone"])
-    if not clean:
-        raise ValidationFailed("nothing to change", errors=[FieldError(
-            "body", "send one or more of first_name, last_name, address, phone, timezone")])
-    after = svc.applicants.update_profile(applicant_id, clean)
-    if after.timezone != before.timezone:
-        _publish(svc, ApplicantProfileUpdated(season=after.season, applicant_id=after.applicant_id,
-                                              timezone=after.timezone))
-    return after
+    a = get_applicant(svc, principal, applicant_id)
+    return svc.applicants.save(a.update_profile(changes), rule="R7")
 
 
 # ----------------------------------------------------------------------------- payments (R2, R3)
@@ -286,24 +243,50 @@ def _pay_once(svc: Registration, request: dict) -> dict:
         return _payment_result(a)  # this very request completed before (its idempotency record expired)
     check_payment(a, request["amount_cents"])
     check_payment_window(_calendar_for_body(svc, a.season), svc.clock.now())
+    if a.payment_intent and not _stale(a.payment_intent):
+        raise Conflict("another payment of this registration is in progress; retry in a moment", rule="R2",
+                       extra={"retry": True})
     if a.payment_intent:
-        if not _stale(a.payment_intent):
-            raise Conflict("another payment of this registration is in progress; retry in a moment", rule="R2",
-                           extra={"retry": True})
         # an attempt abandoned mid-way (its process died): take it over with the same provider
         # idempotency key, so the card is charged at most once whatever the old attempt did
         intent = a.payment_intent
     else:
         intent = f"{int(time.time())}-{uuid.uuid4().hex[:20]}"  # wall-clock stamp: see _stale
-        svc.applicants.reserve_payment(applicant_id, intent)  # one payment in flight, only while pending
+        a = _reserve(svc, a, intent, request["amount_cents"])  # one payment in flight, only while pending
     try:
         charge = svc.payments.charge(amount_cents=registration_fee_cents(), card_number=request["card_number"],
                                      idempotency_key=f"registration-{applicant_id}-{intent}",
                                      description=f"CASPR registration fee, season {a.season}")
     except DomainError:
-        svc.applicants.release_payment(applicant_id, intent)  # declined or transient: nothing charged
+        _release(svc, applicant_id, intent)  # declined or transient: nothing charged
         raise
     return _complete(svc, a, intent, key, charge.charge_id)
+
+
+def _reserve(svc: Registration, a: Applicant, intent: str, amount_cents: int) -> Applicant:
+    """R2: the payment intent is a versioned save of the applicant: of two payments started at
+    once, one reserves, the other is told a payment is in progress."""
+    for _ in range(RETRIES):
+        change = a.reserve_payment(intent)  # refused when another payment is in flight
+        try:
+            return svc.applicants.save(change, rule="R2")
+        except Conflict:
+            a = svc.applicants.get(a.applicant_id)  # changed meanwhile (a profile update, another payment)
+            check_payment(a, amount_cents)
+    raise Conflict("the registration changed meanwhile; retry", rule="R2", extra={"retry": True})
+
+
+def _release(svc: Registration, applicant_id: str, intent: str) -> None:
+    for _ in range(RETRIES):
+        a = svc.applicants.get(applicant_id)
+        if a.payment_intent != intent:
+            return
+        try:
+            svc.applicants.save(a.release_payment(intent), rule="R2")
+            return
+        except Conflict:
+            continue
+    logger.warning("payment intent left reserved; a later attempt takes it over", extra={"applicant_id": applicant_id})
 
 
 def _payment_id(intent: str) -> str:
@@ -317,55 +300,54 @@ def _payment_result(a: Applicant) -> dict:
 
 
 def _complete(svc: Registration, a: Applicant, intent: str, key: str, charge_id: str) -> dict:
-    """One transaction: a free code number (R3), the registration completed, the ledger's
-    charge entries (R2)."""
+    """One save: the registration completed with a free Code Number (R3: another one while the
+    one offered is taken), its ledger charge entries (R2), its event and confirmation email."""
     payment_id = _payment_id(intent)
     now = svc.clock.now()
-    entries = registration_entries(a.applicant_id, a.season, payment_id, charge_id, now)
-    try:
-        code = svc.applicants.complete_payment(
-            a.applicant_id, intent, season=a.season, payment_id=payment_id, payment_key=key,
-            code_candidates=svc.codes.candidates(), credits=included_credits(), entries=entries, now=now,
-            status_version=a.status_version)
-    except Conflict:
-        svc.ledger.append(entries)  # the card was charged: the ledger says so in every case
-        current = svc.applicants.get(a.applicant_id)
-        if current.status == REGISTERED and current.payment_id == payment_id:
-            return _payment_result(current)  # completed by a concurrent takeover of the same payment
-        # the registration left pending while the card was charged (closed at registration_final,
-        # withdrawn): the money goes back, and the ledger says so
-        refund_ref = svc.payments.refund(charge_id, amount_cents=registration_fee_cents(),
-                                         idempotency_key=f"refund-{payment_id}")
-        svc.ledger.append(registration_entries(a.applicant_id, a.season, payment_id, refund_ref, now, kind=REFUND))
-        svc.applicants.release_payment(a.applicant_id, intent)
-        raise Conflict(f"the registration is {current.status} and can no longer be paid; the charge was refunded",
-                       rule="R6") from None
-    except Exception:
-        # unexpected (the table unreachable): record the charge if possible; the payment intent
-        # stays reserved and a later attempt takes it over without charging again
-        with contextlib.suppress(Exception):
-            svc.ledger.append(entries)
-        raise
-    done = replace(a, status=REGISTERED, code_number=code, credits_total=included_credits(), registered_at=now,
-                   payment_id=payment_id, payment_key=key, payment_intent=None,
-                   status_version=a.status_version + 1)  # the transaction was conditional on a.status_version
-    _mail(svc, Email(
-        to=done.email,
-        subject=f"CASPR registration complete: your Code Number is {done.code_number}",
-        body=(f"Dear {done.first_name} {done.last_name},\n\n"
-              f"your registration for the {done.season} CASPR season is complete.\n\n"
-              f"Your Code Number: {done.code_number}\n\n"
-              f"Paid: {dollars(registration_fee_cents())} ({dollars(APPLICANT_FEE_CENTS)} applicant fee, "
-              f"non-refundable, with {included_credits()} application credits and participation in the Match "
-              f"and MPII; {dollars(INTERVIEW_FEE_CENTS)} interview scheduling fee, refunded if you schedule no "
-              f"interview through CASPR).\n"
-              f"Payment reference: {payment_id}\n\nCASPR\n")))
-    _publish(svc, ApplicantRegistered(
-        season=done.season, applicant_id=done.applicant_id, code_number=done.code_number, cms_id=done.cms_id,
-        email=done.email, first_name=done.first_name, last_name=done.last_name, college=done.college,
-        graduation_year=done.graduation_year, timezone=done.timezone, credits_total=done.credits_total,
-        owner_sub=done.owner_sub, version=done.status_version))
-    return _payment_result(done)
+    charged = registration_entries(a.applicant_id, a.season, payment_id, charge_id, now)
+    entries, codes, conflicts = charged, svc.codes.candidates(), 0
+    code = next(codes, None)
+    while code is not None and conflicts <= RETRIES:
+        try:
+            done = svc.applicants.save(a.complete_registration(code, payment_id=payment_id, payment_key=key, now=now),
+                                       rule="R2", claim_code=code, ledger=entries)
+            return _payment_result(done)
+        except CodeNumberTaken:
+            code = next(codes, None)
+        except AlreadyInLedger:
+            entries = []  # an earlier attempt recorded the charge already
+        except Conflict:
+            current = svc.applicants.get(a.applicant_id)
+            if current.status == REGISTERED and current.payment_id == payment_id:
+                return _payment_result(current)  # completed by a concurrent takeover of the same payment
+            if current.status == PENDING and current.payment_intent == intent:
+                a, conflicts = current, conflicts + 1  # changed otherwise meanwhile (a profile update):
+                continue  # complete the fresh state
+            _refund(svc, current, intent, payment_id, charge_id, charged, now)
+        except Exception:
+            # unexpected (the table unreachable): record the charge if possible; the payment intent
+            # stays reserved and a later attempt takes it over without charging again
+            with contextlib.suppress(Exception):
+                svc.ledger.append(charged)
+            raise
+    with contextlib.suppress(Exception):
+        svc.ledger.append(charged)
+    raise TemporarilyUnavailable("the registration could not be completed now (no free code number, or it kept "
+                                 "changing); retry with the same Idempotency-Key: the card is not charged again")
+
+
+def _refund(svc: Registration, current: Applicant, intent: str, payment_id: str, charge_id: str,
+            charged: list, now: datetime) -> None:
+    """The registration left pending while the card was charged (closed at registration_final,
+    withdrawn): the money goes back, and the ledger says so."""
+    svc.ledger.append(charged)
+    refund_ref = svc.payments.refund(charge_id, amount_cents=registration_fee_cents(),
+                                     idempotency_key=f"refund-{payment_id}")
+    svc.ledger.append(registration_entries(current.applicant_id, current.season, payment_id, refund_ref, now,
+                                           kind=REFUND))
+    _release(svc, current.applicant_id, intent)
+    raise Conflict(f"the registration is {current.status} and can no longer be paid; the charge was refunded",
+                   rule="R6")
 
 
 # ----------------------------------------------------------------------------- credits (R4)
@@ -391,20 +373,26 @@ def _buy_once(svc: Registration, request: dict) -> dict:
                                  description=f"CASPR application credits x{quantity}, season {a.season}")
     now = svc.clock.now()
     entries = credit_entries(applicant_id, a.season, payment_id, charge.charge_id, now, quantity)
-    try:
-        total = svc.applicants.add_credits(applicant_id, quantity, entries)
-    except Conflict as exc:
-        if exc.detail.startswith("this purchase is in the ledger"):
-            current = svc.applicants.get(applicant_id)
-            return {"payment_id": payment_id, "quantity": quantity, "credits_total": current.credits_total,
-                    "charged_cents": cents}
+
+    def result(total: int) -> dict:
+        return {"payment_id": payment_id, "quantity": quantity, "credits_total": total, "charged_cents": cents}
+
+    for _ in range(RETRIES):
+        if a.status == REGISTERED:
+            try:
+                return result(svc.applicants.save(a.add_credits(quantity), rule="R4", ledger=entries).credits_total)
+            except AlreadyInLedger:
+                return result(svc.applicants.get(applicant_id).credits_total)  # this purchase completed before
+            except Conflict:
+                a = svc.applicants.get(applicant_id)  # changed meanwhile: add to the fresh state
+                continue
+        # no longer registered (withdrawn while the card was charged): the money goes back
         refund_ref = svc.payments.refund(charge.charge_id, amount_cents=cents, idempotency_key=f"refund-{payment_id}")
         svc.ledger.append(entries + credit_entries(applicant_id, a.season, payment_id, refund_ref, now, quantity,
                                                    kind=REFUND))
-        raise
-    _publish(svc, CreditsPurchased(season=a.season, applicant_id=applicant_id, quantity=quantity,
-                                   credits_total=total, charged_cents=cents))
-    return {"payment_id": payment_id, "quantity": quantity, "credits_total": total, "charged_cents": cents}
+        check_can_buy_credits(a)
+    raise Conflict(f"registration {applicant_id} keeps changing; retry with the same Idempotency-Key", rule="R4",
+                   extra={"retry": True})
 
 
 def ledger(svc: Registration, principal: Principal, applicant_id: str):
@@ -415,22 +403,14 @@ def ledger(svc: Registration, principal: Principal, applicant_id: str):
 # ----------------------------------------------------------------------------- withdrawal (R7)
 def withdraw(svc: Registration, principal: Principal, applicant_id: str, reason: str | None) -> Applicant:
     a = get_applicant(svc, principal, applicant_id)
-    check_withdraw(a)
     reason = (reason or "").strip() or ("withdrawn by an administrator" if principal.is_admin
                                         else "withdrawn by the applicant")
-    after = svc.applicants.withdraw(a, reason, svc.clock.now())
-    _publish(svc, ApplicantWithdrawn(season=after.season, applicant_id=after.applicant_id,
-                                     code_number=after.code_number, reason=reason, version=after.status_version))
-    return after
+    return svc.applicants.save(a.withdraw(reason, svc.clock.now()), rule="R7")
 
 
 def reinstate(svc: Registration, principal: Principal, applicant_id: str) -> Applicant:
     a = get_applicant(svc, principal, applicant_id)
-    to_status = check_reinstate(a, _calendar_for_body(svc, a.season), svc.clock.now())
-    after = svc.applicants.reinstate(applicant_id, to_status)
-    _publish(svc, ApplicantReinstated(season=after.season, applicant_id=after.applicant_id,
-                                      code_number=after.code_number, version=after.status_version))
-    return after
+    return svc.applicants.save(a.reinstate(_calendar_for_body(svc, a.season), svc.clock.now()), rule="R7")
 
 
 # ----------------------------------------------------------------------------- the deadline (consumer)
@@ -442,18 +422,24 @@ def record_deadline(svc: Registration, event: SeasonDeadlineReached) -> None:
 
 
 def close_unpaid(svc: Registration, season: str) -> int:
-    closed = 0
-    for a in svc.applicants.in_season(season, PENDING):
-        if not svc.applicants.close_unpaid(a.applicant_id):
-            continue  # paid or withdrawn meanwhile
-        closed += 1
-        _mail(svc, Email(
-            to=a.email, subject=f"CASPR season {season}: your registration was closed unpaid",
-            body=(f"Dear {a.first_name} {a.last_name},\n\nthe registration deadline of the {season} CASPR season "
-                  "has passed and your registration fee was not paid, so your registration is closed (R6). "
-                  "Nothing was charged.\n\nCASPR\n")))
-        _publish(svc, RegistrationClosedUnpaid(season=season, applicant_id=a.applicant_id))
+    """R6: every registration still pending payment is closed, and its holder told by email."""
+    closed = sum(_close_unpaid(svc, listed.applicant_id) for listed in svc.applicants.in_season(season, PENDING))
+    logger.info("unpaid registrations closed", extra={"season": season, "closed": closed})
     return closed
+
+
+def _close_unpaid(svc: Registration, applicant_id: str) -> bool:
+    for attempt in range(RETRIES):
+        a = svc.applicants.get(applicant_id)
+        if a.status != PENDING:
+            return False  # paid or withdrawn meanwhile
+        try:
+            svc.applicants.save(a.close_unpaid(), rule="R6")
+            return True
+        except Conflict:
+            if attempt == RETRIES - 1:
+                raise  # the deadline's event is retried
+    return False
 
 
 # credits_used is kept on the applicant and will be spent by events from the applications
@@ -463,10 +449,6 @@ def close_unpaid(svc: Registration, season: str) -> int:
 # ----------------------------------------------------------------------------- programs (R8)
 def _tracks(raw: list[dict]) -> tuple[Track, ...]:
     return tuple(Track(t["track_code"], t["name"].strip(), t["positions"]) for t in raw)
-
-
-def _track_infos(p: Program) -> list[TrackInfo]:
-    return [TrackInfo(track_code=t.track_code, name=t.name, positions=t.positions) for t in p.tracks]
 
 
 def _instant(value: datetime | None, name: str) -> datetime | None:
@@ -489,13 +471,7 @@ def register_program(svc: Registration, principal: Principal, data: dict) -> Pro
         requirements=data.get("requirements"), contact={k: v for k, v in (data.get("contact") or {}).items()
                                                          if v is not None},
         tracks=tuple(sorted(_tracks(data["tracks"]), key=lambda t: t.track_code)))
-    check_program(program, calendar)
-    program = svc.programs.add(program)
-    _publish(svc, ProgramRegistered(version=program.version,
-        season=program.season, program_code=program.program_code, name=program.name, coth=program.coth,
-        crip=program.crip, crip_section=program.crip_section,
-        application_deadline=program.effective_deadline(calendar), tracks=_track_infos(program)))
-    return program
+    return svc.programs.save(program.register(calendar))
 
 
 def get_program(svc: Registration, program_code: str, season: str | None) -> Program:
@@ -514,7 +490,6 @@ def update_program(svc: Registration, principal: Principal, program_code: str, s
         raise Forbidden("COTH membership is set by an administrator (I3)",
                         errors=[FieldError("coth", "administrators only")])
     before = svc.programs.get(program_code, season)
-    calendar = _calendar_for_body(svc, before.season)
     fields = {k: v for k, v in changes.items() if v is not None and k not in ("tracks", "program_code", "season")}
     if "application_deadline" in fields:
         fields["application_deadline"] = _instant(fields["application_deadline"], "application_deadline")
@@ -524,49 +499,24 @@ def update_program(svc: Registration, principal: Principal, program_code: str, s
         fields["contact"] = {k: v for k, v in fields["contact"].items() if v is not None}
     if fields.get("crip") is False and "crip_section" not in fields:
         fields["crip_section"] = None
-    after = replace(before, **fields)
-    changed: list[Track] = []
-    if changes.get("tracks"):
-        after, changed = apply_track_changes(after, list(_tracks(changes["tracks"])))
-    if after == before:
-        return before
-    check_program(after, calendar)
-    saved = svc.programs.save(after)
-    events: list[Contract] = [TrackPositionsChanged(
-        season=saved.season, program_code=saved.program_code, track_code=t.track_code, name=t.name,
-        positions=t.positions, version=saved.version, withdrawn=t.withdrawn) for t in changed]
-    if replace(after, tracks=before.tracks) != before or any(
-            before.track(t.track_code) is None for t in changed):
-        events.append(ProgramUpdated(
-            season=saved.season, program_code=saved.program_code, name=saved.name, coth=saved.coth,
-            crip=saved.crip, crip_section=saved.crip_section,
-            application_deadline=saved.effective_deadline(calendar), tracks=_track_infos(saved)))
-    _publish(svc, *events)
-    return saved
+    change = before.update(fields, list(_tracks(changes.get("tracks") or [])),
+                           _calendar_for_body(svc, before.season))
+    return before if change.state == before else svc.programs.save(change)
 
 
 def withdraw_track(svc: Registration, principal: Principal, program_code: str, track_code: str,
                    season: str | None, reason: str | None) -> Program:
     """M3: the program's own accounts or an administrator."""
     require_program(principal, program_code)
-    after, track = programs_domain.withdraw_track(svc.programs.get(program_code, season), track_code, reason)
-    saved = svc.programs.save(after)
-    _publish(svc, TrackWithdrawn(season=saved.season, program_code=saved.program_code, track_code=track.track_code,
-                                 name=track.name, positions=track.positions, reason=track.withdrawal_reason,
-                                 version=saved.version))
-    return saved
+    return svc.programs.save(svc.programs.get(program_code, season).withdraw_track(track_code, reason), rule="M3")
 
 
 def reinstate_track(svc: Registration, principal: Principal, program_code: str, track_code: str,
                     season: str | None) -> Program:
     require_program(principal, program_code)
-    before = svc.programs.get(program_code, season)
-    after, track = programs_domain.reinstate_track(before, track_code, _calendar_for_body(svc, before.season),
-                                                   svc.clock.now())
-    saved = svc.programs.save(after)
-    _publish(svc, TrackReinstated(season=saved.season, program_code=saved.program_code, track_code=track.track_code,
-                                  name=track.name, positions=track.positions, version=saved.version))
-    return saved
+    program = svc.programs.get(program_code, season)
+    change = program.reinstate_track(track_code, _calendar_for_body(svc, program.season), svc.clock.now())
+    return svc.programs.save(change, rule="M3")
 
 
 def list_programs(svc: Registration, *, season: str | None, state: str | None, coth: bool | None,

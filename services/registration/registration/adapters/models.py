@@ -11,6 +11,10 @@
 | ledger entry        | ledger#{applicant id}           | entry#{entry id}   |                                        |
 | program             | program#{code}                  | season#{season}    | season#{s}#programs / {code}           |
 | idempotency records | idempotency#registration        | (powertools)       |                                        |
+| outbox item         | outbox#{stream}                 | {ns}#{n}           | (shared.adapters.outbox)               |
+
+Streams of the outbox (one per aggregate: the relay keeps each one's order):
+applicant#{id}, program#{code}#season#{season}, season#{season}.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ class SeasonItem(BaseItem):
     season = UnicodeAttribute()
     calendar = MapAttribute()  # key -> ISO 8601 UTC instant
     updated_at = UTCDateTimeAttribute()
-    version = NumberAttribute(null=True)  # 1, 2, ... each time the calendar is set
+    version = NumberAttribute(null=True)  # 1, 2, ... each time the calendar is set (every save: +1)
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
     gsi1 = Gsi1()
@@ -69,6 +73,7 @@ class ApplicantItem(BaseItem):
     withdrawal_reason = UnicodeAttribute(null=True)
     withdrawn_at = UTCDateTimeAttribute(null=True)
     status_version = NumberAttribute(null=True)  # +1 with every status change (absent: 0)
+    version = NumberAttribute(null=True)  # +1 with every save (optimistic concurrency; absent: 0)
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
     gsi1 = Gsi1()

@@ -1,15 +1,19 @@
 """The season calendar: its keys, and the order its instants must keep.
 
 Every deadline of the system reads from this one calendar (SPEC "The season calendar");
-each instant is an aware UTC datetime."""
+each instant is an aware UTC datetime. Setting it (`SeasonCalendar.set`) returns a
+`shared.outbox.Change` with the season.calendar_set.v1 event (a shared.contracts pydantic
+model: building it here is an accepted exception to "no pydantic in the domain")."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from shared.contracts import SeasonCalendarSet
 from shared.errors import FieldError, ValidationFailed
+from shared.outbox import Change
 
 SEASON_ID = re.compile(r"^[0-9]{4}\Z")
 
@@ -83,6 +87,13 @@ class SeasonCalendar:
 
     def ordered(self) -> list[tuple[str, datetime]]:
         return [(k, self.instants[k]) for k in CALENDAR_KEYS if k in self.instants]
+
+    def set(self, stored: SeasonCalendar | None) -> Change[SeasonCalendar]:
+        """This calendar replaces the season's stored one (None: the season is new): it becomes
+        the season's next version, and is announced with it (consumers keep the newest)."""
+        version = stored.version if stored is not None else 0
+        return Change(replace(self, version=version), (SeasonCalendarSet(
+            season=self.season, calendar=dict(self.instants), version=version + 1),))
 
 
 def _parse(value) -> datetime:

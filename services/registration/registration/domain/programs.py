@@ -1,4 +1,10 @@
-"""R8: programs, their tracks, and the program directory."""
+"""R8: programs, their tracks, and the program directory.
+
+The program is an aggregate that raises its events: register/update/withdraw_track/
+reinstate_track return a `shared.outbox.Change` (the new state, its `version` still the one
+read; events carry version + 1, the version the repository's save writes). Building the
+event contracts (shared.contracts, pydantic) here is an accepted exception to "no pydantic
+in the domain" (see rules.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +13,17 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from registration.domain.calendar import SeasonCalendar
+from shared.contracts import (
+    Contract,
+    ProgramRegistered,
+    ProgramUpdated,
+    TrackInfo,
+    TrackPositionsChanged,
+    TrackReinstated,
+    TrackWithdrawn,
+)
 from shared.errors import Conflict, FieldError, NotFound, RuleViolation, ValidationFailed
+from shared.outbox import Change
 
 PROGRAM_CODE = re.compile(r"^[0-9]{3}\Z")
 TRACK_CODE = re.compile(r"^[0-9]{4}\Z")
@@ -45,6 +61,53 @@ class Program:
 
     def track(self, code: str) -> Track | None:
         return next((t for t in self.tracks if t.track_code == code), None)
+
+    # --- the changes (R8, M3): each returns the new state and what it announces ------------
+    def register(self, calendar: SeasonCalendar) -> Change[Program]:
+        """R8: a new program of the season (version 0: never stored)."""
+        check_program(self, calendar)
+        return Change(self, (ProgramRegistered(
+            season=self.season, program_code=self.program_code, name=self.name, coth=self.coth, crip=self.crip,
+            crip_section=self.crip_section, application_deadline=self.effective_deadline(calendar),
+            tracks=self._track_infos(), version=self.version + 1),))
+
+    def update(self, fields: dict, tracks: list[Track], calendar: SeasonCalendar) -> Change[Program]:
+        """R8: details and tracks (upserted by code); positions changes are announced one track
+        at a time, the other changes as the whole program. Nothing changed: no events."""
+        after = replace(self, **fields)
+        changed: list[Track] = []
+        if tracks:
+            after, changed = apply_track_changes(after, tracks)
+        if after == self:
+            return Change(self)
+        check_program(after, calendar)
+        version = self.version + 1
+        events: list[Contract] = [TrackPositionsChanged(
+            season=after.season, program_code=after.program_code, track_code=t.track_code, name=t.name,
+            positions=t.positions, version=version, withdrawn=t.withdrawn) for t in changed]
+        if replace(after, tracks=self.tracks) != self or any(self.track(t.track_code) is None for t in changed):
+            events.append(ProgramUpdated(
+                season=after.season, program_code=after.program_code, name=after.name, coth=after.coth,
+                crip=after.crip, crip_section=after.crip_section,
+                application_deadline=after.effective_deadline(calendar), tracks=after._track_infos()))
+        return Change(after, tuple(events))
+
+    def withdraw_track(self, code: str, reason: str | None) -> Change[Program]:
+        """M3: see withdraw_track."""
+        after, track = withdraw_track(self, code, reason)
+        return Change(after, (TrackWithdrawn(
+            season=after.season, program_code=after.program_code, track_code=track.track_code, name=track.name,
+            positions=track.positions, reason=track.withdrawal_reason, version=self.version + 1),))
+
+    def reinstate_track(self, code: str, calendar: SeasonCalendar, now: datetime) -> Change[Program]:
+        """M3: see reinstate_track."""
+        after, track = reinstate_track(self, code, calendar, now)
+        return Change(after, (TrackReinstated(
+            season=after.season, program_code=after.program_code, track_code=track.track_code, name=track.name,
+            positions=track.positions, version=self.version + 1),))
+
+    def _track_infos(self) -> list[TrackInfo]:
+        return [TrackInfo(track_code=t.track_code, name=t.name, positions=t.positions) for t in self.tracks]
 
 
 def check_program(program: Program, calendar: SeasonCalendar) -> Program:

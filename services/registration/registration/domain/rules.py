@@ -1,12 +1,29 @@
 """Registration rules: the applicant, its statuses and transitions (R2, R5, R7), the
-registration window (R6), fees and credits (R2, R4)."""
+registration window (R6), fees and credits (R2, R4).
+
+The applicant is an aggregate that raises its events: every change is a method that returns
+a `shared.outbox.Change` (the new state, its `version` still the one read, plus the contract
+events and emails the change causes); the repository's versioned save commits all of it in
+one transaction. Building the event contracts (shared.contracts, pydantic models) here is an
+accepted exception to "no pydantic in the domain": the events are what the rules decide, and
+building them anywhere else would mean rebuilding the state by hand."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from registration.domain import emails
 from registration.domain.calendar import SeasonCalendar
+from registration.domain.profile import check_phone, check_timezone, refuse_immutable
+from shared.contracts import (
+    ApplicantProfileUpdated,
+    ApplicantRegistered,
+    ApplicantReinstated,
+    ApplicantWithdrawn,
+    CreditsPurchased,
+    RegistrationClosedUnpaid,
+)
 from shared.errors import Conflict, FieldError, RuleViolation, ValidationFailed
 from shared.money import (
     APPLICANT_FEE_CENTS,
@@ -16,6 +33,7 @@ from shared.money import (
     REGISTRATION_FEE_CENTS,
     dollars,
 )
+from shared.outbox import Change
 
 PENDING = "pending_payment"
 REGISTERED = "registered"
@@ -25,6 +43,7 @@ STATUSES = (PENDING, REGISTERED, WITHDRAWN, CLOSED_UNPAID)
 WITHDRAWABLE = (PENDING, REGISTERED)
 DEFAULT_TIMEZONE = "America/Chicago"  # I6: Central by default
 MAX_CREDITS_PER_PURCHASE = 100
+PROFILE_FIELDS = ("first_name", "last_name", "address", "phone", "timezone")
 
 
 @dataclass
@@ -57,6 +76,103 @@ class Applicant:
     # incremented with every status change (in the same conditional write): events carry it so
     # consumers apply a status only when it is newer than the one they hold (SQS does not order)
     status_version: int = 0
+    # the aggregate's version: +1 with every save of the applicant (optimistic concurrency; 0:
+    # never stored). status_version counts only the status changes consumers see.
+    version: int = 0
+
+    # --- the changes (R2-R7): each returns the new state and what it announces --------------
+    @classmethod
+    def register(cls, *, applicant_id: str, season: str, first_name: str, last_name: str, email: str,
+                 cms_id: str, college: str, graduation_year: int, owner_sub: str | None,
+                 calendar: SeasonCalendar, now: datetime) -> Change[Applicant]:
+        """R1, R6: a new registration, pending payment (it announces nothing until it is paid;
+        R5's uniqueness is the repository's, a condition on the CMS ID's and email's items)."""
+        warnings = registration_warnings(calendar, now)
+        return Change(cls(
+            applicant_id=applicant_id, season=season, first_name=first_name.strip(), last_name=last_name.strip(),
+            email=email.strip().lower(), cms_id=cms_id, college=college.strip(), graduation_year=graduation_year,
+            status=PENDING, owner_sub=owner_sub, timezone=DEFAULT_TIMEZONE, warnings=warnings, created_at=now))
+
+    def update_profile(self, changes: dict) -> Change[Applicant]:
+        """R7 / I6: name, address, phone, time zone; CMS ID, email and season never change.
+        A new time zone is announced (interviews show times in it)."""
+        refuse_immutable(changes)
+        clean = {k: v for k, v in changes.items() if v is not None and k in PROFILE_FIELDS}
+        if "timezone" in clean:
+            check_timezone(clean["timezone"])
+        if "phone" in clean:
+            clean["phone"] = check_phone(clean["phone"])
+        if not clean:
+            raise ValidationFailed("nothing to change", errors=[FieldError(
+                "body", "send one or more of first_name, last_name, address, phone, timezone")])
+        after = replace(self, **clean)
+        events = ([ApplicantProfileUpdated(season=self.season, applicant_id=self.applicant_id,
+                                           timezone=after.timezone)] if after.timezone != self.timezone else [])
+        return Change(after, tuple(events))
+
+    def reserve_payment(self, intent: str) -> Change[Applicant]:
+        """R2: one payment in flight at a time, only while pending (a retried payment never
+        charges twice: the card processor's idempotency key derives from the intent)."""
+        if self.status != PENDING:
+            check_payment(self, self.amount_due_cents)  # raises the precise refusal
+        if self.payment_intent:
+            raise Conflict("another payment of this registration is in progress; retry in a moment", rule="R2",
+                           extra={"retry": True})
+        return Change(replace(self, payment_intent=intent))
+
+    def release_payment(self, intent: str) -> Change[Applicant]:
+        """R2: the payment in flight ended without completing (declined, refunded)."""
+        return Change(replace(self, payment_intent=None) if self.payment_intent == intent else self)
+
+    def complete_registration(self, code_number: str, *, payment_id: str, payment_key: str,
+                              now: datetime) -> Change[Applicant]:
+        """R2, R3: the fee is paid: registered, with its Code Number, the included credits, and
+        the confirmation email that carries the number."""
+        if self.status != PENDING or not self.payment_intent:
+            raise Conflict(f"the registration is {self.status} and can no longer be paid", rule="R2")
+        done = replace(self, status=REGISTERED, code_number=code_number, credits_total=included_credits(),
+                       registered_at=now, payment_id=payment_id, payment_key=payment_key, payment_intent=None,
+                       status_version=self.status_version + 1)
+        registered = ApplicantRegistered(
+            season=done.season, applicant_id=done.applicant_id, code_number=code_number, cms_id=done.cms_id,
+            email=done.email, first_name=done.first_name, last_name=done.last_name, college=done.college,
+            graduation_year=done.graduation_year, timezone=done.timezone, credits_total=done.credits_total,
+            owner_sub=done.owner_sub, version=done.status_version)
+        return Change(done, (registered,), (emails.code_number_confirmation(done),))
+
+    def add_credits(self, quantity: int) -> Change[Applicant]:
+        """R4: credits bought ($15 each)."""
+        check_can_buy_credits(self)
+        cents = credits_charge_cents(quantity)
+        after = replace(self, credits_total=self.credits_total + quantity)
+        return Change(after, (CreditsPurchased(season=self.season, applicant_id=self.applicant_id, quantity=quantity,
+                                               credits_total=after.credits_total, charged_cents=cents),))
+
+    def withdraw(self, reason: str, now: datetime) -> Change[Applicant]:
+        """R7: a registered or pending registration is withdrawn (refunds nothing now, R2)."""
+        check_withdraw(self)
+        after = replace(self, status=WITHDRAWN, status_before_withdrawal=self.status, withdrawal_reason=reason,
+                        withdrawn_at=now, status_version=self.status_version + 1)
+        return Change(after, (ApplicantWithdrawn(season=self.season, applicant_id=self.applicant_id,
+                                                 code_number=self.code_number, reason=reason,
+                                                 version=after.status_version),))
+
+    def reinstate(self, calendar: SeasonCalendar, now: datetime) -> Change[Applicant]:
+        """R7: a withdrawn registration comes back to the status it had, before registration_final."""
+        to_status = check_reinstate(self, calendar, now)
+        after = replace(self, status=to_status, status_before_withdrawal=None, withdrawal_reason=None,
+                        withdrawn_at=None, status_version=self.status_version + 1)
+        return Change(after, (ApplicantReinstated(season=self.season, applicant_id=self.applicant_id,
+                                                  code_number=self.code_number, version=after.status_version),))
+
+    def close_unpaid(self) -> Change[Applicant]:
+        """R6: registration_final closes a registration still pending payment, and says so by email."""
+        if self.status != PENDING:
+            raise Conflict(f"only a registration pending payment is closed unpaid; this one is {self.status}",
+                           rule="R6")
+        after = replace(self, status=CLOSED_UNPAID, status_version=self.status_version + 1)
+        return Change(after, (RegistrationClosedUnpaid(season=self.season, applicant_id=self.applicant_id),),
+                      (emails.closed_unpaid(after),))
 
     @property
     def amount_due_cents(self) -> int:
