@@ -85,6 +85,13 @@ def build_service(clock: ControlledClock, *, verifier: TokenVerifier | None = No
     return svc
 
 
+def relay(svc) -> int:
+    """Delivers the service's outbox to its recording publisher and mailer, as the relay does
+    (on AWS and on the local stack from the table's stream; here its sweep). Returns how many
+    items it delivered."""
+    return svc.platform.outbox("match").sweep(older_than=0)
+
+
 def sqs_record(body: str, message_id: str | None = None) -> dict:
     return {
         "messageId": message_id or str(uuid.uuid4()), "receiptHandle": "handle", "body": body,

@@ -246,5 +246,5 @@ def test_m1_the_run_lock_refuses_edits_and_certification_even_before_the_deadlin
     from shared.errors import RuleViolation
 
     with pytest.raises(RuleViolation):  # the store itself refuses, whatever the caller checked before
-        svc.store.save_rol(SEASON, "match", "applicant", "app-2301-0", ("1011",), T0, "t")
+        svc.store.save_rol(SEASON, "match", "applicant", "app-2301-0", ("1011",), T0, "t", 1)
     assert svc.store.rol(SEASON, "match", "applicant", "app-2301-0").entries == ("1011",)

@@ -99,7 +99,7 @@ def _rol_routes(rnd: str, prefix: str) -> None:
 
     def put_applicant(season, applicant_id, body: ApplicantRolIn, principal):
         who = _id(applicant_id, "applicant_id")
-        return handlers.put_applicant_rol(svc(), _season(season), rnd, who, body.tracks, principal)
+        return handlers.put_applicant_rol(svc(), _season(season), rnd, who, body.tracks, principal, body.version)
 
     def certify_applicant(season, applicant_id, query: CertificationQuery, principal):
         who = _id(applicant_id, "applicant_id")
@@ -109,7 +109,8 @@ def _rol_routes(rnd: str, prefix: str) -> None:
         return handlers.get_track_rol(svc(), _season(season), rnd, _track(track_code), principal)
 
     def put_track(season, track_code, body: TrackRolIn, principal):
-        return handlers.put_track_rol(svc(), _season(season), rnd, _track(track_code), body.applicants, principal)
+        return handlers.put_track_rol(svc(), _season(season), rnd, _track(track_code), body.applicants, principal,
+                                      body.version)
 
     def certify_track(season, track_code, query: CertificationQuery, principal):
         return handlers.certify_track_rol(svc(), _season(season), rnd, _track(track_code), query.version, principal)

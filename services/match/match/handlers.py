@@ -196,8 +196,14 @@ def get_applicant_rol(svc: Match, season: str, rnd: str, applicant_id: str, prin
     return _rol_view(svc, rol, applicant_id=a.applicant_id, code_number=a.code_number, withdrawn=a.withdrawn)
 
 
+def _version_read(svc: Match, season: str, rnd: str, kind: str, owner: str, version: int | None) -> int:
+    """M1: a list is saved over the version its editor read (the one the client names, else
+    the one read now): of two concurrent edits one wins, the other is a 409, none is lost."""
+    return version if version is not None else svc.store.rol(season, rnd, kind, owner).version
+
+
 def put_applicant_rol(svc: Match, season: str, rnd: str, applicant_id: str, tracks: list[str],
-                      principal: Principal) -> dict:
+                      principal: Principal, version: int | None = None) -> dict:
     a = applicant_for(svc, season, applicant_id, principal)
     require_may_rank(a)
     participants = _require_open(svc, season, rnd)
@@ -208,7 +214,7 @@ def put_applicant_rol(svc: Match, season: str, rnd: str, applicant_id: str, trac
         tracks, svc.store.tracks(season), season=season,
         mpii_tracks=participants.track_codes if participants is not None else None)
     rol = svc.store.save_rol(season, rnd, APPLICANT, a.applicant_id, entries, svc.platform.clock.now(),
-                             principal.sub)
+                             principal.sub, _version_read(svc, season, rnd, APPLICANT, a.applicant_id, version))
     return _rol_view(svc, rol, applicant_id=a.applicant_id, code_number=a.code_number, withdrawn=a.withdrawn)
 
 
@@ -231,7 +237,7 @@ def get_track_rol(svc: Match, season: str, rnd: str, track_code: str, principal:
 
 
 def put_track_rol(svc: Match, season: str, rnd: str, track_code: str, applicants: list[str],
-                  principal: Principal) -> dict:
+                  principal: Principal, version: int | None = None) -> dict:
     t = track_for(svc, season, track_code, principal)
     require_may_rank(t)
     participants = _require_open(svc, season, rnd)
@@ -242,7 +248,8 @@ def put_track_rol(svc: Match, season: str, rnd: str, track_code: str, applicants
     entries = resolve_applicants(
         applicants, {a.applicant_id: a for a in people}, {a.code_number: a for a in people}, season=season,
         mpii_codes=participants.applicant_codes if participants is not None else None)
-    rol = svc.store.save_rol(season, rnd, TRACK, t.track_code, entries, svc.platform.clock.now(), principal.sub)
+    rol = svc.store.save_rol(season, rnd, TRACK, t.track_code, entries, svc.platform.clock.now(), principal.sub,
+                             _version_read(svc, season, rnd, TRACK, t.track_code, version))
     return _rol_view(svc, rol, track_code=t.track_code, program_code=t.program_code)
 
 

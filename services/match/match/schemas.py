@@ -11,6 +11,9 @@ from shared.schemas import Health
 __all__ = ["Health"]
 
 TRACK_CODE = r"^\d{4}$"
+VERSION_READ = Field(None, ge=0, description="the version of the list you read (0: none yet); the save is refused "
+                                             "with 409 if the list changed since. Without it, the version read "
+                                             "when the request arrives")
 
 
 # ----------------------------------------------------------------------------- rank order lists
@@ -19,6 +22,7 @@ class ApplicantRolIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     tracks: list[str] = Field(description="4-digit track codes in order of preference, e.g. [\"1011\", \"1021\"]")
+    version: int | None = VERSION_READ
 
 
 class TrackRolIn(BaseModel):
@@ -26,6 +30,7 @@ class TrackRolIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     applicants: list[str] = Field(description="applicant ids or 5-digit code numbers in order of preference")
+    version: int | None = VERSION_READ
 
 
 class CertificationQuery(BaseModel):

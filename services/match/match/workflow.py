@@ -8,9 +8,13 @@ class name>)``, so the state machine retries ``TransientStoreError`` and stops o
 ``VerificationFailed`` by name.
 
 Every step is idempotent, keyed by season + round + step (not by run): the lock,
-the snapshot and the stored result are first-write-wins DynamoDB conditions, the
-events and the alert email are claimed once. A retried step, a redelivered message
-or a later attempt of a failed run repeats nothing that was done.
+the snapshot, the stored result, the releases, the MPII participants and a run's
+failure are first-write-wins DynamoDB conditions. A step's events (and the alert's
+email) are outbox items written in the same transaction as its state (shared.outbox):
+the attempt that writes the state announces it, a retry that finds it written announces
+nothing, and a process that dies right after the commit loses nothing (the relay
+delivers the items). A retried step, a redelivered message or a later attempt of a
+failed run repeats nothing that was done. Nothing here publishes or sends directly.
 """
 
 from __future__ import annotations
@@ -177,17 +181,6 @@ def verify(svc: Match, m: dict) -> dict:
     return {"round": rnd, "snapshot_sha256": sha, "violations": 0}
 
 
-def _publish_once(svc: Match, season: str, name: str, event) -> bool:
-    if not svc.store.claim(season, "events", name):
-        return False
-    try:
-        svc.platform.publisher.publish(event)
-    except Exception as exc:
-        svc.store.unclaim(season, "events", name)
-        raise TransientStoreError(f"could not publish {event.detail_type}: {exc}") from exc
-    return True
-
-
 def store(svc: Match, m: dict) -> dict:
     season, rnd = m["season"], _round(m)
     state = svc.store.round_state(season, rnd)
@@ -205,13 +198,12 @@ def store(svc: Match, m: dict) -> dict:
                                        tuple(sorted(held[code], key=t.rank_of.__getitem__)))
                     for code, t in snapshot.tracks.items()}
         stats = run_statistics(document, result.matches, result.unfilled)
+        completed = MatchRunCompleted(
+            season=season, round=rnd, run_id=m["run_id"], snapshot_sha256=sha, matched=int(stats.get("matched", 0)),
+            unmatched=int(stats.get("unmatched", 0)), unfilled_positions=int(stats.get("unfilled_positions", 0)))
         state = svc.store.store_results(season, rnd, m["run_id"], dict(result.matches), outcomes, stats,
-                                        svc.platform.clock.now())
+                                        svc.platform.clock.now(), events=[completed])
     s = state.statistics
-    _publish_once(svc, season, f"run_completed:{rnd}", MatchRunCompleted(
-        season=season, round=rnd, run_id=state.stored_by_run or m["run_id"],
-        snapshot_sha256=state.snapshot_sha256 or "", matched=int(s.get("matched", 0)),
-        unmatched=int(s.get("unmatched", 0)), unfilled_positions=int(s.get("unfilled_positions", 0))))
     return {"round": rnd, **{k: s.get(k) for k in ("matched", "unmatched", "unfilled_positions")}}
 
 
@@ -225,8 +217,8 @@ def release_status(svc: Match, m: dict) -> dict:
     """M5: Match Status Day (results/me shows matched/unmatched from now on)."""
     season = m["season"]
     _require_stored(svc, season, MATCH)
-    state = svc.store.mark_released(season, "status", svc.platform.clock.now())
-    _publish_once(svc, season, "status_released", MatchStatusReleased(season=season, run_id=m["run_id"]))
+    state = svc.store.mark_released(season, "status", svc.platform.clock.now(),
+                                    events=[MatchStatusReleased(season=season, run_id=m["run_id"])])
     return {"status_released_at": state.status_released_at.isoformat()}
 
 
@@ -237,13 +229,12 @@ def open_mpii(svc: Match, m: dict) -> dict:
     matched = [o.code_number for o in svc.store.applicant_outcomes(season, MATCH) if o.track_code is not None]
     unfilled = {code: t.unfilled for code, t in svc.store.track_outcomes(season, MATCH).items()}
     withdrawn = [code for code, t in svc.store.tracks(season).items() if t.withdrawn]
-    participants = svc.store.save_mpii(
-        season, mpii_participants(svc.store.applicants(season), matched, unfilled, withdrawn),
-        svc.platform.clock.now())
-    people = {a.code_number: a.applicant_id for a in svc.store.applicants(season)}
-    _publish_once(svc, season, "mpii_opened", MpiiOpened(
-        season=season, applicant_ids=[people[c] for c in participants.applicant_codes if c in people],
-        track_codes=list(participants.track_codes)))
+    applicants = svc.store.applicants(season)
+    participants = mpii_participants(applicants, matched, unfilled, withdrawn)
+    people = {a.code_number: a.applicant_id for a in applicants}
+    opened = MpiiOpened(season=season, applicant_ids=[people[c] for c in participants.applicant_codes if c in people],
+                        track_codes=list(participants.track_codes))
+    participants = svc.store.save_mpii(season, participants, svc.platform.clock.now(), events=[opened])
     return {"applicants": len(participants.applicant_codes), "tracks": len(participants.track_codes),
             "positions": sum(participants.track_positions.values())}
 
@@ -253,8 +244,8 @@ def release_results(svc: Match, m: dict) -> dict:
     season = m["season"]
     _require_stored(svc, season, MATCH)
     _require_stored(svc, season, MPII)
-    state = svc.store.mark_released(season, "results", svc.platform.clock.now())
-    _publish_once(svc, season, "results_released", MatchResultsReleased(season=season, run_id=m["run_id"]))
+    state = svc.store.mark_released(season, "results", svc.platform.clock.now(),
+                                    events=[MatchResultsReleased(season=season, run_id=m["run_id"])])
     return {"results_released_at": state.results_released_at.isoformat()}
 
 
@@ -270,7 +261,8 @@ def publish_post_match(svc: Match, m: dict) -> dict:
 
 # ----------------------------------------------------------------------------- failure
 def alert(svc: Match, m: dict) -> dict:
-    """The run stops: the administrator learns why, by email, once per run."""
+    """The run stops: the administrator learns why, by email, once per run (the email commits
+    with the run's failure; a retry finds the failure recorded and sends nothing again)."""
     season, rid = m["season"], m["run_id"]
     failure = m.get("failure") or {}
     error = str(failure.get("Error") or "unknown error")
@@ -280,20 +272,14 @@ def alert(svc: Match, m: dict) -> dict:
         cause = failed[-1].detail or ""
     if failed:
         cause = f"step {failed[-1].step}: {cause}"
-    svc.store.mark_run_failed(season, rid, error, cause, svc.platform.clock.now())
-    if svc.store.claim(season, "alerts", rid):
-        try:
-            for to in svc.admin_emails:
-                svc.platform.mailer.send(Email(
-                    to=to, subject=f"CASPR Match run {rid} of season {season} stopped: {error}",
+    emails = [Email(to=to, subject=f"CASPR Match run {rid} of season {season} stopped: {error}",
                     body=(f"The Match run {rid} of season {season} stopped and published nothing.\n\n"
                           f"Error: {error}\nCause: {cause}\n\n"
                           f"Progress: GET /match/seasons/{season}/runs/{rid}\n"
                           f"Once the cause is fixed, POST /match/seasons/{season}/runs starts a new attempt; "
-                          "steps already done (lock, snapshot, stored results) are kept, not repeated.")))
-        except Exception as exc:
-            svc.store.unclaim(season, "alerts", rid)
-            raise TransientStoreError(f"could not email the administrator: {exc}") from exc
+                          "steps already done (lock, snapshot, stored results) are kept, not repeated."))
+              for to in svc.admin_emails]
+    svc.store.mark_run_failed(season, rid, error, cause, svc.platform.clock.now(), emails=emails)
     return {"alerted": list(svc.admin_emails), "error": error}
 
 

@@ -28,7 +28,6 @@ from pynamodb.attributes import (
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
-    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 
@@ -99,7 +98,6 @@ class RoundItem(BaseItem):
     stored_at = UTCDateTimeAttribute(null=True)
     stored_by_run = UnicodeAttribute(null=True)
     statistics = UnicodeAttribute(null=True)  # JSON
-    claims = UnicodeSetAttribute(null=True)  # events published / emails sent exactly once
 
 
 class BlobItem(BaseItem):
@@ -125,7 +123,6 @@ class ReleaseItem(BaseItem):
     Meta = META
     status_released_at = UTCDateTimeAttribute(null=True)
     results_released_at = UTCDateTimeAttribute(null=True)
-    claims = UnicodeSetAttribute(null=True)
 
 
 class DocumentItem(BaseItem):
@@ -134,7 +131,6 @@ class DocumentItem(BaseItem):
     Meta = META
     document = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
-    claims = UnicodeSetAttribute(null=True)
 
 
 class RunItem(BaseItem):

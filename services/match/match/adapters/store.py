@@ -1,10 +1,14 @@
 """The match service's repository: its own projection (applicants, tracks, calendar),
 rank order lists, the state of each round, stored results, runs and their step logs.
 
-Returns domain objects. Every lock, first-write-wins and exactly-once claim is a
-DynamoDB condition or transaction, never read-then-write (DESIGN rule 9). A store
-failure a retry may cure surfaces as TransientStoreError, the name the state
-machine retries on."""
+Returns domain objects. Every lock and first-write-wins is a DynamoDB condition or
+transaction, never read-then-write (DESIGN rule 9). A store failure a retry may cure
+surfaces as TransientStoreError, the name the state machine retries on.
+
+The writes of a run's steps that announce something (stored results, a release, the MPII
+participants, a failed run) commit their state and their outbox items (shared.outbox) in
+ONE transaction, conditioned first-write-wins: the attempt that writes the state announces
+it, a retry that finds it written announces nothing. The relay delivers them afterwards."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import functools
 import hashlib
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -42,15 +47,32 @@ from match.domain.release import ApplicantOutcome, ReleaseState, TrackOutcome
 from match.domain.rol import REGISTERED, ApplicantInfo, RankOrderList, TrackInfo
 from match.domain.runs import PLAN, RoundState, RunRecord, StepRecord
 from match.domain.season import ROUNDS, Calendar
+from shared.adapters.outbox import Transaction
 from shared.clock import iso, parse_instant
+from shared.contracts import Contract
+from shared.email import Email
 from shared.errors import Conflict, DomainError, RuleViolation
 from shared.settings import Settings
 
 CHUNK = 300_000  # characters per blob item (DynamoDB items hold at most 400 KB)
+SERVICE = "match"
 
 
 def _season(season: str) -> str:
     return f"season#{season}"
+
+
+def outbox_stream(season: str) -> str:
+    """The outbox stream of a season's run: its events are relayed in the order they committed."""
+    return _season(season)
+
+
+class _WrittenAlready(DomainError):
+    """A first-write-wins condition found the state written by an earlier attempt (whose
+    transaction announced what there was to announce)."""
+
+    def __init__(self, detail: str = "written already"):
+        super().__init__(detail)
 
 
 def _conditional_failure(exc: Exception) -> bool:
@@ -149,8 +171,10 @@ class MatchStore(ABC):
 
     @abstractmethod
     def save_rol(self, season: str, rnd: str, kind: str, owner: str, entries: tuple[str, ...],
-                 now: datetime, by: str) -> RankOrderList:
-        """Replaces the list and uncertifies it (M1); refused once the round is locked."""
+                 now: datetime, by: str, version: int) -> RankOrderList:
+        """Replaces the list and uncertifies it (M1), as version + 1 of the `version` read (0: no
+        list yet); refused once the round is locked, and with a 409 when the list changed since
+        it was read (two concurrent edits: one wins, the other is refused, no lost update)."""
 
     @abstractmethod
     def certify_rol(self, season: str, rnd: str, kind: str, owner: str, version: int, now: datetime,
@@ -183,14 +207,10 @@ class MatchStore(ABC):
 
     @abstractmethod
     def store_results(self, season: str, rnd: str, run_id: str, matches: dict[str, str | None],
-                      tracks: dict[str, TrackOutcome], statistics: dict, now: datetime) -> RoundState: ...
-
-    @abstractmethod
-    def claim(self, season: str, scope: str, name: str) -> bool:
-        """True once per (season, scope, name): an event published or an email sent once."""
-
-    @abstractmethod
-    def unclaim(self, season: str, scope: str, name: str) -> None: ...
+                      tracks: dict[str, TrackOutcome], statistics: dict, now: datetime, *,
+                      events: Iterable[Contract] = ()) -> RoundState:
+        """First write wins: the round's result is stored once, with its `events` in the same
+        transaction; a retry finding it stored writes and announces nothing."""
 
     # results ------------------------------------------------------------------------------
     @abstractmethod
@@ -206,12 +226,15 @@ class MatchStore(ABC):
     def release_state(self, season: str) -> ReleaseState: ...
 
     @abstractmethod
-    def mark_released(self, season: str, what: str, now: datetime) -> ReleaseState:
-        """what: 'status' or 'results'; the first instant recorded stays."""
+    def mark_released(self, season: str, what: str, now: datetime, *,
+                      events: Iterable[Contract] = ()) -> ReleaseState:
+        """what: 'status' or 'results'; the first instant recorded stays, and only its
+        transaction announces `events`."""
 
     @abstractmethod
-    def save_mpii(self, season: str, participants: MpiiParticipants, now: datetime) -> MpiiParticipants:
-        """First write wins; returns the stored participants."""
+    def save_mpii(self, season: str, participants: MpiiParticipants, now: datetime, *,
+                  events: Iterable[Contract] = ()) -> MpiiParticipants:
+        """First write wins (with its `events`); returns the stored participants."""
 
     @abstractmethod
     def mpii(self, season: str) -> MpiiParticipants | None: ...
@@ -237,7 +260,10 @@ class MatchStore(ABC):
     def run(self, season: str, run_id: str) -> RunRecord | None: ...
 
     @abstractmethod
-    def mark_run_failed(self, season: str, run_id: str, error: str, cause: str, now: datetime) -> None: ...
+    def mark_run_failed(self, season: str, run_id: str, error: str, cause: str, now: datetime, *,
+                        emails: Iterable[Email] = ()) -> bool:
+        """First write wins: the run's first failure is recorded with its `emails` in one
+        transaction; False (nothing written or announced) when it was recorded already."""
 
     @abstractmethod
     def step_started(self, season: str, run_id: str, step: str, now: datetime) -> None: ...
@@ -306,10 +332,28 @@ class DynamoMatchStore(MatchStore):
         self._region = (settings or Settings.from_env()).region
         self._connection: Connection | None = None
 
-    def _tx(self) -> TransactWrite:
+    def _conn(self) -> Connection:
         if self._connection is None:  # one client for every transaction (creating one costs ~0.1 s)
             self._connection = Connection(region=self._region)
-        return TransactWrite(connection=self._connection)
+        return self._connection
+
+    def _tx(self) -> TransactWrite:
+        return TransactWrite(connection=self._conn())
+
+    def _announcing(self, now: datetime) -> Transaction:
+        return Transaction(SERVICE, now, connection=self._conn())
+
+    @staticmethod
+    def _first_write(t: Transaction) -> bool:
+        """Commits a transaction whose write is first-write-wins (refusal `_WrittenAlready`):
+        False when an earlier attempt wrote it (and announced what it announced)."""
+        try:
+            t.commit()
+        except _WrittenAlready:
+            return False
+        except Conflict as exc:  # another transaction on the same item at this instant: retry the step
+            raise TransientStoreError(f"the match store is busy ({exc.detail}); retry") from exc
+        return True
 
     # projection -----------------------------------------------------------------------
     @transient
@@ -441,21 +485,26 @@ class DynamoMatchStore(MatchStore):
                              rule=r.rule)
 
     @transient
-    def save_rol(self, season, rnd, kind, owner, entries, now, by):
+    def save_rol(self, season, rnd, kind, owner, entries, now, by, version):
         pk, sk = _season(season), self._rol_key(rnd, kind, owner)
         item = RolItem(pk=pk, sk=sk)
+        unchanged = (RolItem.version == version) if version else (RolItem.pk.does_not_exist() | (RolItem.version == 0))
         try:
             with self._tx() as tx:
                 tx.condition_check(RoundItem, pk, f"round#{rnd}", condition=RoundItem.locked_at.does_not_exist())
                 tx.update(item, actions=[
                     RolItem.round.set(rnd), RolItem.kind.set(kind), RolItem.owner.set(owner),
                     RolItem.entries.set(list(entries)), RolItem.certified.set(False),  # M1: any edit uncertifies
-                    RolItem.version.add(1), RolItem.updated_at.set(now), RolItem.updated_by.set(by),
+                    RolItem.version.set(version + 1), RolItem.updated_at.set(now), RolItem.updated_by.set(by),
                     RolItem.certified_at.remove(), RolItem.certified_version.remove(), RolItem.certified_by.remove(),
-                ])
+                ], condition=unchanged)
         except TransactWriteError as exc:
             if self.round_state(season, rnd).locked:
                 raise self._locked_error(season, rnd) from exc
+            current = self.rol(season, rnd, kind, owner)
+            if current.version != version:
+                raise Conflict(f"the list changed since it was read (version {version}, now {current.version}); "
+                               "reload it and save again", rule="M1", extra={"version": current.version}) from exc
             raise
         return self.rol(season, rnd, kind, owner)
 
@@ -552,7 +601,7 @@ class DynamoMatchStore(MatchStore):
             actions=[RoundItem.verified_at.set(RoundItem.verified_at | now)])
 
     @transient
-    def store_results(self, season, rnd, run_id, matches, tracks, statistics, now):
+    def store_results(self, season, rnd, run_id, matches, tracks, statistics, now, *, events=()):
         state = self.round_state(season, rnd)
         if state.stored_at is not None:  # stored already (a retried step, or a later attempt resuming)
             return state
@@ -565,30 +614,14 @@ class DynamoMatchStore(MatchStore):
             for code, t in tracks.items():
                 batch.save(TrackResultItem(pk=pk, sk=f"result#{rnd}#track#{code}", track_code=code,
                                            positions=t.positions, unfilled=t.unfilled, matched=list(t.matched)))
-        try:
-            RoundItem(pk=pk, sk=f"round#{rnd}").update(
-                actions=[RoundItem.stored_at.set(now), RoundItem.stored_by_run.set(run_id),
-                         RoundItem.statistics.set(json.dumps(statistics, sort_keys=True))],
-                condition=RoundItem.stored_at.does_not_exist())
-        except UpdateError as exc:
-            if not _conditional_failure(exc):
-                raise
+        t = self._announcing(now).update(
+            RoundItem(pk=pk, sk=f"round#{rnd}"),
+            actions=[RoundItem.stored_at.set(now), RoundItem.stored_by_run.set(run_id),
+                     RoundItem.statistics.set(json.dumps(statistics, sort_keys=True))],
+            condition=RoundItem.stored_at.does_not_exist(), refusal=_WrittenAlready)
+        t.announce(outbox_stream(season), events)
+        self._first_write(t)
         return self.round_state(season, rnd)
-
-    @transient
-    def claim(self, season, scope, name):
-        item = RoundItem(pk=_season(season), sk=f"claim#{scope}")
-        try:
-            item.update(actions=[RoundItem.claims.add({name})], condition=~RoundItem.claims.contains(name))
-        except UpdateError as exc:
-            if _conditional_failure(exc):
-                return False
-            raise
-        return True
-
-    @transient
-    def unclaim(self, season, scope, name):
-        RoundItem(pk=_season(season), sk=f"claim#{scope}").update(actions=[RoundItem.claims.delete({name})])
 
     # results ------------------------------------------------------------------------------
     @transient
@@ -617,21 +650,22 @@ class DynamoMatchStore(MatchStore):
         return ReleaseState(item.status_released_at, item.results_released_at)
 
     @transient
-    def mark_released(self, season, what, now):
+    def mark_released(self, season, what, now, *, events=()):
         attr = {"status": ReleaseItem.status_released_at, "results": ReleaseItem.results_released_at}[what]
-        ReleaseItem(pk=_season(season), sk="release").update(actions=[attr.set(attr | now)])
+        t = self._announcing(now).update(ReleaseItem(pk=_season(season), sk="release"), actions=[attr.set(now)],
+                                         condition=attr.does_not_exist(), refusal=_WrittenAlready)
+        t.announce(outbox_stream(season), events)
+        self._first_write(t)
         return self.release_state(season)
 
     @transient
-    def save_mpii(self, season, participants, now):
+    def save_mpii(self, season, participants, now, *, events=()):
         doc = json.dumps({"applicants": list(participants.applicant_codes), "tracks": participants.track_positions},
                          sort_keys=True)
-        try:
-            DocumentItem(pk=_season(season), sk="mpii", document=doc, created_at=now).save(
-                condition=DocumentItem.pk.does_not_exist())
-        except PutError as exc:
-            if not _conditional_failure(exc):
-                raise
+        t = self._announcing(now).put(DocumentItem(pk=_season(season), sk="mpii", document=doc, created_at=now),
+                                      condition=DocumentItem.pk.does_not_exist(), refusal=_WrittenAlready)
+        t.announce(outbox_stream(season), events)
+        self._first_write(t)
         stored = self.mpii(season)
         assert stored is not None
         return stored
@@ -689,10 +723,12 @@ class DynamoMatchStore(MatchStore):
         return _run(season, item) if item else None
 
     @transient
-    def mark_run_failed(self, season, run_id, error, cause, now):
-        RunItem(pk=_season(season), sk=f"run#{run_id}").update(actions=[
+    def mark_run_failed(self, season, run_id, error, cause, now, *, emails=()):
+        t = self._announcing(now).update(RunItem(pk=_season(season), sk=f"run#{run_id}"), actions=[
             RunItem.failed_error.set(error[:256]), RunItem.failed_cause.set(cause[:4000]),
-            RunItem.failed_at.set(RunItem.failed_at | now)])
+            RunItem.failed_at.set(now)], condition=RunItem.failed_at.does_not_exist(), refusal=_WrittenAlready)
+        t.announce(outbox_stream(season), emails=emails)
+        return self._first_write(t)
 
     @transient
     def step_started(self, season, run_id, step, now):
