@@ -242,9 +242,17 @@ class GatewayHandler(BaseHTTPRequestHandler):
                    "application/problem+json")
 
     def _dispatch(self):
+        from shared.web import MAX_BODY_BYTES
+
         url = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._read_body(MAX_BODY_BYTES)
+        if body is None:  # over the limit: refused before it is read whole (API Gateway would take 10 MB)
+            self.close_connection = True  # the rest of the body is still on the socket
+            return self._problem(413, "Payload too large",
+                                 f"the request body is over the limit of {MAX_BODY_BYTES} bytes (1 MB)")
+        if body is False:
+            self.close_connection = True
+            return self._problem(400, "Bad request", "the Content-Length header or the chunked body is malformed")
         parts = url.path.strip("/").split("/", 1)
         head = parts[0]
         try:
@@ -265,6 +273,38 @@ class GatewayHandler(BaseHTTPRequestHandler):
         except Exception as exc:
             log.exception("gateway")
             return self._problem(500, "Internal error", f"the local gateway failed: {type(exc).__name__}")
+
+    def _read_body(self, limit: int) -> bytes | None | bool:
+        """The request body, read only while it stays within `limit` bytes: None when it is over
+        (a Content-Length over the limit is refused without reading a byte; a chunked body is
+        read to at most limit + 1 bytes), False when malformed. No length and no chunking: no
+        body (HTTP/1.1)."""
+        length = (self.headers.get("Content-Length") or "").strip()
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks, total = [], 0
+            while True:
+                line = self.rfile.readline(1026)
+                try:
+                    size = int(line.split(b";", 1)[0].strip() or b"x", 16)
+                except ValueError:
+                    return False
+                if size == 0:
+                    while self.rfile.readline(65537).strip():  # trailers, then the blank line
+                        pass
+                    return b"".join(chunks)
+                if total + size > limit:
+                    self.rfile.read(min(size, limit + 1 - total))  # never more than limit + 1 in all
+                    return None
+                chunks.append(self.rfile.read(size))
+                total += size
+                self.rfile.readline(3)  # the CRLF after the chunk
+        if not length:
+            return b""
+        if not length.isdigit():
+            return False
+        if int(length) > limit:
+            return None
+        return self.rfile.read(int(length))
 
     def _service(self, loaded, path: str, query: str, body: bytes):
         from chalice.local import LocalGatewayException

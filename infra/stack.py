@@ -49,6 +49,67 @@ def table(stage: str, service: str) -> dict:
     }
 
 
+def alarm(description: str, metric: str, namespace: str, dimensions: list[dict], period: int = 300) -> dict:
+    """A CloudWatch alarm on metric > 0 that notifies the shared alarm topic."""
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": description,
+            "Namespace": namespace,
+            "MetricName": metric,
+            "Dimensions": dimensions,
+            "Statistic": "Maximum" if metric.startswith("Approximate") else "Sum",
+            "Period": period,
+            "EvaluationPeriods": 1,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [{"Ref": "AlarmTopic"}],
+            "OKActions": [{"Ref": "AlarmTopic"}],
+        },
+    }
+
+
+def alarms(stage: str) -> dict[str, dict]:
+    """Alarms of the shared stack (the service stacks add one per function on Lambda errors):
+    any message in a dead-letter queue, an event the outbox relay could not deliver, a failed
+    match/MPII execution. They notify one SNS topic (AlarmEmail subscribes to it)."""
+    resources: dict[str, dict] = {
+        "AlarmTopic": {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"TopicName": resource_name(stage, "alarms"),
+                           "DisplayName": f"CASPR {stage} alarms"},
+        },
+        "AlarmEmailSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Condition": "HasAlarmEmail",
+            "Properties": {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email",
+                           "Endpoint": {"Ref": "AlarmEmail"}},
+        },
+    }
+    for service in SERVICES:
+        svc = _cf_name(service)
+        resources[f"{svc}DeadLetterAlarm"] = alarm(
+            f"CASPR {stage}: an event {service} could not consume is in its dead-letter queue "
+            f"({resource_name(stage, service, 'events-dlq')}); see `caspr-ops dlq list {service}`",
+            "ApproximateNumberOfMessagesVisible", "AWS/SQS",
+            [{"Name": "QueueName", "Value": {"Fn::GetAtt": [f"{svc}DeadLetterQueue", "QueueName"]}}], period=60)
+        resources[f"{svc}RelayDeadLetterAlarm"] = alarm(
+            f"CASPR {stage}: an event the {service} outbox relay could not deliver "
+            f"({resource_name(stage, service, 'relay-dlq')}); the sweep retries it, see "
+            f"`caspr-ops dlq list {service}`",
+            "ApproximateNumberOfMessagesVisible", "AWS/SQS",
+            [{"Name": "QueueName", "Value": {"Fn::GetAtt": [f"{svc}RelayDeadLetterQueue", "QueueName"]}}],
+            period=60)
+    for path in state_machine_files():
+        cf = _cf_name(path.name.removesuffix(".asl.json"))
+        resources[f"{cf}ExecutionsFailedAlarm"] = alarm(
+            f"CASPR {stage}: a {path.name.removesuffix('.asl.json')} execution failed, timed out or was aborted",
+            "ExecutionsFailed", "AWS/States",
+            [{"Name": "StateMachineArn", "Value": {"Ref": f"{cf}StateMachine"}}])
+    return resources
+
+
 def state_machine_files() -> list[Path]:
     return sorted(STATE_MACHINES.glob("*.asl.json"))
 
@@ -192,10 +253,17 @@ def build_shared_template(stage: str = "local") -> dict:
             },
         }
         outputs[f"{cf}StateMachineArn"] = {"Value": {"Ref": f"{cf}StateMachine"}}
+    resources.update(alarms(stage))
+    outputs["AlarmTopicArn"] = {"Value": {"Ref": "AlarmTopic"}}
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"CASPR shared resources ({stage})",
-        "Parameters": {"EmailSender": {"Type": "String", "Default": "no-reply@caspr.example"}},
+        "Parameters": {
+            "EmailSender": {"Type": "String", "Default": "no-reply@caspr.example"},
+            "AlarmEmail": {"Type": "String", "Default": "",
+                           "Description": "email address subscribed to the alarms topic (empty: none)"},
+        },
+        "Conditions": {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}},
         "Resources": resources,
         "Outputs": outputs,
     }

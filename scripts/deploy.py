@@ -22,7 +22,18 @@ Environment:
   CASPR_API_DOMAIN        optional API hostname; then also CASPR_CERTIFICATE_ARN (ACM,
                           same region) and optionally CASPR_HOSTED_ZONE_ID (Route 53)
   CASPR_PUBLIC_BASE_URL   base URL of email links (default https://$CASPR_API_DOMAIN)
-  CASPR_LINK_SECRET       secret for signed email links (passed NoEcho)
+  CASPR_LINK_SECRET_NAME  where the email-link signing key is kept: an SSM SecureString
+                          name (default /caspr/<stage>/link-secret in dev; `make deploy`
+                          creates it with a random value when it does not exist, else
+                          reads it) or a Secrets Manager secret ARN (must exist). Only the
+                          NAME goes into the templates; the functions read the key.
+  CASPR_ADMIN_ALERT_EMAIL administrator alert recipient(s) (or CASPR_MATCH_ALERT_EMAIL /
+                          CASPR_ADMIN_EMAIL)
+  CASPR_PAYMENT_PROVIDER  payment provider ("test" is refused outside local/dev)
+  CASPR_ALARM_EMAIL       optional: subscribed to the alarms topic (shared stack AlarmEmail)
+
+Outside stage local a missing setting fails the deploy (and `make package`) naming it:
+nothing falls back to a local default (shared.settings.production_problems).
 
 `--dry-run` prints the plan (stacks, artifacts, parameters and where each comes from)
 and touches no AWS API.
@@ -34,6 +45,7 @@ import argparse
 import hashlib
 import json
 import os
+import secrets
 import sys
 import threading
 import time
@@ -100,6 +112,7 @@ class Plan:
     prefix: str
     first: list[Step]      # deployed one after the other
     services: list[Step]   # deployed side by side once `first` is done
+    link_secrets: list[str] = field(default_factory=list)  # SSM SecureStrings to create or read
 
     @property
     def steps(self) -> list[Step]:
@@ -108,6 +121,12 @@ class Plan:
 
 def _env(name: str) -> str:
     return os.environ.get(name, "").strip()
+
+
+def admin_alert_email(env) -> str:
+    from shared.settings import admin_alert_email as read
+
+    return read(env)
 
 
 def build_plan(package_dir: Path, stage: str, bucket: str, services: list[str] | None = None) -> Plan:
@@ -120,10 +139,13 @@ def build_plan(package_dir: Path, stage: str, bucket: str, services: list[str] |
                           f"run `make package STAGE={stage}`")
     layer, shared, domain = manifest["layer"]["stack"], manifest["shared"]["stack"], manifest["domain"]["stack"]
     email_sender = _env("CASPR_EMAIL_SENDER")
+    shared_params: dict[str, Source] = {"EmailSender": Literal(email_sender)} if email_sender else {}
+    if _env("CASPR_ALARM_EMAIL"):
+        shared_params["AlarmEmail"] = Literal(_env("CASPR_ALARM_EMAIL"))
     first = [
         Step(layer, package_dir / manifest["layer"]["template"], label="dependencies layer"),
         Step(shared, package_dir / manifest["shared"]["template"], label="shared resources",
-             parameters={"EmailSender": Literal(email_sender)} if email_sender else {}),
+             parameters=shared_params),
     ]
     api_domain = _env("CASPR_API_DOMAIN")
     if api_domain:
@@ -141,7 +163,14 @@ def build_plan(package_dir: Path, stage: str, bucket: str, services: list[str] |
     missing = [s for s in wanted if s not in manifest["services"]]
     if missing:
         raise DeployError(f"{missing} not in {manifest_path} (packaged: {sorted(manifest['services'])})")
+    if _env("CASPR_LINK_SECRET"):
+        raise DeployError("CASPR_LINK_SECRET is set: a signing key value never goes into a template; give "
+                          "CASPR_LINK_SECRET_NAME (an SSM SecureString name, created when missing) instead")
+    settings_env = {"LinkSecretName": _env("CASPR_LINK_SECRET_NAME"),
+                    "AdminAlertEmail": admin_alert_email(os.environ),
+                    "PaymentProvider": _env("CASPR_PAYMENT_PROVIDER")}
     service_steps = []
+    link_secrets: set[str] = set()
     for name in wanted:
         svc = manifest["services"][name]
         cf = "".join(p[:1].upper() + p[1:] for p in name.split("-"))
@@ -153,20 +182,49 @@ def build_plan(package_dir: Path, stage: str, bucket: str, services: list[str] |
             "SchedulerRoleArn": Output(shared, "SchedulerRoleArn"),
             "TableName": Output(shared, f"{cf}TableName"),
             "EventsQueueArn": QueueArn(Output(shared, f"{cf}QueueUrl")),
+            "TableStreamArn": Output(shared, f"{cf}TableStreamArn"),
+            "RelayDeadLetterQueueArn": Output(shared, f"{cf}RelayDeadLetterQueueArn"),
+            "AlarmTopicArn": Output(shared, "AlarmTopicArn"),
         }
+        sources.update({k: Literal(v) for k, v in settings_env.items() if v})
         if email_sender:
             sources["EmailSender"] = Literal(email_sender)
         if public_base_url:
             sources["PublicBaseUrl"] = Literal(public_base_url)
-        if _env("CASPR_LINK_SECRET"):
-            sources["LinkSecret"] = Literal(_env("CASPR_LINK_SECRET"), secret=True)
         if api_domain:
             sources["ApiDomainName"] = Output(domain, "DomainName")
         declared = set(svc["parameters"])
         params = {k: v for k, v in sources.items() if k in declared}
+        link_secrets |= check_service_settings(stage, package_dir / svc["template"], params)
         service_steps.append(Step(svc["stack"], package_dir / svc["template"], params,
                                   label=f"service {name} (/{svc['base_path']})"))
-    return Plan(stage=stage, bucket=bucket, prefix=f"caspr/{stage}", first=first, services=service_steps)
+    return Plan(stage=stage, bucket=bucket, prefix=f"caspr/{stage}", first=first, services=service_steps,
+                link_secrets=sorted(link_secrets))
+
+
+SETTING_PARAMETERS = {"LinkSecretName": "CASPR_LINK_SECRET_NAME", "AdminAlertEmail": "CASPR_ADMIN_ALERT_EMAIL",
+                      "PublicBaseUrl": "CASPR_PUBLIC_BASE_URL", "PaymentProvider": "CASPR_PAYMENT_PROVIDER"}
+
+
+def check_service_settings(stage: str, template_path: Path, params: dict[str, Source]) -> set[str]:
+    """The production settings a service stack will give its functions (a parameter given
+    here, else the template's default from `make package`), refused when missing (as the
+    functions would at start). Returns the link secret names to create or read."""
+    from shared.settings import production_problems
+
+    declared = json.loads(template_path.read_text()).get("Parameters", {})
+    values = {}
+    for param, env_name in SETTING_PARAMETERS.items():
+        if param not in declared:
+            continue
+        source = params.get(param)
+        values[env_name] = source.value if isinstance(source, Literal) else str(declared[param].get("Default", ""))
+    problems = production_problems(stage, values) if len(values) == len(SETTING_PARAMETERS) else []
+    if problems:
+        raise DeployError(f"{template_path.parent.name}: production settings missing or refused: "
+                          + "; ".join(problems))
+    name = values.get("CASPR_LINK_SECRET_NAME", "")
+    return {name} if name else set()
 
 
 # ------------------------------------------------------------------------- artifacts
@@ -354,8 +412,34 @@ class Deployer:
         self.outputs[step.stack] = self.stack_outputs(step.stack)
         self.log(step.stack, "done")
 
+    # -- the email-link signing key
+    def ensure_link_secret(self, name: str) -> None:
+        """Read (an SSM SecureString or a Secrets Manager secret must exist) or create (an SSM
+        SecureString with a random value) the signing key; its value is never printed."""
+        if name.startswith("arn:") and ":secretsmanager:" in name:
+            self.client("secretsmanager").describe_secret(SecretId=name)
+            self.log("link-secret", f"using the Secrets Manager secret {name}")
+            return
+        ssm = self.client("ssm")
+        try:
+            found = ssm.get_parameter(Name=name, WithDecryption=False)["Parameter"]
+        except Exception as exc:  # noqa: BLE001 - ParameterNotFound: create it
+            code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+            if code != "ParameterNotFound":
+                raise DeployError(f"cannot read the email-link signing key {name}: {exc}") from exc
+            ssm.put_parameter(Name=name, Type="SecureString", Value=secrets.token_urlsafe(48), Overwrite=False,
+                              Description=f"CASPR {self.plan.stage}: email-link signing key (make deploy)")
+            self.log("link-secret", f"created the SSM SecureString {name} (a random key)")
+            return
+        if found.get("Type") != "SecureString":
+            raise DeployError(f"the email-link signing key {name} is a {found.get('Type')} parameter; it must be "
+                              "a SecureString")
+        self.log("link-secret", f"using the SSM SecureString {name}")
+
     def run(self, parallel: int = 3) -> dict[str, dict[str, str]]:
         self.check_bucket()
+        for name in self.plan.link_secrets:
+            self.ensure_link_secret(name)
         for step in self.plan.first:
             self.deploy_step(step)
         with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
@@ -368,6 +452,8 @@ class Deployer:
 
 def print_plan(plan: Plan, out=print) -> None:
     out(f"deploy plan: stage {plan.stage}, artifacts in s3://{plan.bucket}/{plan.prefix}/")
+    for name in plan.link_secrets:
+        out(f"0. email-link signing key {name} (an SSM SecureString is created with a random value if missing)")
     for i, step in enumerate(plan.steps, 1):
         parallel = " (in parallel with the other services)" if step in plan.services else ""
         out(f"{i}. stack {step.stack}: {step.label}{parallel}")

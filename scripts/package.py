@@ -9,7 +9,12 @@
   Runtime python3.13, the layer, the environment (template Parameters that
   `make deploy` fills from the shared stack's outputs), one least-privilege IAM
   policy per service, SQS event sources pointed at the shared stack's queue with
-  ReportBatchItemFailures, and an optional API custom-domain base path mapping;
+  ReportBatchItemFailures, the outbox relay's DynamoDB stream source (the table's stream,
+  a filter for new outbox items, bounded retries, an on-failure queue), a CloudWatch alarm
+  on each function's errors, and an optional API custom-domain base path mapping;
+- the production settings checked first (shared.settings.production_problems): outside
+  stages local and dev a missing email-link signing key name, administrator alert
+  recipient, public base URL or payment provider fails the build, naming it;
 - an optional custom-domain stack (domain.json) for one API hostname;
 - a smoke test: each deployment.zip + the layer imported by python3.13 with no
   site-packages (what Lambda does on a cold start), every handler resolved;
@@ -71,6 +76,70 @@ SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo", ".pytest_cache", 
 
 class PackageError(RuntimeError):
     pass
+
+
+RELAXED_STAGES = ("local", "dev")  # `make package` (dev) warns about missing settings; other stages fail
+
+
+def function_settings(stage: str, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The production settings the templates give the functions (parameter defaults that
+    `make deploy` may override), from the environment of `make package`."""
+    from shared.settings import (
+        PAYMENT_PROVIDER_SETTING,
+        PUBLIC_BASE_URL_SETTING,
+        TEST_PAYMENT_PROVIDER,
+        admin_alert_email,
+        link_secret_parameter,
+        payment_provider_allowed,
+    )
+
+    env = dict(os.environ if env is None else env)
+    api_domain = (env.get("CASPR_API_DOMAIN") or "").strip()
+    relaxed = stage in RELAXED_STAGES
+    return {
+        # dev: the SSM SecureString `make deploy` creates; other stages say where the key is
+        "LinkSecretName": (env.get("CASPR_LINK_SECRET_NAME") or "").strip()
+        or (link_secret_parameter(stage) if relaxed else ""),
+        "AdminAlertEmail": admin_alert_email(env),
+        "PublicBaseUrl": (env.get(PUBLIC_BASE_URL_SETTING) or "").strip()
+        or (f"https://{api_domain}" if api_domain else ""),
+        "PaymentProvider": (env.get(PAYMENT_PROVIDER_SETTING) or "").strip()
+        or (TEST_PAYMENT_PROVIDER if payment_provider_allowed(stage) else ""),
+    }
+
+
+SETTING_ENV = {"LinkSecretName": "CASPR_LINK_SECRET_NAME", "AdminAlertEmail": "CASPR_ADMIN_ALERT_EMAIL",
+               "PublicBaseUrl": "CASPR_PUBLIC_BASE_URL", "PaymentProvider": "CASPR_PAYMENT_PROVIDER"}
+
+
+def check_settings(stage: str, env: dict[str, str] | None = None) -> list[str]:
+    """`make package STAGE=...`: the production settings (shared.settings.production_problems)
+    of what the functions will get. Outside local/dev a problem is a PackageError naming the
+    setting; in dev the problems are returned as warnings (the functions then refuse to
+    start on AWS until `make deploy` passes the setting)."""
+    from shared.settings import production_problems
+
+    if stage == "local":
+        return []
+    values = function_settings(stage, env)
+    env = dict(os.environ if env is None else env)
+    problems = production_problems(stage, {**{SETTING_ENV[k]: v for k, v in values.items()},
+                                           "CASPR_LINK_SECRET": env.get("CASPR_LINK_SECRET", "")})
+    if problems and stage not in RELAXED_STAGES:
+        raise PackageError(f"stage {stage}: production settings missing or refused (set them in the environment "
+                           f"of `make package`/`make deploy`):\n  " + "\n  ".join(problems))
+    return problems
+
+
+def placeholder_settings(stage: str) -> dict[str, str]:
+    """A complete set of settings for importing the apps while packaging (chalice package, the
+    smoke test): Settings.from_env refuses to go on without them outside stage local. The
+    values never reach a template."""
+    from shared.settings import TEST_PAYMENT_PROVIDER, link_secret_parameter, payment_provider_allowed
+
+    return {"CASPR_LINK_SECRET_NAME": link_secret_parameter(stage), "CASPR_ADMIN_ALERT_EMAIL": "ops@caspr.invalid",
+            "CASPR_PUBLIC_BASE_URL": "https://caspr.invalid",
+            "CASPR_PAYMENT_PROVIDER": TEST_PAYMENT_PROVIDER if payment_provider_allowed(stage) else "packaging"}
 
 
 def log(msg: str) -> None:
@@ -317,7 +386,8 @@ class ServiceBuild:
     seconds: float = 0.0
 
 
-def service_parameters(svc: ServiceBuild, stage: str) -> dict:
+def service_parameters(svc: ServiceBuild, stage: str, settings: dict[str, str] | None = None) -> dict:
+    settings = settings if settings is not None else function_settings(stage)
     params: dict[str, dict] = {
         "DependenciesLayerArn": {"Type": "String",
                                  "Description": "Layer version ARN (output of the layer stack)"},
@@ -328,19 +398,36 @@ def service_parameters(svc: ServiceBuild, stage: str) -> dict:
         "SchedulerRoleArn": {"Type": "String", "Description": "shared stack output SchedulerRoleArn"},
         "EmailSender": {"Type": "String", "Default": "no-reply@caspr.example",
                         "Description": "SES identity the services send from (the shared stack's EmailSender)"},
-        "PublicBaseUrl": {"Type": "String", "Default": "",
-                          "Description": "https://<API domain>, used in email links (empty: not set)"},
-        "LinkSecret": {"Type": "String", "Default": "", "NoEcho": True,
-                       "Description": "CASPR_LINK_SECRET for signed email links (empty: not set)"},
+        "PublicBaseUrl": {"Type": "String", "Default": settings["PublicBaseUrl"],
+                          "Description": "https://<API domain>, used in email links (empty: the functions "
+                                         "refuse to start)"},
+        "LinkSecretName": {"Type": "String", "Default": settings["LinkSecretName"],
+                           "Description": "SSM SecureString name (/caspr/<stage>/link-secret, created by make "
+                                          "deploy) or Secrets Manager secret ARN of the email-link signing key"},
+        "AdminAlertEmail": {"Type": "String", "Default": settings["AdminAlertEmail"],
+                            "Description": "administrator alert recipient(s), comma-separated (empty: the "
+                                           "functions refuse to start)"},
+        "PaymentProvider": {"Type": "String", "Default": settings["PaymentProvider"],
+                            "Description": "payment provider ('test' only in local/dev; empty: the functions "
+                                           "refuse to start)"},
         "ApiDomainName": {"Type": "String", "Default": "",
                           "Description": "API custom domain to map /" + svc.base_path + " on (empty: none)"},
     }
     if svc.has_table:
         params["TableName"] = {"Type": "String", "Default": resource_name(stage, svc.name),
                                "Description": "the service's DynamoDB table (shared stack output)"}
+        params["TableStreamArn"] = {"Type": "String",
+                                    "Description": "the table's stream (shared stack output <Svc>TableStreamArn)"}
+        params["RelayDeadLetterQueueArn"] = {
+            "Type": "String",
+            "Description": "where the outbox relay sends a batch it gave up on (shared stack output "
+                           "<Svc>RelayDeadLetterQueueArn)"}
     if svc.has_queue:
         params["EventsQueueArn"] = {"Type": "String",
                                     "Description": f"ARN of the shared stack's queue {svc.queue_name}"}
+    params["AlarmTopicArn"] = {"Type": "String", "Default": "",
+                               "Description": "SNS topic for alarms (shared stack output AlarmTopicArn; empty: "
+                                              "alarms without notification)"}
     return params
 
 
@@ -356,7 +443,13 @@ def service_environment(stage: str) -> dict:
         "CASPR_ACCOUNT_ID": {"Ref": "AWS::AccountId"},
         "CASPR_EMAIL_SENDER": {"Ref": "EmailSender"},
         "CASPR_PUBLIC_BASE_URL": {"Fn::If": ["HasPublicBaseUrl", {"Ref": "PublicBaseUrl"}, {"Ref": "AWS::NoValue"}]},
-        "CASPR_LINK_SECRET": {"Fn::If": ["HasLinkSecret", {"Ref": "LinkSecret"}, {"Ref": "AWS::NoValue"}]},
+        # the NAME of the key's SSM parameter / secret, never the key (shared.links reads it)
+        "CASPR_LINK_SECRET_NAME": {"Fn::If": ["HasLinkSecretName", {"Ref": "LinkSecretName"},
+                                              {"Ref": "AWS::NoValue"}]},
+        "CASPR_ADMIN_ALERT_EMAIL": {"Fn::If": ["HasAdminAlertEmail", {"Ref": "AdminAlertEmail"},
+                                               {"Ref": "AWS::NoValue"}]},
+        "CASPR_PAYMENT_PROVIDER": {"Fn::If": ["HasPaymentProvider", {"Ref": "PaymentProvider"},
+                                              {"Ref": "AWS::NoValue"}]},
         "POWERTOOLS_METRICS_NAMESPACE": "CASPR",
     }
 
@@ -373,6 +466,16 @@ def service_policy(svc: ServiceBuild, stage: str) -> dict:
          "Resource": sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}")},
         {"Sid": "SendEmail", "Effect": "Allow", "Action": ["ses:SendEmail", "ses:SendRawEmail"],
          "Resource": sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*")},
+        # the email-link signing key: an SSM SecureString (/...) or a Secrets Manager secret
+        {"Sid": "ReadLinkSecret", "Effect": "Allow",
+         "Action": {"Fn::If": ["LinkSecretInSsm", ["ssm:GetParameter"], ["secretsmanager:GetSecretValue"]]},
+         "Resource": {"Fn::If": ["LinkSecretInSsm",
+                                 sub("arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter"
+                                     "${LinkSecretName}"),
+                                 {"Ref": "LinkSecretName"}]}},
+        {"Sid": "DecryptLinkSecret", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
+         "Condition": {"StringEquals": {"kms:ViaService": [sub("ssm.${AWS::Region}.amazonaws.com"),
+                                                           sub("secretsmanager.${AWS::Region}.amazonaws.com")]}}},
     ]
     if svc.has_table:
         table = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${TableName}"
@@ -383,6 +486,15 @@ def service_policy(svc: ServiceBuild, stage: str) -> dict:
                        "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"],
             "Resource": [sub(table), sub(table + "/index/*")],
         })
+        statements += [  # the outbox relay: the table's stream in, failed batches out
+            {"Sid": "OutboxStream", "Effect": "Allow",
+             "Action": ["dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream"],
+             "Resource": {"Ref": "TableStreamArn"}},
+            {"Sid": "OutboxStreamList", "Effect": "Allow", "Action": "dynamodb:ListStreams",
+             "Resource": "*"},  # ListStreams takes no resource-level permission
+            {"Sid": "RelayFailures", "Effect": "Allow", "Action": "sqs:SendMessage",
+             "Resource": {"Ref": "RelayDeadLetterQueueArn"}},
+        ]
     if svc.has_queue:
         statements.append({
             "Sid": "OwnQueue", "Effect": "Allow",
@@ -468,6 +580,8 @@ def prepare_build_dir(svc: ServiceBuild, stage: str, work: Path, python313: str 
     (build / "requirements.txt").write_text("")  # third-party code comes from the layer
     shutil.copytree(ROOT / "shared", build / "vendor" / "shared", ignore=SKIP)
     shutil.copytree(src / svc.name, build / "vendor" / svc.name, ignore=SKIP)
+    if svc.has_table:
+        write_relay_entry_module(svc, build / "vendor" / svc.name)
     for c_source in sorted((src / svc.name).rglob("_*.c")):
         target = build / "vendor" / c_source.parent.relative_to(src)
         if python313:
@@ -477,6 +591,30 @@ def prepare_build_dir(svc: ServiceBuild, stage: str, work: Path, python313: str 
                 "pure-Python code path on Lambda (same results, slower)")
     byte_compile(python313, build / "vendor", "/var/task")
     return build
+
+
+RELAY_ENTRY_MODULE = '''"""Generated by `make package` (scripts/package.py): the Lambda entry points of
+shared.relay's blueprint. Chalice names a blueprint function's handler
+<blueprint import name>.<function>, i.e. {service}.relay.relay_outbox; the functions live in
+the app's handler map, so this module hands them out by name."""
+
+import app as _app
+
+
+def __getattr__(name):
+    try:
+        return _app.app.handler_map[name]
+    except KeyError:
+        raise AttributeError(name) from None
+'''
+
+
+def write_relay_entry_module(svc: ServiceBuild, package_dir: Path) -> None:
+    target = package_dir / "relay.py"
+    if target.exists():
+        raise PackageError(f"{svc.name}: {svc.name}/relay.py exists, but chalice names the handlers of "
+                           f"shared.relay's blueprint {svc.name}.relay.*: rename the module")
+    target.write_text(RELAY_ENTRY_MODULE.format(service=svc.name))
 
 
 def build_extension(python: str, c_source: Path, target: Path) -> Path:
@@ -525,6 +663,8 @@ def chalice_env(stage: str) -> dict:
         "AWS_ACCESS_KEY_ID": "packaging", "AWS_SECRET_ACCESS_KEY": "packaging",
         "AWS_EC2_METADATA_DISABLED": "true", "CASPR_STAGE": stage, "PYTHONDONTWRITEBYTECODE": "1",
     })
+    if stage != "local":  # importing an app reads the settings, which refuse to go on without these
+        env.update(placeholder_settings(stage))
     return env
 
 
@@ -539,15 +679,41 @@ def run_chalice(build: Path, out: Path, stage: str) -> None:
         raise PackageError(f"chalice package failed in {build}:\n{proc.stdout}\n{proc.stderr}")
 
 
-def finish_template(svc: ServiceBuild, stage: str, template: dict) -> dict:
+def finish_relay_event(svc: ServiceBuild, stage: str, where: str, props: dict) -> None:
+    """The outbox relay's event source mapping (shared.relay.relay_outbox): chalice wrote the
+    placeholder stream ARN of Settings.table_stream_arn; it must name this service's table."""
+    from shared.adapters.outbox import STREAM_FILTER
+    from shared.relay import RELAY_MAX_RETRIES
+
+    stream = props.get("Stream")
+    stream_text = stream.get("Fn::Sub", "") if isinstance(stream, dict) else str(stream or "")
+    match = re.search(r":table/([^/]+)/stream/", stream_text)
+    table_name = match.group(1) if match else None
+    if not svc.has_table or table_name != resource_name(stage, svc.name):
+        raise PackageError(f"{svc.name}: {where} reads the stream of table {table_name!r} but "
+                           + (f"the shared stack's table for {svc.name} is {resource_name(stage, svc.name)!r}"
+                              if svc.has_table else f"{svc.name} has no table"))
+    props.update({
+        "Stream": {"Ref": "TableStreamArn"},
+        "StartingPosition": "TRIM_HORIZON",
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "FilterCriteria": {"Filters": [{"Pattern": json.dumps(STREAM_FILTER)}]},
+        "MaximumRetryAttempts": RELAY_MAX_RETRIES,
+        "BisectBatchOnFunctionError": False,
+        "DestinationConfig": {"OnFailure": {"Destination": {"Ref": "RelayDeadLetterQueueArn"}}},
+    })
+
+
+def finish_template(svc: ServiceBuild, stage: str, template: dict, settings: dict[str, str] | None = None) -> dict:
     """Turn chalice's SAM template into the one we deploy (see module docstring)."""
+    settings = settings if settings is not None else function_settings(stage)
     t = copy.deepcopy(template)
     resources = t["Resources"]
     t["Description"] = f"CASPR {svc.name} service (/{svc.base_path}, {stage})"
     functions = {k: r for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
     if not functions:
         raise PackageError(f"{svc.name}: chalice generated no function")
-    sqs_sources = 0
+    sqs_sources = relay_sources = 0
     env = service_environment(stage)
     for logical_id, fn in functions.items():
         props = fn["Properties"]
@@ -558,6 +724,10 @@ def finish_template(svc: ServiceBuild, stage: str, template: dict) -> dict:
         props.setdefault("Tags", {})["caspr-stage"] = stage
         svc.handlers.append(props["Handler"])
         for event_id, event in props.get("Events", {}).items():
+            if event["Type"] == "DynamoDB":
+                finish_relay_event(svc, stage, f"{logical_id}.{event_id}", event["Properties"])
+                relay_sources += 1
+                continue
             if event["Type"] != "SQS":
                 continue
             queue = event["Properties"]["Queue"]
@@ -577,6 +747,20 @@ def finish_template(svc: ServiceBuild, stage: str, template: dict) -> dict:
     if svc.has_queue and not sqs_sources:
         raise PackageError(f"{svc.name}: the shared stack routes events to {svc.queue_name} but the app has no "
                            "on_sqs_message consumer for it")
+    if svc.has_table and not relay_sources:
+        raise PackageError(f"{svc.name}: its table's outbox has no relay (register shared.relay's blueprint)")
+    for logical_id in functions:  # any error of any function is an alarm
+        resources[f"{logical_id}ErrorsAlarm"] = {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmDescription": f"CASPR {svc.name} ({stage}): {logical_id} failed (Lambda Errors > 0)",
+                "Namespace": "AWS/Lambda", "MetricName": "Errors",
+                "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": logical_id}}],
+                "Statistic": "Sum", "Period": 300, "EvaluationPeriods": 1, "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
+                "AlarmActions": {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]},
+            },
+        }
     roles = [k for k, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
     for logical_id in roles:
         resources[logical_id]["Properties"]["Policies"] = [
@@ -595,12 +779,22 @@ def finish_template(svc: ServiceBuild, stage: str, template: dict) -> dict:
             },
         }
         t.setdefault("Outputs", {})["ApiBasePath"] = {"Value": "/" + svc.base_path}
-    t["Parameters"] = {**t.get("Parameters", {}), **service_parameters(svc, stage)}
+    t["Parameters"] = {**t.get("Parameters", {}), **service_parameters(svc, stage, settings)}
+
+    def given(name: str) -> dict:
+        return {"Fn::Not": [{"Fn::Equals": [{"Ref": name}, ""]}]}
+
     t["Conditions"] = {
         **t.get("Conditions", {}),
-        "HasApiDomain": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ApiDomainName"}, ""]}]},
-        "HasPublicBaseUrl": {"Fn::Not": [{"Fn::Equals": [{"Ref": "PublicBaseUrl"}, ""]}]},
-        "HasLinkSecret": {"Fn::Not": [{"Fn::Equals": [{"Ref": "LinkSecret"}, ""]}]},
+        "HasApiDomain": given("ApiDomainName"),
+        "HasPublicBaseUrl": given("PublicBaseUrl"),
+        "HasLinkSecretName": given("LinkSecretName"),
+        "HasAdminAlertEmail": given("AdminAlertEmail"),
+        "HasPaymentProvider": given("PaymentProvider"),
+        "HasAlarmTopic": given("AlarmTopicArn"),
+        # an SSM parameter name starts with "/" (else a Secrets Manager ARN)
+        "LinkSecretInSsm": {"Fn::Equals": [{"Fn::Select": [0, {"Fn::Split": ["/", {"Ref": "LinkSecretName"}]}]},
+                                           ""]},
     }
     if "RestAPI" not in resources:  # no HTTP routes: nothing to map on the domain
         t["Conditions"].pop("HasApiDomain")
@@ -728,6 +922,8 @@ def build_all(stage: str, out: Path, services: list[str], smoke: bool = True) ->
     out.mkdir(parents=True, exist_ok=True)
     for name in SERVICES:
         shutil.rmtree(out / name, ignore_errors=True)
+    for problem in check_settings(stage):  # outside local/dev: raises naming what is missing
+        log(f"warning: {problem}: the {stage} functions refuse to start on AWS until `make deploy` passes it")
     python313 = find_python313()
     if not python313:
         log(f"warning: no python3.13 found: no byte-compiled layer, no {RUNTIME} import smoke test")

@@ -22,7 +22,35 @@ from shared.errors import DomainError, FieldError, ValidationFailed
 PUBLIC = None
 ANY_ROLE = ()
 PROBLEM_JSON = "application/problem+json"
+# No request of this API needs more; API Gateway itself allows 10 MB, which json.loads and
+# pydantic would turn into far more memory. The local gateway refuses the same before reading.
+MAX_BODY_BYTES = 1024 * 1024
 logger = Logger(service="caspr")
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    title = "Payload too large"
+    slug = "payload-too-large"
+
+
+def too_large(size: int | None = None) -> PayloadTooLarge:
+    said = f" ({size} bytes)" if size is not None else ""
+    return PayloadTooLarge(f"the request body{said} is over the limit of {MAX_BODY_BYTES} bytes (1 MB)",
+                           errors=[FieldError("body", f"at most {MAX_BODY_BYTES} bytes")],
+                           extra={"max_bytes": MAX_BODY_BYTES})
+
+
+def _checked_raw_body(request) -> bytes | str | None:
+    """The body, refused (413) when it is over MAX_BODY_BYTES: by its declared Content-Length
+    first, then by what arrived, before anything parses it."""
+    declared = (request.headers.get("content-length") or "").strip() if request.headers else ""
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large(int(declared))
+    raw = request.raw_body
+    if raw and len(raw) > MAX_BODY_BYTES:
+        raise too_large(len(raw))
+    return raw
 
 
 @dataclass
@@ -62,7 +90,7 @@ def field_errors(exc: ValidationError, prefix: str = "") -> list[FieldError]:
 
 
 def _json_body(request) -> Any:
-    raw = request.raw_body
+    raw = _checked_raw_body(request)
     if not raw:
         raise ValidationFailed("the request needs a JSON body", errors=[FieldError("body", "is required")])
     try:
@@ -77,7 +105,8 @@ def _json_body(request) -> Any:
 
 def optional_body(request, model: type[BaseModel]) -> BaseModel:
     """A body that may be left out (the model's defaults then), else read like any other."""
-    if not request.raw_body or not request.raw_body.strip():
+    raw = _checked_raw_body(request)
+    if not raw or not raw.strip():
         return model()
     data = _json_body(request)
     try:

@@ -17,12 +17,18 @@ import pytest
 from scripts import deploy, package
 
 ROOT = Path(__file__).resolve().parents[1]
+# what an operator gives `make package`/`make deploy` outside local/dev (shared.settings)
+PRODUCTION_ENV = {"CASPR_LINK_SECRET_NAME": "/caspr/ci/link-secret", "CASPR_ADMIN_ALERT_EMAIL": "ops@caspr.example",
+                  "CASPR_PUBLIC_BASE_URL": "https://api.caspr.example", "CASPR_PAYMENT_PROVIDER": "card-processor"}
+SETTINGS = package.function_settings("ci", PRODUCTION_ENV)
 
 
 # ----------------------------------------------------------------- the real build
 
 @pytest.mark.integration
-def test_packaging_one_service_and_shared_lint_clean_on_python313(tmp_path, capsys):
+def test_packaging_one_service_and_shared_lint_clean_on_python313(tmp_path, capsys, monkeypatch):
+    for name, value in PRODUCTION_ENV.items():
+        monkeypatch.setenv(name, value)
     out = tmp_path / "package"  # the layer comes from build/cache/layer when current (else it is built)
     rc = package.main(["--stage", "ci", "--out", str(out), "--services", "registration"])
     printed = capsys.readouterr()
@@ -36,9 +42,14 @@ def test_packaging_one_service_and_shared_lint_clean_on_python313(tmp_path, caps
     functions = {k: r["Properties"] for k, r in template["Resources"].items()
                  if r["Type"] == "AWS::Serverless::Function"}
     assert {p["Handler"] for p in functions.values()} == {"app.app", "registration.consumers.on_event",
-                                                          "registration.consumers.republish_pending"}
-    [schedule] = [p["Events"] for p in functions.values() if p["Handler"].endswith("republish_pending")]
+                                                          "registration.relay.relay_outbox",
+                                                          "registration.relay.sweep_outbox"}
+    [schedule] = [p["Events"] for p in functions.values() if p["Handler"].endswith("sweep_outbox")]
     assert [e["Properties"]["Schedule"] for e in schedule.values()] == ["rate(5 minutes)"]
+    [relay] = [p["Events"] for p in functions.values() if p["Handler"].endswith("relay_outbox")]
+    [relay_event] = relay.values()
+    assert relay_event["Type"] == "DynamoDB"
+    _assert_relay_event(relay_event["Properties"])
     for props in functions.values():
         assert props["Runtime"] == "python3.13"
         assert props["Layers"] == [{"Ref": "DependenciesLayerArn"}]
@@ -47,13 +58,18 @@ def test_packaging_one_service_and_shared_lint_clean_on_python313(tmp_path, caps
         assert env["CASPR_USER_POOL_ID"] == {"Ref": "UserPoolId"}
         assert env["CASPR_EVENT_BUS"] == {"Ref": "EventBusName"}
         assert env["CASPR_SCHEDULER_ROLE_ARN"] == {"Ref": "SchedulerRoleArn"}
+        assert env["CASPR_LINK_SECRET_NAME"]["Fn::If"][1] == {"Ref": "LinkSecretName"}
+        assert "CASPR_LINK_SECRET" not in env
         for event in props.get("Events", {}).values():
-            if event["Type"] == "Schedule":
+            if event["Type"] in ("Schedule", "DynamoDB"):
                 continue
             assert event["Type"] == "SQS"
             assert event["Properties"]["Queue"] == {"Ref": "EventsQueueArn"}
             assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert any("Events" in p for p in functions.values())
+    assert template["Parameters"]["LinkSecretName"]["Default"] == "/caspr/ci/link-secret"
+    alarms = {k for k, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert alarms == {f"{k}ErrorsAlarm" for k in functions}
 
     with zipfile.ZipFile(out / "registration" / "deployment.zip") as zf:
         names = set(zf.namelist())
@@ -83,17 +99,39 @@ def test_packaging_cfn_lint_reports_template_errors(tmp_path):
 
 # ------------------------------------------------------- template post-processing
 
-def _chalice_like(queue: str = "caspr-ci-registration-events", timeout: int = 30) -> dict:
+def _assert_relay_event(props: dict) -> None:
+    from shared.adapters.outbox import STREAM_FILTER
+    from shared.relay import RELAY_MAX_RETRIES
+
+    assert props["Stream"] == {"Ref": "TableStreamArn"}
+    assert props["StartingPosition"] == "TRIM_HORIZON"
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]] == [STREAM_FILTER]
+    assert props["MaximumRetryAttempts"] == RELAY_MAX_RETRIES
+    assert props["BisectBatchOnFunctionError"] is False
+    assert props["DestinationConfig"] == {"OnFailure": {"Destination": {"Ref": "RelayDeadLetterQueueArn"}}}
+
+
+def _chalice_like(queue: str = "caspr-ci-registration-events", timeout: int = 30,
+                  table: str = "caspr-ci-registration") -> dict:
     fn = {"Runtime": "python3.11", "Handler": "app.app", "CodeUri": "./deployment.zip", "Timeout": timeout,
           "Environment": {"Variables": {"CASPR_STAGE": "ci"}}, "Role": {"Fn::GetAtt": ["DefaultRole", "Arn"]}}
     consumer = dict(fn, Handler="registration.consumers.on_event", Events={"OnEventSqsEventSource": {
         "Type": "SQS", "Properties": {
             "Queue": {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + queue},
             "BatchSize": 10}}})
+    relay = dict(fn, Handler="registration.relay.relay_outbox", Events={"RelayOutboxDynamodbEventSource": {
+        "Type": "DynamoDB", "Properties": {
+            "Stream": f"arn:aws:dynamodb:us-east-1:123456789012:table/{table}/stream/caspr-placeholder",
+            "BatchSize": 100, "StartingPosition": "TRIM_HORIZON"}}})
+    sweep = dict(fn, Handler="registration.relay.sweep_outbox", Events={"SweepOutboxEvent": {
+        "Type": "Schedule", "Properties": {"Schedule": "rate(5 minutes)"}}})
     return {"Resources": {
         "DefaultRole": {"Type": "AWS::IAM::Role", "Properties": {"Policies": []}},
         "APIHandler": {"Type": "AWS::Serverless::Function", "Properties": fn},
         "OnEvent": {"Type": "AWS::Serverless::Function", "Properties": consumer},
+        "RelayOutbox": {"Type": "AWS::Serverless::Function", "Properties": relay},
+        "SweepOutbox": {"Type": "AWS::Serverless::Function", "Properties": sweep},
         "RestAPI": {"Type": "AWS::Serverless::Api", "Properties": {"EndpointConfiguration": "EDGE"}},
     }}
 
@@ -104,10 +142,16 @@ def _svc(name: str = "registration", queue: str | None = "caspr-ci-registration-
                                 out=Path("unused"))
 
 
+def _without_table_functions(t: dict) -> dict:
+    for name in ("OnEvent", "RelayOutbox", "SweepOutbox"):
+        del t["Resources"][name]
+    return t
+
+
 def test_packaging_finish_template_wires_runtime_layer_queue_and_policy():
-    t = package.finish_template(_svc(), "ci", _chalice_like())
+    t = package.finish_template(_svc(), "ci", _chalice_like(), SETTINGS)
     res = t["Resources"]
-    for fn in ("APIHandler", "OnEvent"):
+    for fn in ("APIHandler", "OnEvent", "RelayOutbox", "SweepOutbox"):
         assert res[fn]["Properties"]["Runtime"] == "python3.13"
         assert res[fn]["Properties"]["Layers"] == [{"Ref": "DependenciesLayerArn"}]
     event = res["OnEvent"]["Properties"]["Events"]["OnEventSqsEventSource"]["Properties"]
@@ -125,9 +169,74 @@ def test_packaging_finish_template_wires_runtime_layer_queue_and_policy():
     assert {"EventsQueueArn", "TableName", "DependenciesLayerArn", "UserPoolId"} <= set(t["Parameters"])
 
 
+def test_packaging_relay_reads_its_tables_stream_with_filter_retries_and_failure_queue():
+    t = package.finish_template(_svc(), "ci", _chalice_like(), SETTINGS)
+    res = t["Resources"]
+    [event] = res["RelayOutbox"]["Properties"]["Events"].values()
+    assert event["Type"] == "DynamoDB"
+    _assert_relay_event(event["Properties"])
+    [schedule] = res["SweepOutbox"]["Properties"]["Events"].values()
+    assert schedule == {"Type": "Schedule", "Properties": {"Schedule": "rate(5 minutes)"}}
+    assert {"TableStreamArn", "RelayDeadLetterQueueArn"} <= set(t["Parameters"])
+    by_sid = {s["Sid"]: s for s in res["DefaultRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]}
+    assert set(by_sid["OutboxStream"]["Action"]) == {"dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                                                      "dynamodb:DescribeStream"}
+    assert by_sid["OutboxStream"]["Resource"] == {"Ref": "TableStreamArn"}
+    assert by_sid["OutboxStreamList"]["Action"] == "dynamodb:ListStreams"
+    assert by_sid["RelayFailures"] == {"Sid": "RelayFailures", "Effect": "Allow", "Action": "sqs:SendMessage",
+                                       "Resource": {"Ref": "RelayDeadLetterQueueArn"}}
+    for fn in ("APIHandler", "OnEvent", "RelayOutbox", "SweepOutbox"):  # Lambda errors of each function
+        alarm = res[f"{fn}ErrorsAlarm"]["Properties"]
+        assert (alarm["MetricName"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+            "Errors", 0, "GreaterThanThreshold")
+        assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": fn}}]
+
+
+def test_packaging_refuses_a_relay_of_another_table():
+    with pytest.raises(package.PackageError, match="caspr-ci-match"):
+        package.finish_template(_svc(), "ci", _chalice_like(table="caspr-ci-match"), SETTINGS)
+
+
+def test_packaging_gives_the_functions_the_link_secret_name_never_a_key():
+    t = package.finish_template(_svc(), "ci", _chalice_like(), SETTINGS)
+    env = t["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert env["CASPR_LINK_SECRET_NAME"] == {"Fn::If": ["HasLinkSecretName", {"Ref": "LinkSecretName"},
+                                                        {"Ref": "AWS::NoValue"}]}
+    assert "CASPR_LINK_SECRET" not in env and "LinkSecret" not in t["Parameters"]
+    assert t["Parameters"]["LinkSecretName"]["Default"] == "/caspr/ci/link-secret"
+    by_sid = {s["Sid"]: s for s in t["Resources"]["DefaultRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+              ["Statement"]}
+    ssm_arn = by_sid["ReadLinkSecret"]["Resource"]["Fn::If"][1]["Fn::Sub"]
+    assert ssm_arn.endswith(":parameter${LinkSecretName}")
+
+
+def test_make_package_stage_prod_without_the_signing_key_fails_naming_it():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "CASPR_LINK_SECRET_NAME"}
+    with pytest.raises(package.PackageError, match="CASPR_LINK_SECRET_NAME"):
+        package.check_settings("prod", env)
+    assert package.check_settings("prod", {**env, "CASPR_LINK_SECRET_NAME": "/caspr/prod/link-secret"}) == []
+
+
+@pytest.mark.parametrize("missing", ["CASPR_ADMIN_ALERT_EMAIL", "CASPR_PUBLIC_BASE_URL", "CASPR_PAYMENT_PROVIDER"])
+def test_make_package_stage_prod_names_each_missing_setting(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    with pytest.raises(package.PackageError, match=missing):
+        package.check_settings("prod", env)
+
+
+def test_make_package_refuses_the_test_payment_provider_and_a_key_value_outside_local_and_dev():
+    with pytest.raises(package.PackageError, match="CASPR_PAYMENT_PROVIDER='test' is refused"):
+        package.check_settings("prod", {**PRODUCTION_ENV, "CASPR_PAYMENT_PROVIDER": "test"})
+    with pytest.raises(package.PackageError, match="CASPR_LINK_SECRET"):
+        package.check_settings("prod", {**PRODUCTION_ENV, "CASPR_LINK_SECRET": "a-key-in-the-environment"})
+    # dev (the default `make package`) only warns, and may use the test provider
+    problems = package.check_settings("dev", {})
+    assert any("CASPR_PUBLIC_BASE_URL" in p for p in problems)
+    assert not any("CASPR_PAYMENT_PROVIDER" in p or "CASPR_LINK_SECRET_NAME" in p for p in problems)
+
+
 def test_packaging_identity_gets_cognito_admin_and_auth_base_path():
-    t = _chalice_like()
-    del t["Resources"]["OnEvent"]
+    t = _without_table_functions(_chalice_like())
     svc = package.ServiceBuild(name="identity", base_path="auth", has_table=False, has_queue=False,
                                queue_name=None, queue_visibility=None, out=Path("unused"))
     done = package.finish_template(svc, "ci", t)
@@ -197,8 +306,8 @@ def _fake_package(tmp_path: Path, stage: str = "ci") -> Path:
             queue_visibility=None, out=out / name)
         t = _chalice_like()
         if name == "identity":
-            del t["Resources"]["OnEvent"]
-        t = package.finish_template(svc, stage, t)
+            _without_table_functions(t)
+        t = package.finish_template(svc, stage, t, package.function_settings(stage, PRODUCTION_ENV))
         (out / name / "sam.json").write_text(json.dumps(t))
         services[name] = {"template": f"{name}/sam.json", "stack": f"caspr-{stage}-{name}",
                           "base_path": svc.base_path, "parameters": sorted(t["Parameters"])}
@@ -229,6 +338,7 @@ class FakeAWS:
         self.calls: list[tuple] = []
         self.unchanged = set(unchanged)
         self._change_sets: dict[tuple, dict] = {}
+        self.parameters: dict[str, dict] = {}
 
     def client(self, name):
         return self
@@ -253,6 +363,17 @@ class FakeAWS:
     def get_queue_attributes(self, QueueUrl, AttributeNames):
         name = QueueUrl.rsplit("/", 1)[-1]
         return {"Attributes": {"QueueArn": f"arn:aws:sqs:{self.region}:111122223333:{name}"}}
+
+    # ssm
+    def get_parameter(self, Name, WithDecryption):
+        if Name not in self.parameters:
+            raise ClientError("ParameterNotFound")
+        return {"Parameter": {"Name": Name, **self.parameters[Name]}}
+
+    def put_parameter(self, Name, Type, Value, Overwrite, Description=""):
+        assert not Overwrite and Name not in self.parameters
+        self.calls.append(("put_parameter", Name, Type))
+        self.parameters[Name] = {"Type": Type, "Value": Value}
 
     # cloudformation
     def describe_stacks(self, StackName):
@@ -282,6 +403,11 @@ class FakeAWS:
             "shared": {"EventBusName": "caspr-ci-bus", "UserPoolId": "us-east-1_pool", "UserPoolClientId": "cid",
                        "SchedulerRoleArn": "arn:aws:iam::111122223333:role/caspr-ci-scheduler",
                        "RegistrationTableName": "caspr-ci-registration",
+                       "RegistrationTableStreamArn": "arn:aws:dynamodb:us-east-1:111122223333:table/"
+                                                     "caspr-ci-registration/stream/2024-01-01T00:00:00.000",
+                       "RegistrationRelayDeadLetterQueueArn": "arn:aws:sqs:us-east-1:111122223333:"
+                                                              "caspr-ci-registration-relay-dlq",
+                       "AlarmTopicArn": "arn:aws:sns:us-east-1:111122223333:caspr-ci-alarms",
                        "RegistrationQueueUrl": "https://sqs.us-east-1.amazonaws.com/111122223333/"
                                                "caspr-ci-registration-events"},
         }.get(StackName.rsplit("-", 1)[-1], {"EndpointURL": f"https://{StackName}.example/api/",
@@ -326,7 +452,8 @@ def test_deploy_refuses_a_package_of_another_stage(tmp_path):
 
 
 def test_deploy_uploads_artifacts_and_wires_stack_outputs_into_service_parameters(tmp_path, monkeypatch):
-    for var in ("CASPR_API_DOMAIN", "CASPR_EMAIL_SENDER", "CASPR_PUBLIC_BASE_URL", "CASPR_LINK_SECRET"):
+    for var in ("CASPR_API_DOMAIN", "CASPR_EMAIL_SENDER", "CASPR_PUBLIC_BASE_URL", "CASPR_LINK_SECRET",
+                *PRODUCTION_ENV):
         monkeypatch.delenv(var, raising=False)
     out = _fake_package(tmp_path)
     aws = FakeAWS()
@@ -344,6 +471,14 @@ def test_deploy_uploads_artifacts_and_wires_stack_outputs_into_service_parameter
     assert params["DependenciesLayerArn"] == "arn:aws:lambda:us-east-1:111122223333:layer:deps:7"
     assert params["EventsQueueArn"] == "arn:aws:sqs:us-east-1:111122223333:caspr-ci-registration-events"
     assert params["UserPoolId"] == "us-east-1_pool" and params["TableName"] == "caspr-ci-registration"
+    assert params["TableStreamArn"].endswith(":table/caspr-ci-registration/stream/2024-01-01T00:00:00.000")
+    assert params["RelayDeadLetterQueueArn"] == "arn:aws:sqs:us-east-1:111122223333:caspr-ci-registration-relay-dlq"
+    assert params["AlarmTopicArn"] == "arn:aws:sns:us-east-1:111122223333:caspr-ci-alarms"
+    assert "LinkSecret" not in params  # the functions get the key's name (template default), never the key
+    # the signing key: an SSM SecureString created once with a random value, then read
+    assert [c for c in aws.calls if c[0] == "put_parameter"] == [("put_parameter", "/caspr/ci/link-secret",
+                                                                  "SecureString")]
+    assert len(aws.parameters["/caspr/ci/link-secret"]["Value"]) >= 32
     code = template["Resources"]["APIHandler"]["Properties"]["CodeUri"]
     assert code.startswith("s3://bucket/caspr/ci/artifacts/") and code.endswith(".zip")
     assert template["Resources"]["OnEvent"]["Properties"]["CodeUri"] == code  # one upload, two functions
@@ -355,7 +490,23 @@ def test_deploy_uploads_artifacts_and_wires_stack_outputs_into_service_parameter
     aws.calls.clear()
     aws.unchanged = set(aws.stacks)
     deploy.Deployer(plan, aws.client, "us-east-1", out=lambda msg: None).run()
-    assert not [c for c in aws.calls if c[0] in ("upload", "execute")]
+    assert not [c for c in aws.calls if c[0] in ("upload", "execute", "put_parameter")]
+
+
+def test_deploy_refuses_missing_production_settings_and_a_key_value(tmp_path, monkeypatch):
+    for var in PRODUCTION_ENV:
+        monkeypatch.delenv(var, raising=False)
+    real = _fake_package(tmp_path)
+    template = json.loads((real / "registration" / "sam.json").read_text())
+    template["Parameters"]["AdminAlertEmail"]["Default"] = ""  # packaged without it
+    (real / "registration" / "sam.json").write_text(json.dumps(template))
+    with pytest.raises(deploy.DeployError, match="CASPR_ADMIN_ALERT_EMAIL"):
+        deploy.build_plan(real, "ci", "bucket")
+    monkeypatch.setenv("CASPR_ADMIN_ALERT_EMAIL", "ops@caspr.example")
+    assert deploy.build_plan(real, "ci", "bucket").link_secrets == ["/caspr/ci/link-secret"]
+    monkeypatch.setenv("CASPR_LINK_SECRET", "a-key")
+    with pytest.raises(deploy.DeployError, match="CASPR_LINK_SECRET_NAME"):
+        deploy.build_plan(real, "ci", "bucket")
 
 
 def test_deploy_refuses_a_bucket_in_another_region(tmp_path):

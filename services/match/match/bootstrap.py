@@ -3,7 +3,6 @@ Tests call override() with fakes; nothing else patches module state."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,7 +38,7 @@ class Match:
 def build() -> Match:
     platform = default_platform()
     s = platform.settings
-    alert_to = os.environ.get("CASPR_MATCH_ALERT_EMAIL") or os.environ.get("CASPR_ADMIN_EMAIL") or "admin@caspr.local"
+    alert_to = s.admin_alert_email  # shared.settings.admin_alert_email: required outside local
     return Match(
         platform=platform,
         deadlines=dynamo_deadline_log("match"),
