@@ -256,6 +256,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
         parts = url.path.strip("/").split("/", 1)
         head = parts[0]
         try:
+            if url.path == "/_local/aws":  # where the emulator listens (caspr-ops --local finds it here)
+                return self._json(200, {"endpoint_url": self.stack.emulator.endpoint_url, "stage": self.stack.stage})
             if head == "_local":
                 return self._local(parts[1] if len(parts) > 1 else "", url, body)
             if url.path == "/openapi.json":

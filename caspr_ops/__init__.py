@@ -1,0 +1,1 @@
+"""Operations commands (`caspr-ops`): dead letters for now (caspr_ops.dlq)."""
