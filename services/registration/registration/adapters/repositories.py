@@ -55,7 +55,7 @@ def _at_version(attribute, version: int):
 
 
 def _changed_meanwhile(what: str, rule: str | None) -> Conflict:
-    return Conflict(f"{what} changed meanwhile; reload and retry", rule=rule, extra={"retry": True})
+    return Conflict(f"{what} changed meanwhile; reload and retry", rule=rule)
 
 
 class CodeNumberTaken(Conflict):
