@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.schemas import Health
 
 __all__ = ["Health"]
 
 TRACK_CODE = r"^\d{4}$"
+# M1 sets no length limit below the season's size: a list ranks at most every track (or every
+# applicant) of the season. A static cap above any season's size keeps a request's memory
+# bounded (10,000 entries of 64 characters fit in the 1 MB body limit, shared.web).
+MAX_ROL_ENTRIES = 10_000
+RolEntry = Annotated[str, StringConstraints(max_length=64)]
 VERSION_READ = Field(None, ge=0, description="the version of the list you read (0: none yet); the save is refused "
                                              "with 409 if the list changed since. Without it, the version read "
                                              "when the request arrives")
@@ -18,10 +24,12 @@ VERSION_READ = Field(None, ge=0, description="the version of the list you read (
 
 # ----------------------------------------------------------------------------- rank order lists
 class ApplicantRolIn(BaseModel):
-    """An applicant's rank order list: track codes, most preferred first. No length limit (M1)."""
+    """An applicant's rank order list: track codes, most preferred first. No length limit but the
+    season's number of tracks (M1; MAX_ROL_ENTRIES)."""
 
     model_config = ConfigDict(extra="forbid")
-    tracks: list[str] = Field(description="4-digit track codes in order of preference, e.g. [\"1011\", \"1021\"]")
+    tracks: list[RolEntry] = Field(max_length=MAX_ROL_ENTRIES,
+                                   description="4-digit track codes in order of preference, e.g. [\"1011\", \"1021\"]")
     version: int | None = VERSION_READ
 
 
@@ -29,7 +37,8 @@ class TrackRolIn(BaseModel):
     """A program's rank order list for one track: applicants, most preferred first (M1)."""
 
     model_config = ConfigDict(extra="forbid")
-    applicants: list[str] = Field(description="applicant ids or 5-digit code numbers in order of preference")
+    applicants: list[RolEntry] = Field(max_length=MAX_ROL_ENTRIES,
+                                       description="applicant ids or 5-digit code numbers in order of preference")
     version: int | None = VERSION_READ
 
 

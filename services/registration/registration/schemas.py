@@ -228,7 +228,7 @@ class ProgramPatch(BaseModel):
     application_deadline: datetime | None = None
     requirements: str | None = Field(None, max_length=4000)
     contact: Contact | None = None
-    tracks: list[TrackIn] | None = Field(None, description="tracks to add or change (by track_code)")
+    tracks: list[TrackIn] | None = Field(None, max_length=10, description="tracks to add or change (by track_code)")
     program_code: str | None = Field(None, description="cannot be changed")
     season: str | None = Field(None, description="cannot be changed")
 
