@@ -277,6 +277,26 @@ def test_r2_a_second_key_cannot_charge_while_a_payment_is_in_flight(api, reg, se
     assert reg.payments.charges == {}
 
 
+def test_r2_a_payment_abandoned_after_its_charge_is_taken_over_without_a_second_charge(api, reg, season):
+    """A process charged the card, recorded the charge and died before completing: a later
+    payment takes its intent over, is not charged again, and adds no second ledger entry."""
+    from registration.domain.ledger import registration_entries
+
+    applicant_id, token = register(api, reg)
+    intent = "1000000000-abandoned"  # stamped long ago
+    reg.applicants.save(reg.applicants.get(applicant_id).reserve_payment(intent))
+    charge = reg.payments.charge(amount_cents=55_000, card_number=GOOD_CARD, description="fee",
+                                 idempotency_key=f"registration-{applicant_id}-{intent}")
+    reg.ledger.append(registration_entries(applicant_id, "2024", f"pay-{intent}", charge.charge_id, reg.clock.now()))
+    r = pay(api, token, applicant_id, key="later")
+    assert r.status_code == 201 and r.data["payment_id"] == f"pay-{intent}", r.data
+    assert len(reg.payments.charges) == 1
+    ledger = api.call("GET", f"/applicants/{applicant_id}/ledger", token).data
+    assert len(ledger["entries"]) == 2 and ledger["balance_cents"] == 55_000
+    assert [e.code_number for e in reg.publisher.of(ApplicantRegistered)] == [r.data["code_number"]]
+    assert len(reg.mailer.sent) == 1
+
+
 def test_r2_registration_closed_while_paying_is_refunded(api, reg, season):
     applicant_id, token = register(api, reg)
 
