@@ -131,6 +131,25 @@ def seed_season(season: str = SEASON, applicants: int = 12, calendar: dict | Non
     return ids
 
 
+def submit_lists(svc):
+    """Applicants 0-5 rank; tracks rank. Applicant 5 withdraws later (M3); applicant 6 has an
+    uncertified list (M1); 7.. rank nothing."""
+    from match import handlers
+
+    lists = {0: ["1011", "1021"], 1: ["1011"], 2: ["1011", "1031"], 3: ["1021", "1011"], 4: ["1022"],
+             5: ["1031"], 6: ["1031"]}
+    for n, tracks in lists.items():
+        p = applicant_principal(n)
+        handlers.put_applicant_rol(svc, SEASON, "match", "me", tracks, p)
+        if n != 6:
+            handlers.certify_applicant_rol(svc, SEASON, "match", "me", None, p)
+    track_lists = {"1011": ("101", ["10002", "10000", "10001", "10003"]), "1021": ("102", ["10003", "10000"]),
+                   "1022": ("102", ["10004"]), "1031": ("103", ["10005", "10006", "10002"])}
+    for track, (program, ranked) in track_lists.items():
+        handlers.put_track_rol(svc, SEASON, "match", track, ranked, program_principal(program))
+        handlers.certify_track_rol(svc, SEASON, "match", track, None, program_principal(program))
+
+
 def deadline(season: str, key: str, at: datetime) -> SeasonDeadlineReached:
     return SeasonDeadlineReached(season=season, key=key, at=at)
 
