@@ -248,3 +248,14 @@ def test_m1_the_run_lock_refuses_edits_and_certification_even_before_the_deadlin
     with pytest.raises(RuleViolation):  # the store itself refuses, whatever the caller checked before
         svc.store.save_rol(SEASON, "match", "applicant", "app-2301-0", ("1011",), T0, "t", 1)
     assert svc.store.rol(SEASON, "match", "applicant", "app-2301-0").entries == ("1011",)
+
+
+def test_m1_a_list_saved_over_a_stale_version_is_a_409_problem(client):
+    status, body, _ = call(client, "PUT", "/tracks/1011/rol", "p101", {"applicants": ["10000"], "version": 0})
+    assert status == 200 and body["version"] == 1
+    status, body, headers = call(client, "PUT", "/tracks/1011/rol", "p101", {"applicants": ["10001"], "version": 0})
+    assert status == 409 and body["rule"] == "M1" and body["version"] == 1, body
+    assert headers["Content-Type"] == "application/problem+json"
+    status, body, _ = call(client, "PUT", "/tracks/1011/rol", "p101", {"applicants": ["10001"], "version": 1})
+    assert status == 200 and body["version"] == 2 and [a["code_number"] for a in body["applicants"]] == ["10001"]
+    assert call(client, "PUT", "/tracks/1011/rol", "p101", {"applicants": [], "version": -1})[0] == 422
