@@ -273,7 +273,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             return None  # the client went away (a browser cancelling a request): nothing to answer
         except Exception as exc:
-            log.exception("gateway")
+            from shared.web import error_summary
+
+            log.error("gateway: %s", error_summary(exc))  # where, not the message (it may quote the input)
             return self._problem(500, "Internal error", f"the local gateway failed: {type(exc).__name__}")
 
     def _read_body(self, limit: int) -> bytes | None | bool:

@@ -41,6 +41,17 @@ def too_large(size: int | None = None) -> PayloadTooLarge:
                            extra={"max_bytes": MAX_BODY_BYTES})
 
 
+def error_summary(exc: BaseException, frames: int = 15) -> dict:
+    """What a log line may say about an unexpected error: its class and where it was raised
+    (file:line in function), never its message, which can quote the input (names, emails,
+    Code Numbers, bodies): no personal data in log lines."""
+    import traceback
+
+    stack = traceback.extract_tb(exc.__traceback__)[-frames:]
+    return {"error_type": type(exc).__name__,
+            "stack": [f"{'/'.join(f.filename.split('/')[-2:])}:{f.lineno} in {f.name}" for f in stack]}
+
+
 def _checked_raw_body(request) -> bytes | str | None:
     """The body, refused (413) when it is over MAX_BODY_BYTES: by its declared Content-Length
     first, then by what arrived, before anything parses it."""
@@ -191,9 +202,9 @@ class ApiBlueprint(Blueprint):
             result = fn(**{k: v for k, v in kwargs.items() if k in wanted})
         except DomainError as exc:
             return problem_from(exc)
-        except Exception:  # a bug, never bad input: logged with the correlation id
+        except Exception as exc:  # a bug, never bad input: logged with the correlation id (no message: ids only)
             ref = str(uuid.uuid4())
-            logger.exception("unhandled error", extra={"error_ref": ref, "path": meta.path})
+            logger.error("unhandled error", extra={"error_ref": ref, "path": meta.path, **error_summary(exc)})
             return problem(500, {"type": "about:blank", "title": "Internal error", "status": 500,
                                  "detail": f"an unexpected error occurred (reference {ref})"})
         if isinstance(result, Response):
