@@ -1,12 +1,12 @@
 """`caspr-ops dlq list|redrive SERVICE`: look at and redrive dead letters.
 
-    caspr-ops --local dlq list registration          # the local stack of `make run` (127.0.0.1:8000)
-    caspr-ops --local http://127.0.0.1:8001 dlq redrive registration
+    caspr-ops --local dlq list registration          # the local stack of `make run` (127.0.0.1:$PORT)
+    caspr-ops --gateway http://127.0.0.1:8001 dlq redrive registration
     caspr-ops --stage prod dlq list registration     # AWS: credentials and region of the environment
     caspr-ops --stage prod dlq redrive registration
 
-Where: `--local [URL]` asks the local stack's gateway (the URL `make run` prints) where its
-AWS emulator listens (stage `local`); `--endpoint-url` (or AWS_ENDPOINT_URL) names an
+Where: `--local` (or `--gateway URL`, the URL `make run` prints) asks the local stack's gateway
+where its AWS emulator listens (stage `local`); `--endpoint-url` (or AWS_ENDPOINT_URL) names an
 emulator directly; without either, the AWS account of the environment, stage `--stage`
 (default CASPR_STAGE, else local)."""
 
@@ -19,7 +19,7 @@ import sys
 from caspr_ops import dlq
 from shared.settings import SERVICES
 
-LOCAL_GATEWAY = "http://127.0.0.1:8000"
+LOCAL_GATEWAY = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
 
 
 def local_endpoint(gateway: str) -> tuple[str, str]:
@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None, sqs=None, out=print) -> int:
     parser.add_argument("--stage", default=os.environ.get("CASPR_STAGE") or "local")
     parser.add_argument("--endpoint-url", default=None,
                         help="the local stack's emulator (default AWS_ENDPOINT_URL; none: AWS)")
-    parser.add_argument("--local", nargs="?", const=LOCAL_GATEWAY, default=None, metavar="GATEWAY_URL",
-                        help=f"the local stack whose gateway is at GATEWAY_URL (default {LOCAL_GATEWAY})")
+    parser.add_argument("--local", action="store_true", help=f"the local stack of `make run` ({LOCAL_GATEWAY})")
+    parser.add_argument("--gateway", default=None, metavar="URL", help="the local stack whose gateway is at URL")
     parser.add_argument("--region", default=None)
     commands = parser.add_subparsers(dest="command", required=True)
     dlq_parser = commands.add_parser("dlq", help="dead-letter queues of a service")
@@ -70,8 +70,8 @@ def main(argv: list[str] | None = None, sqs=None, out=print) -> int:
     args = parser.parse_args(argv)
 
     try:
-        if args.local:
-            args.endpoint_url, args.stage = local_endpoint(args.local)
+        if args.local or args.gateway:
+            args.endpoint_url, args.stage = local_endpoint(args.gateway or LOCAL_GATEWAY)
         client = sqs or _client(args)
         queues = dlq.Queues.of(client, args.stage, args.service)
         if args.action == "list":

@@ -85,7 +85,8 @@ def production_problems(stage: str, env: Mapping[str, str] | None = None) -> lis
     problems = []
     secret = (env.get(LINK_SECRET_SETTING) or "").strip()
     if not secret:
-        problems.append(f"{LINK_SECRET_SETTING} is not set: {REQUIRED_SETTINGS[LINK_SECRET_SETTING]}")
+        problems.append(f"{LINK_SECRET_SETTING} is not set: "
+                        + REQUIRED_SETTINGS[LINK_SECRET_SETTING].replace("<stage>", stage))
     elif not is_secret_reference(secret):
         problems.append(f"{LINK_SECRET_SETTING} must name an SSM SecureString (/...) or a Secrets Manager secret "
                         f"(arn:...), never hold the key itself, outside stage {LOCAL_STAGE}")
