@@ -56,8 +56,11 @@ def dummy_env() -> dict[str, str]:
     env.update({
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_EC2_METADATA_DISABLED": "true", "CASPR_STAGE": "bench",
+        "AWS_EC2_METADATA_DISABLED": "true", "CASPR_STAGE": "dev",
         "CASPR_USER_POOL_ID": "us-east-1_bench", "CASPR_USER_POOL_CLIENT_ID": "bench",
+        # what a deployed function is given (outside `local` a missing one stops its start)
+        "CASPR_LINK_SECRET_NAME": "/caspr/dev/link-secret", "CASPR_ADMIN_ALERT_EMAIL": "ops@caspr.example",
+        "CASPR_PUBLIC_BASE_URL": "https://api.caspr.example", "CASPR_PAYMENT_PROVIDER": "test",
         "POWERTOOLS_TRACE_DISABLED": "true",
     })
     return env

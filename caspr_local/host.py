@@ -60,7 +60,9 @@ class LocalStack:
         # Lambda gives powertools the remaining time; the local pollers have no Lambda context
         warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
         warnings.filterwarnings("ignore", message=".*not supported by moto.s CloudFormation.*")
-        logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)  # QueuePolicy: AWS-only
+        # moto's CloudFormation logs (on the "moto" logger) each resource it cannot create locally:
+        # QueuePolicy, CloudWatch alarms, SNS subscriptions are AWS-only
+        logging.getLogger("moto").setLevel(logging.ERROR)
         self.emulator = Emulator().start()
         point_sdk_at(self.emulator.endpoint_url)
         os.environ["CASPR_STAGE"] = self.stage
