@@ -6,7 +6,7 @@ envelope (shared.consumer)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -39,6 +39,7 @@ def contract(detail_type: str, source: str):
 REGISTRATION = "caspr.registration"
 SCHEDULER = "caspr.scheduler"
 MATCH = "caspr.match"
+SCORES = "caspr.scores"
 
 
 # --- the season calendar -------------------------------------------------------------
@@ -229,3 +230,74 @@ class MpiiOpened(Contract):
     season: str
     applicant_ids: list[str]
     track_codes: list[str]
+
+
+# --- scores ---------------------------------------------------------------------------
+@contract("scores.released.v1", SCORES)
+class ScoresReleased(Contract):
+    """S1: an applicant signed (or changed) the APMLE score release. The name at the time of
+    the exam is never published. `explanation` is shown to programs with the results."""
+
+    season: str
+    applicant_id: str
+    att_number: str
+    cms_id: str  # upper-case, or "N/A"
+    explanation: str
+    released_at: datetime
+    on_time: bool  # S2: released by score_release_deadline
+    version: int  # the release's version after this change (consumers keep the newest)
+
+
+@contract("scores.release_missing.v1", SCORES)
+class ScoresReleaseMissing(Contract):
+    """S2: at score_release_deadline the applicant had not released their scores: their
+    application may not be marked complete (the applications service uses it)."""
+
+    season: str
+    applicant_id: str
+    deadline: datetime
+
+
+@contract("scores.result_recorded.v1", SCORES)
+class ScoresResultRecorded(Contract):
+    """S3, S6, S7: one exam attempt of an applicant. Programs may see it (pass/fail) only from
+    `visible_from` (S6: Part I from scores_uploaded, Part II Written and CSPE from
+    part2_uploaded); None when the season's calendar was not known when it was recorded."""
+
+    season: str
+    applicant_id: str
+    result_id: str
+    exam: str  # part1 | part2_written | cspe
+    exam_date: date
+    result: str  # pass | fail
+    official: bool  # False: self-reported and not (yet) verified (S7)
+    visible_from: datetime | None = None
+    source: str = "nbpme"  # nbpme | self_reported
+
+
+@contract("scores.may_apply.v1", SCORES)
+class ScoresMayApply(Contract):
+    """A3: the applicant's first APMLE Part I pass is recorded: applications may be sent."""
+
+    season: str
+    applicant_id: str
+    result_id: str
+
+
+@contract("scores.withdrawal_due.v1", SCORES)
+class ScoresWithdrawalDue(Contract):
+    """S5, on schedule: at part1_pass_by an applicant without a Part I pass is to be withdrawn
+    from CASPR (scope "caspr"); at part2_pass_by one without a Part II Written pass (and a CSPE
+    pass where S4 requires it) is to be withdrawn from the Match (scope "match"). Registration
+    withdraws (status / match_withdrawn, reason naming S5); match treats them as withdrawn (M3)."""
+
+    season: str
+    applicant_id: str
+    scope: str  # caspr | match
+    rule: str  # "S5"
+    reason: str
+    deadline_key: str  # part1_pass_by | part2_pass_by
+    at: datetime
+
+
+# --- applications ---------------------------------------------------------------------

@@ -5,7 +5,13 @@ SUBSCRIPTIONS: dict[str, list[str]] = {
     "registration": ["season.deadline_reached.v1"],
     # applications, scores and interviews get their features (and subscriptions) in later issues
     "applications": ["season.deadline_reached.v1"],
-    "scores": ["season.deadline_reached.v1"],
+    "scores": [
+        "season.deadline_reached.v1",
+        "season.calendar_set.v1",
+        "applicant.registered.v1",
+        "applicant.withdrawn.v1",
+        "applicant.reinstated.v1",
+    ],
     "interviews": ["season.deadline_reached.v1"],
     "match": [
         "season.deadline_reached.v1",

@@ -3,9 +3,15 @@ Tests call override() with fakes; nothing else patches module state."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
+from scores.adapters.store import ScoresStore
 from shared.adapters.inbox import DeadlineLog, dynamo_deadline_log
+from shared.auth import TokenVerifier
+from shared.clock import Clock
+from shared.email import Mailer
+from shared.events import EventPublisher
 from shared.runtime import Platform, default_platform
 from shared.wiring import Wiring
 
@@ -14,10 +20,28 @@ from shared.wiring import Wiring
 class Scores:
     platform: Platform
     deadlines: DeadlineLog
+    store: ScoresStore
+    publisher: EventPublisher
+    mailer: Mailer
+    clock: Clock
+    verifier: TokenVerifier
+    # S2: how long before score_release_deadline the reminder goes out
+    reminder_days: int = 7
+    cache: dict = field(default_factory=dict)
+
+    @cached_property
+    def connection(self):
+        """One PynamoDB connection for the service's transactions (its client made once)."""
+        from pynamodb.connection import Connection
+
+        return Connection(region=self.platform.settings.region)
 
 
 def build() -> Scores:
-    return Scores(platform=default_platform(), deadlines=dynamo_deadline_log("scores"))
+    platform = default_platform()
+    return Scores(platform=platform, deadlines=dynamo_deadline_log("scores"), store=ScoresStore(),
+                  publisher=platform.publisher, mailer=platform.mailer, clock=platform.clock,
+                  verifier=platform.verifier)
 
 
 wiring = Wiring(build)
@@ -26,5 +50,8 @@ override = wiring.override
 
 
 def outbox():
-    """The relay of this service's outbox (shared.relay)."""
-    return container().platform.outbox("scores")
+    """The relay of this service's outbox (shared.relay): it delivers through the wired publisher and mailer."""
+    from shared.adapters.outbox import Outbox
+
+    svc = container()
+    return Outbox("scores", svc.publisher, svc.mailer, svc.clock.now)
