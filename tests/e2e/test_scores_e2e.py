@@ -3,12 +3,16 @@ and the S2 / S5 notices fired by the calendar on the movable clock. The season i
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from datetime import timedelta
 
 import pytest
 import requests
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
 
 from shared.clock import parse_instant
 
@@ -145,3 +149,60 @@ def test_scores_release_upload_eligibility_and_withdrawals_on_the_local_stack(st
     assert not any("withdrawn" in m["subject"] for m in mails(stack, a["email"]))
     e = a["session"].get(f"{url}/applicants/{a['id']}/eligibility", timeout=30).json()
     assert e["match_eligible"] and e["part2_written_passed"]
+
+
+# ----------------------------------------------------------------------------- schemathesis over /scores
+MAX_EXAMPLES = 8
+OPERATIONS = r"^/scores/"
+PROBLEM = "application/problem+json"
+
+
+def scores_refusals_are_problem_json(ctx, response, case):
+    if response.status_code < 400:
+        return None
+    ctype = ";".join(response.headers.get("content-type", [""])).split(";")[0].strip()
+    assert ctype == PROBLEM, f"{response.status_code} with Content-Type {ctype!r}, expected {PROBLEM}"
+    body = json.loads(response.content)
+    missing = [k for k in ("type", "title", "status", "detail") if k not in body]
+    assert not missing, f"problem+json without {missing}: {body}"
+    assert body["status"] == response.status_code
+    for error in body.get("errors", []):
+        assert set(error) == {"field", "message"}, error
+    return None
+
+
+CHECKS = [not_a_server_error, schemathesis.check(scores_refusals_are_problem_json)]
+
+
+@pytest.fixture(scope="module")
+def scores_schema(stack):
+    loaded = schemathesis.openapi.from_url(f"{stack.url}/openapi.json", timeout=30)
+    loaded.config.phases.coverage.unexpected_methods = {"get", "put", "post", "delete", "options", "patch"}
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def scores_headers(stack):
+    program, _ = stack.new_account("program", program_code="919")
+    applicant_session, _ = stack.new_account("applicant")
+    return {role: {"Authorization": s.headers["Authorization"]}
+            for role, s in (("admin", stack.admin), ("program", program), ("applicant", applicant_session))}
+
+
+schema = schemathesis.pytest.from_fixture("scores_schema").include(path_regex=OPERATIONS)
+bounded = settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+
+
+@schema.parametrize()
+@bounded
+def test_scores_schemathesis_no_5xx_and_problem_json(case, scores_headers):
+    for headers in scores_headers.values():
+        case.call_and_validate(headers=headers, checks=CHECKS, timeout=60)
+
+
+def test_scores_schemathesis_covers_the_scores_api(scores_schema):
+    labels = {op.ok().label for op in scores_schema.include(path_regex=OPERATIONS).get_all_operations()}
+    for expected in ("PUT /scores/applicants/{applicant_id}/release", "POST /scores/seasons/{season}/results",
+                     "GET /scores/applicants/{applicant_id}/results", "PUT /scores/seasons/{season}/cspe-rules",
+                     "GET /scores/applicants/{applicant_id}/eligibility"):
+        assert expected in labels, (expected, sorted(labels))
