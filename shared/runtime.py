@@ -3,6 +3,7 @@ the settings. Services add their own adapters on top (services/<name>/<name>/boo
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -11,6 +12,11 @@ from shared.clock import Clock, default_clock
 from shared.email import Mailer, SesMailer
 from shared.events import EventBridgePublisher, EventPublisher
 from shared.settings import Settings
+
+# The Lambda context of the request being handled (shared.web sets it around each route):
+# idempotent request handlers register it, so powertools expires an "in progress" record with
+# the invocation (a request whose function died is not refused as in progress for long).
+LAMBDA_CONTEXT: ContextVar[object | None] = ContextVar("caspr_lambda_context", default=None)
 
 
 @dataclass

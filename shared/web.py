@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.auth import Principal, TokenVerifier, bearer_token, require_role
 from shared.errors import DomainError, FieldError, ValidationFailed
+from shared.runtime import LAMBDA_CONTEXT
 
 PUBLIC = None
 ANY_ROLE = ()
@@ -199,7 +200,11 @@ class ApiBlueprint(Blueprint):
                 kwargs["idempotency_key"] = _idempotency_key(request, required=meta.idempotency_key)
             if "request" in wanted:
                 kwargs["request"] = request
-            result = fn(**{k: v for k, v in kwargs.items() if k in wanted})
+            context = LAMBDA_CONTEXT.set(self._invocation_context())
+            try:
+                result = fn(**{k: v for k, v in kwargs.items() if k in wanted})
+            finally:
+                LAMBDA_CONTEXT.reset(context)
         except DomainError as exc:
             return problem_from(exc)
         except Exception as exc:  # a bug, never bad input: logged with the correlation id (no message: ids only)
@@ -211,6 +216,12 @@ class ApiBlueprint(Blueprint):
             return result
         return Response(body=json.dumps(_dump(result, meta.response), default=str), status_code=meta.status,
                         headers={"Content-Type": "application/json"})
+
+    def _invocation_context(self):
+        try:
+            return self.lambda_context  # Lambda's (None on the local gateway and in chalice's test client)
+        except RuntimeError:  # not registered on an app
+            return None
 
     def _optional_principal(self, request) -> Principal | None:
         if not (request.headers.get("authorization") or "").strip():

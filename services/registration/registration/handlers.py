@@ -47,6 +47,7 @@ from shared.errors import (
     TemporarilyUnavailable,
     ValidationFailed,
 )
+from shared.runtime import LAMBDA_CONTEXT
 
 logger = Logger(service="registration")
 IDEMPOTENCY_SECONDS = 24 * 3600
@@ -73,7 +74,14 @@ def _idempotent(svc: Registration, name: str, fn, payload_fields: str):
             wrapped = idempotent_function(data_keyword_argument="request", persistence_store=svc.idempotency_store(),
                                           config=config, key_prefix=f"registration.{name}")(
                 lambda request: fn(request))
-            svc.cache[key] = lambda request: wrapped(request=request)
+
+            def run(request, wrapped=wrapped, config=config):
+                context = LAMBDA_CONTEXT.get()
+                if context is not None:  # "in progress" ends with this invocation, should it die
+                    config.register_lambda_context(context)
+                return wrapped(request=request)
+
+            svc.cache[key] = run
     return svc.cache[key]
 
 
