@@ -301,3 +301,43 @@ class ScoresWithdrawalDue(Contract):
 
 
 # --- applications ---------------------------------------------------------------------
+APPLICATIONS = "caspr.applications"
+
+
+@contract("application.submitted.v1", APPLICATIONS)
+class ApplicationSubmitted(Contract):
+    """A1, A7: the applicant submitted the application (personal statement, CV, at least three
+    letter requests); its core documents are locked."""
+
+    season: str
+    applicant_id: str
+    submitted_at: datetime
+
+
+@contract("application.designated.v1", APPLICATIONS)
+class ApplicationDesignated(Contract):
+    """A5, R4: the applicant designated a program and spent one credit. `credits_used` is the
+    applicant's count of spent credits after this one (registration keeps the highest seen)."""
+
+    season: str
+    applicant_id: str
+    program_code: str
+    round: str  # match | mpii (M7)
+    designated_at: datetime
+    credits_used: int
+    credits_total: int
+
+
+@contract("application.delivered.v1", APPLICATIONS)
+class ApplicationDelivered(Contract):
+    """A5, M7: the application is visible to the program from `delivered_at` (at
+    applications_delivered when designated before it, at once later; MPII at once). The
+    interviews service invites only applicants delivered to the program; match limits MPII
+    lists to the MPII round's deliveries."""
+
+    season: str
+    applicant_id: str
+    program_code: str
+    round: str  # match | mpii
+    designated_at: datetime
+    delivered_at: datetime

@@ -4,7 +4,18 @@ from this table, and each service's consumer is tested against it."""
 SUBSCRIPTIONS: dict[str, list[str]] = {
     "registration": ["season.deadline_reached.v1"],
     # applications, scores and interviews get their features (and subscriptions) in later issues
-    "applications": ["season.deadline_reached.v1"],
+    "applications": [
+        "season.deadline_reached.v1",
+        "season.calendar_set.v1",
+        "applicant.registered.v1",
+        "credits.purchased.v1",
+        "applicant.withdrawn.v1",
+        "applicant.reinstated.v1",
+        "program.registered.v1",
+        "program.updated.v1",
+        "scores.may_apply.v1",
+        "mpii.opened.v1",
+    ],
     "scores": [
         "season.deadline_reached.v1",
         "season.calendar_set.v1",

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from applications.adapters.storage import DocumentStorage, S3DocumentStorage, documents_bucket
+from applications.adapters.store import ApplicationStore, DynamoApplicationStore
 from shared.adapters.inbox import DeadlineLog, dynamo_deadline_log
 from shared.runtime import Platform, default_platform
 from shared.wiring import Wiring
@@ -14,10 +16,16 @@ from shared.wiring import Wiring
 class Applications:
     platform: Platform
     deadlines: DeadlineLog
+    store: ApplicationStore
+    storage: DocumentStorage
 
 
 def build() -> Applications:
-    return Applications(platform=default_platform(), deadlines=dynamo_deadline_log("applications"))
+    platform = default_platform()
+    s = platform.settings
+    return Applications(platform=platform, deadlines=dynamo_deadline_log("applications"),
+                        store=DynamoApplicationStore(platform.clock.now),
+                        storage=S3DocumentStorage(documents_bucket(s), s.region))
 
 
 wiring = Wiring(build)

@@ -1,18 +1,51 @@
-"""on_sqs_message: event contracts -> use cases (EventBridge -> SQS -> here)."""
+"""on_sqs_message: event contracts -> use cases (EventBridge -> SQS -> here).
+
+The applications service keeps what it needs of other services' events: the registered
+applicant (owner, college, credits bought: R4), withdrawals and reinstatements, the Part I pass
+(A3: scores.may_apply.v1), programs and their deadlines (A4), the season calendar, who and which
+tracks are in MPII (M7); applications_delivered delivers the designations made before it (A5)."""
 
 from __future__ import annotations
 
 from chalice import Blueprint
 
 from applications import bootstrap, handlers
-from shared.contracts import SeasonDeadlineReached
+from shared.contracts import (
+    ApplicantRegistered,
+    ApplicantReinstated,
+    ApplicantWithdrawn,
+    CreditsPurchased,
+    MpiiOpened,
+    ProgramRegistered,
+    ProgramUpdated,
+    ScoresMayApply,
+    SeasonCalendarSet,
+    SeasonDeadlineReached,
+)
 from shared.settings import Settings
 from shared.wiring import LazyConsumer
+
+
+def _handlers() -> dict:
+    svc = bootstrap.container
+    return {
+        SeasonDeadlineReached: lambda e: handlers.record_deadline(svc(), e),
+        SeasonCalendarSet: lambda e: handlers.on_calendar(svc(), e),
+        ApplicantRegistered: lambda e: handlers.on_registered(svc(), e),
+        CreditsPurchased: lambda e: handlers.on_credits(svc(), e),
+        ApplicantWithdrawn: lambda e: handlers.on_withdrawn(svc(), e),
+        ApplicantReinstated: lambda e: handlers.on_reinstated(svc(), e),
+        ProgramRegistered: lambda e: handlers.on_program(svc(), e),
+        ProgramUpdated: lambda e: handlers.on_program(svc(), e),
+        MpiiOpened: lambda e: handlers.on_mpii_opened(svc(), e),
+        ScoresMayApply: lambda e: handlers.on_may_apply(svc(), e),  # A3: the Part I pass
+    }
+
 
 bp = Blueprint(__name__)
 consumer = LazyConsumer(
     "applications",
-    handlers=lambda: {SeasonDeadlineReached: lambda e: handlers.record_deadline(bootstrap.container(), e)},
+    handlers=_handlers,
     persistence=lambda: bootstrap.container().platform.idempotency_store("applications"),
 )
 

@@ -1,10 +1,458 @@
-"""Use cases of the applications service."""
+"""Use cases of the applications service (A1-A7, R4, M7). Each reads what it needs, checks
+who may act, calls the domain for the change (new state + events + emails) and hands it to the
+store, which commits the state and its outbox items in one transaction: nothing is published
+or mailed outside it (shared.outbox)."""
 
 from __future__ import annotations
 
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from applications.adapters import projections
+from applications.adapters.store import CreditCounterMoved, require_facts
 from applications.bootstrap import Applications
-from shared.contracts import SeasonDeadlineReached
+from applications.domain.application import (
+    MAX_DOCUMENT_BYTES,
+    PRESENT,
+    RECEIVED,
+    SUBMITTED,
+    Application,
+    Letter,
+    letter_request_email,
+)
+from applications.domain.designations import (
+    ApplicantFacts,
+    Calendar,
+    Designation,
+    check_counter,
+    check_designation,
+    program_deadline,
+)
+from applications.domain.review import Review, matches
+from shared import links
+from shared.auth import Principal, require_program
+from shared.contracts import ApplicantRegistered as Registered
+from shared.contracts import (
+    ApplicantReinstated,
+    ApplicantWithdrawn,
+    ApplicationDelivered,
+    ApplicationDesignated,
+    CreditsPurchased,
+    MpiiOpened,
+    ProgramRegistered,
+    ProgramUpdated,
+    ScoresMayApply,
+    SeasonCalendarSet,
+    SeasonDeadlineReached,
+)
+from shared.errors import Conflict, Forbidden, NotFound, RuleViolation
+
+LETTER_PURPOSE = "letter-writer"
+LETTER_LINK_TTL = timedelta(days=120)
+RETRIES = 5
+CREDIT_RETRIES = 40
 
 
+def now(svc: Applications) -> datetime:
+    return svc.platform.clock.now()
+
+
+# ----------------------------------------------------------------------------- who may act
+def authorize_applicant(principal: Principal, facts: ApplicantFacts) -> None:
+    """An applicant reaches only its own application; administrators all."""
+    if principal.is_admin:
+        return
+    if principal.role == "applicant" and facts.owner_sub and facts.owner_sub == principal.sub:
+        return
+    raise Forbidden("you may only access your own application")
+
+
+def _own(svc: Applications, principal: Principal, applicant_id: str) -> ApplicantFacts:
+    facts = require_facts(svc.store, applicant_id)
+    authorize_applicant(principal, facts)
+    return facts
+
+
+def _calendar(svc: Applications, season: str) -> Calendar:
+    """The season's calendar as registration announced it; an instant whose deadline event
+    arrived counts as passed even when the calendar itself has not arrived yet."""
+    calendar = svc.store.calendar(season)
+    seen = svc.deadlines.seen(season)
+    extra = {k: v for k, v in seen.items() if k not in calendar.instants}
+    return replace(calendar, instants={**calendar.instants, **extra}) if extra else calendar
+
+
+def _change(svc: Applications, applicant_id: str, season: str, decide: Callable[[Application], object], *,
+            rule: str | None = None, new_letter: str | None = None) -> Application:
+    """Reads the application, asks the domain for the change and saves it at the version read;
+    when another change slipped in between, decides again on the fresh state."""
+    for attempt in range(RETRIES):
+        app = svc.store.application(applicant_id, season)
+        change = decide(app)
+        try:
+            return svc.store.save(change, rule=rule, new_letter=new_letter)
+        except Conflict as exc:
+            if "changed meanwhile" not in exc.detail and not exc.extra.get("retry") or attempt == RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+# ----------------------------------------------------------------------------- the application
+def summary(svc: Applications, principal: Principal, applicant_id: str) -> dict:
+    facts = _own(svc, principal, applicant_id)
+    app = svc.store.application(applicant_id, facts.season)
+    designations = svc.store.designations(applicant_id)
+    return {"facts": facts, "application": app, "designations": designations,
+            "calendar": _calendar(svc, facts.season), "missing": missing(app)}
+
+
+def missing(app: Application) -> list[str]:
+    """What the application still lacks before it is complete (A1): submission needs the
+    first three; letters and the college's record may arrive later."""
+    out = app.missing()
+    received = len([x for x in app.letters if x.status == RECEIVED])
+    if received < 3:
+        out.append(f"letters_received: {received} of at least 3")
+    if app.status != SUBMITTED:
+        out.append("submission")
+    return out
+
+
+def offer_document(svc: Applications, principal: Principal, applicant_id: str, kind: str, filename: str,
+                   size: int) -> tuple[str, dict]:
+    facts = _own(svc, principal, applicant_id)
+    document_id = str(uuid.uuid4())
+    app = _change(svc, applicant_id, facts.season,
+                  lambda a: a.offer_upload(document_id, kind, filename, size, now(svc)), rule="A1")
+    doc = app.document(document_id)
+    return document_id, svc.storage.upload_form(doc.object_key, MAX_DOCUMENT_BYTES)
+
+
+def complete_document(svc: Applications, principal: Principal, applicant_id: str, document_id: str):
+    facts = _own(svc, principal, applicant_id)
+    doc = svc.store.application(applicant_id, facts.season).document(document_id)
+    head, size = svc.storage.inspect(doc.object_key)
+    app = _change(svc, applicant_id, facts.season,
+                  lambda a: a.complete_upload(document_id, head, size, now(svc)), rule="A1")
+    return app.document(document_id), app
+
+
+def delete_document(svc: Applications, principal: Principal, applicant_id: str, document_id: str) -> None:
+    facts = _own(svc, principal, applicant_id)
+    _change(svc, applicant_id, facts.season, lambda a: a.remove_document(document_id), rule="A7")
+
+
+def submit(svc: Applications, principal: Principal, applicant_id: str) -> Application:
+    facts = _own(svc, principal, applicant_id)
+    if facts.withdrawn:
+        raise RuleViolation("a withdrawn applicant cannot submit; reinstate the registration first (R7)", rule="R7")
+    return _change(svc, applicant_id, facts.season, lambda a: a.submit(now(svc)), rule="A1")
+
+
+# ----------------------------------------------------------------------------- letters (A1)
+def letter_link(svc: Applications, applicant_id: str, letter_id: str) -> str:
+    s = svc.platform.settings
+    token = links.sign(s.link_secret_name, LETTER_PURPOSE, {"letter_id": letter_id, "applicant_id": applicant_id},
+                       now=now(svc), ttl=LETTER_LINK_TTL)
+    return f"{s.public_base_url}/applications/letters/respond?token={token}"
+
+
+def request_letter(svc: Applications, principal: Principal, applicant_id: str, *, writer_name: str,
+                   writer_email: str, label: str, waived: bool) -> Letter:
+    facts = _own(svc, principal, applicant_id)
+    letter_id = str(uuid.uuid4())
+    email = letter_request_email(writer_email, writer_name, facts.name or "A CASPR applicant", label, waived,
+                                 letter_link(svc, applicant_id, letter_id))
+    app = _change(svc, applicant_id, facts.season,
+                  lambda a: a.request_letter(letter_id, writer_name, writer_email, label, waived, now(svc), email),
+                  rule="A1", new_letter=letter_id)
+    return app.letter(letter_id)
+
+
+def delete_letter(svc: Applications, principal: Principal, applicant_id: str, letter_id: str) -> None:
+    facts = _own(svc, principal, applicant_id)
+    _change(svc, applicant_id, facts.season, lambda a: a.delete_letter(letter_id), rule="A1")
+
+
+def remind_letter(svc: Applications, principal: Principal, applicant_id: str, letter_id: str) -> Letter:
+    facts = _own(svc, principal, applicant_id)
+
+    def decide(a: Application):
+        letter = a.letter(letter_id)
+        email = letter_request_email(letter.writer_email, letter.writer_name, facts.name or "A CASPR applicant",
+                                     letter.label, letter.waived, letter_link(svc, applicant_id, letter_id),
+                                     reminder=True)
+        return a.remind(letter_id, now(svc), email)
+
+    return _change(svc, applicant_id, facts.season, decide, rule="A1").letter(letter_id)
+
+
+def _writer(svc: Applications, token: str | None, letter_id: str | None = None) -> tuple[ApplicantFacts, str]:
+    """The letter a writer's link is for (signed, expiring, scoped to one letter)."""
+    payload = links.verify(svc.platform.settings.link_secret_name, LETTER_PURPOSE, token or "", now=now(svc))
+    if letter_id is not None and payload.get("letter_id") != letter_id:
+        raise Forbidden("this link is for another letter")
+    applicant_id = payload.get("applicant_id") or ""
+    if svc.store.letter_owner(payload["letter_id"]) != applicant_id:
+        raise NotFound("this letter request no longer exists (the applicant withdrew it)")
+    return require_facts(svc.store, applicant_id), payload["letter_id"]
+
+
+def writer_view(svc: Applications, token: str | None) -> dict:
+    facts, letter_id = _writer(svc, token)
+    app = svc.store.application(facts.applicant_id, facts.season)
+    try:
+        letter = app.letter(letter_id)
+    except NotFound as exc:
+        raise NotFound("this letter request no longer exists (the applicant withdrew it)") from exc
+    return {"letter": letter, "applicant_name": facts.name, "season": facts.season,
+            "replaceable": letter.status != RECEIVED or not _delivered(svc, facts.applicant_id)}
+
+
+def _delivered(svc: Applications, applicant_id: str) -> bool:
+    return any(d.delivered_at is not None for d in svc.store.designations(applicant_id))
+
+
+def writer_respond(svc: Applications, token: str | None, letter_id: str, accept: bool) -> Letter:
+    facts, _ = _writer(svc, token, letter_id)
+    return _change(svc, facts.applicant_id, facts.season,
+                   lambda a: a.respond(letter_id, accept, now(svc)), rule="A1").letter(letter_id)
+
+
+def writer_upload(svc: Applications, token: str | None, letter_id: str) -> dict:
+    facts, _ = _writer(svc, token, letter_id)
+    delivered = _delivered(svc, facts.applicant_id)
+    upload_id = str(uuid.uuid4())
+    app = _change(svc, facts.applicant_id, facts.season,
+                  lambda a: a.offer_letter_upload(letter_id, upload_id, delivered), rule="A1")
+    return svc.storage.upload_form(app.letter(letter_id).object_key(upload_id), MAX_DOCUMENT_BYTES)
+
+
+def writer_complete(svc: Applications, token: str | None, letter_id: str) -> Letter:
+    facts, _ = _writer(svc, token, letter_id)
+    delivered = _delivered(svc, facts.applicant_id)
+    letter = svc.store.application(facts.applicant_id, facts.season).letter(letter_id)
+    head, size = (svc.storage.inspect(letter.object_key(letter.upload_id)) if letter.upload_id
+                  else (None, None))
+    return _change(svc, facts.applicant_id, facts.season,
+                   lambda a: a.complete_letter(letter_id, head, size, now(svc), delivered),
+                   rule="A1").letter(letter_id)
+
+
+# ----------------------------------------------------------------------------- designations (A3-A5, M7)
+def designate(svc: Applications, principal: Principal, applicant_id: str, program_code: str) -> tuple[
+        Designation, int]:
+    """One credit each, spent in the designation's own transaction (the counter moves only from
+    the count read, and only below the credits bought): never more designations than credits."""
+    facts = _own(svc, principal, applicant_id)
+    program = svc.store.program(program_code, facts.season)
+    if program is None:
+        raise NotFound(f"no program {program_code} in season {facts.season}")
+    app = svc.store.application(applicant_id, facts.season)
+    at = now(svc)
+    already = {(d.round, d.program_code) for d in svc.store.designations(applicant_id)}
+    round_, delivered_at = check_designation(facts, app.status == SUBMITTED, program, _calendar(svc, facts.season),
+                                             at, already)
+    d = Designation(applicant_id, facts.season, program_code, round_, at, delivered_at)
+    for attempt in range(CREDIT_RETRIES):
+        events = [ApplicationDesignated(season=d.season, applicant_id=applicant_id, program_code=program_code,
+                                        round=round_, designated_at=at, credits_used=facts.credits_used + 1,
+                                        credits_total=facts.credits_total)]
+        if delivered_at is not None:
+            events.append(_delivered_event(d, delivered_at))
+        try:
+            stored = svc.store.designate(d, facts, events)
+            return stored, facts.credits_total - stored.credit_number
+        except CreditCounterMoved:
+            if attempt == CREDIT_RETRIES - 1:
+                raise
+            # another designation spent a credit meanwhile (or a withdrawal / credits arrived):
+            # read the counter again and decide again
+            time.sleep(random.uniform(0, 0.005 * min(attempt + 1, 4)))
+            facts = require_facts(svc.store, applicant_id)
+            check_counter(facts)
+    raise AssertionError("unreachable")
+
+
+def designations(svc: Applications, principal: Principal, applicant_id: str) -> tuple[ApplicantFacts, list]:
+    facts = _own(svc, principal, applicant_id)
+    return facts, svc.store.designations(applicant_id)
+
+
+def deadline_of(svc: Applications, program_code: str, season: str) -> datetime | None:
+    program = svc.store.program(program_code, season)
+    return program_deadline(program, _calendar(svc, season)) if program else None
+
+
+def _delivered_event(d: Designation, at: datetime) -> ApplicationDelivered:
+    return ApplicationDelivered(season=d.season, applicant_id=d.applicant_id, program_code=d.program_code,
+                                round=d.round, designated_at=d.designated_at, delivered_at=at)
+
+
+def deliver_due(svc: Applications, season: str, at: datetime) -> int:
+    """A5: at applications_delivered, every designation made before it becomes visible to its
+    program (each with its event; a redelivered deadline event delivers nothing twice)."""
+    delivered = 0
+    for d in svc.store.undelivered(season):
+        if svc.store.deliver(d, at, [_delivered_event(d, at)]):
+            delivered += 1
+    return delivered
+
+
+# ----------------------------------------------------------------------------- consumers
 def record_deadline(svc: Applications, event: SeasonDeadlineReached) -> None:
     svc.deadlines.record(event.season, event.key, event.at)
+    if event.key == "applications_delivered":
+        deliver_due(svc, event.season, event.at)
+
+
+def on_registered(svc: Applications, e: Registered) -> None:
+    projections.applicant_registered(season=e.season, applicant_id=e.applicant_id, owner_sub=e.owner_sub,
+                                     first_name=e.first_name, last_name=e.last_name, email=e.email,
+                                     code_number=e.code_number, college=e.college, credits_total=e.credits_total,
+                                     version=e.version)
+
+
+def on_credits(svc: Applications, e: CreditsPurchased) -> None:
+    projections.credits_at_least(e.applicant_id, e.credits_total)
+
+
+def on_withdrawn(svc: Applications, e: ApplicantWithdrawn) -> None:
+    projections.withdrawn(e.applicant_id, True, e.version)
+
+
+def on_reinstated(svc: Applications, e: ApplicantReinstated) -> None:
+    projections.withdrawn(e.applicant_id, False, e.version)
+
+
+def on_may_apply(svc: Applications, e: ScoresMayApply) -> None:
+    """A3: the applicant's first Part I pass."""
+    projections.may_apply(e.applicant_id)
+
+
+def on_program(svc: Applications, e: ProgramRegistered | ProgramUpdated) -> None:
+    projections.program(season=e.season, program_code=e.program_code, name=e.name,
+                        application_deadline=e.application_deadline,
+                        track_codes=[t.track_code for t in e.tracks], version=getattr(e, "version", None))
+
+
+def on_calendar(svc: Applications, e: SeasonCalendarSet) -> None:
+    projections.calendar(e.season, e.calendar, e.version)
+
+
+def on_mpii_opened(svc: Applications, e: MpiiOpened) -> None:
+    for applicant_id in e.applicant_ids:
+        projections.in_mpii(applicant_id)
+    projections.mpii_tracks(e.season, e.track_codes)
+
+
+# ----------------------------------------------------------------------------- the review desk (A6)
+def _program_season(svc: Applications, principal: Principal, program_code: str, season: str | None) -> str:
+    require_program(principal, program_code)
+    season = season or svc.store.latest_season(program_code)
+    if season is None:
+        raise NotFound(f"no program {program_code}")
+    return season
+
+
+def _row(d: Designation, facts: ApplicantFacts, app: Application | None, review: Review) -> dict:
+    received = len([x for x in (app.letters if app else ()) if x.status == RECEIVED])
+    return {"applicant_id": d.applicant_id, "first_name": facts.first_name, "last_name": facts.last_name,
+            "code_number": facts.code_number, "college": facts.college, "round": d.round,
+            "delivered_at": d.delivered_at, "letters_received": received, "tags": list(review.tags),
+            "rating": review.rating, "review_status": review.review_status, "notes": review.notes}
+
+
+SORTS = {"name": lambda r: (r["last_name"].lower(), r["first_name"].lower()),
+         "rating": lambda r: (r["rating"] is None, r["rating"] or 0),
+         "delivered_at": lambda r: r["delivered_at"] or datetime.min.replace(tzinfo=UTC),
+         "code_number": lambda r: r["code_number"] or ""}
+
+
+def review_list(svc: Applications, principal: Principal, program_code: str, *, season: str | None = None,
+                review_status: str | None = None, tag: str | None = None, rating_min: int | None = None,
+                q: str | None = None, sort: str | None = None) -> tuple[str, list[dict]]:
+    """A6: only applications delivered to the program, with its own review fields."""
+    season = _program_season(svc, principal, program_code, season)
+    delivered: dict[str, Designation] = {}
+    for d in svc.store.delivered_to(program_code, season):
+        delivered.setdefault(d.applicant_id, d)
+    ids = list(delivered)
+    facts = svc.store.facts_many(ids)
+    apps = svc.store.applications_many(ids)
+    reviews = svc.store.reviews(program_code, season)
+    rows = []
+    for applicant_id, d in delivered.items():
+        if applicant_id not in facts:
+            continue
+        review = reviews.get(applicant_id) or Review(program_code, season, applicant_id)
+        row = _row(d, facts[applicant_id], apps.get(applicant_id), review)
+        if matches(row, review, review_status=review_status, tag=tag, rating_min=rating_min, q=q):
+            rows.append(row)
+    key = (sort or "name").lstrip("-")
+    rows.sort(key=SORTS[key], reverse=(sort or "").startswith("-"))
+    return season, rows
+
+
+def _delivered_to(svc: Applications, program_code: str, season: str, applicant_id: str) -> Designation:
+    """A6: a program sees nothing that was not delivered to it (404, as if it did not exist)."""
+    for d in svc.store.designations(applicant_id):
+        if d.program_code == program_code and d.season == season and d.delivered_at is not None:
+            return d
+    raise NotFound(f"no application of {applicant_id} delivered to program {program_code}")
+
+
+def review_one(svc: Applications, principal: Principal, program_code: str, applicant_id: str,
+               season: str | None = None) -> dict:
+    season = _program_season(svc, principal, program_code, season)
+    d = _delivered_to(svc, program_code, season, applicant_id)
+    facts = require_facts(svc.store, applicant_id)
+    app = svc.store.application(applicant_id, season)
+    review = svc.store.reviews(program_code, season).get(applicant_id) or Review(program_code, season, applicant_id)
+    row = _row(d, facts, app, review)
+    row["email"] = facts.email
+    row["documents"] = [{"document_id": x.document_id, "kind": x.kind, "filename": x.filename, "size": x.size,
+                         "download_url": svc.storage.download_url(x.object_key)}
+                        for x in app.documents if x.status == PRESENT]
+    row["letters"] = [{"letter_id": x.letter_id, "writer_name": x.writer_name, "label": x.label,
+                       "waived": x.waived, "received_at": x.received_at,
+                       "download_url": svc.storage.download_url(x.object_key(x.file_id))}
+                      for x in app.letters if x.status == RECEIVED and x.file_id]
+    row["college_record"] = None
+    return row
+
+
+def review_patch(svc: Applications, principal: Principal, program_code: str, applicant_id: str, changes: dict,
+                 season: str | None = None) -> dict:
+    season = _program_season(svc, principal, program_code, season)
+    _delivered_to(svc, program_code, season, applicant_id)
+    review = svc.store.reviews(program_code, season).get(applicant_id) or Review(program_code, season, applicant_id)
+    svc.store.save_review(review.patch(changes, now(svc)))
+    return review_one(svc, principal, program_code, applicant_id, season)
+
+
+CSV_COLUMNS = ("applicant_id", "last_name", "first_name", "code_number", "college", "round", "delivered_at",
+               "letters_received", "review_status", "rating", "tags", "notes")
+
+
+def review_csv(rows: list[dict]) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        values = []
+        for c in CSV_COLUMNS:
+            v = r.get(c)
+            v = ";".join(v) if isinstance(v, list) else ("" if v is None else str(v))
+            if v[:1] in ("=", "+", "-", "@"):  # no formulas in a spreadsheet (CSV injection)
+                v = "'" + v
+            values.append(v)
+        writer.writerow(values)
+    return out.getvalue()

@@ -2,6 +2,196 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
 from shared.schemas import Health
 
 __all__ = ["Health"]
+
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+PROGRAM_CODE = r"^[0-9]{3}$"
+
+
+class Upload(BaseModel):
+    url: str
+    method: str = Field(description="POST: a multipart form with `fields` then the file as `file`")
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+# ----------------------------------------------------------------------------- documents
+class DocumentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["personal_statement", "cv", "supplemental"]
+    filename: str = Field(min_length=1, max_length=200)
+    size: int = Field(ge=1, le=5 * 1024 * 1024, description="bytes; at most 5 MB")
+
+
+class DocumentOut(BaseModel):
+    document_id: str
+    kind: str
+    filename: str
+    size: int
+    status: str = Field(description="pending (upload not checked yet) | present")
+    created_at: datetime | None = None
+    completed_at: datetime | None = None
+    locked: bool = Field(False, description="A7: core documents lock on submission")
+
+
+class DocumentUploadOut(BaseModel):
+    document_id: str
+    upload: Upload
+
+
+# ----------------------------------------------------------------------------- letters
+class LetterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    writer_name: str = Field(min_length=1, max_length=100)
+    writer_email: str = Field(pattern=EMAIL, max_length=254)
+    label: str = Field("", max_length=100, description="e.g. 'Clinical rotation, surgery'")
+    waived: bool = Field(description="the applicant waives the right to see the letter (FERPA-style)")
+
+
+class LetterOut(BaseModel):
+    """What the applicant sees of a letter: its status, never its content (A1)."""
+
+    letter_id: str
+    writer_name: str
+    writer_email: str
+    label: str
+    waived: bool
+    status: Literal["requested", "accepted", "declined", "received"]
+    requested_at: datetime | None = None
+    responded_at: datetime | None = None
+    received_at: datetime | None = None
+    reminded_at: datetime | None = None
+
+
+class TokenQuery(BaseModel):
+    token: str = Field(min_length=1, max_length=2000, description="the signed token of the writer's email link")
+
+
+class LetterResponseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    accept: bool
+
+
+class WriterLetterOut(BaseModel):
+    """What the writer's link shows: the request, not the applicant's other data."""
+
+    letter_id: str
+    applicant_name: str
+    label: str
+    waived: bool
+    status: str
+    replaceable: bool = Field(description="the letter may still be uploaded or replaced")
+
+
+class WriterUploadOut(BaseModel):
+    upload: Upload
+
+
+# ----------------------------------------------------------------------------- designations
+class DesignationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    program_code: str = Field(pattern=PROGRAM_CODE)
+
+
+class DesignationOut(BaseModel):
+    program_code: str
+    round: str = Field(description="match | mpii (M7)")
+    designated_at: datetime
+    delivered_at: datetime | None = Field(None, description="A5: visible to the program from then; null until "
+                                                            "applications_delivered")
+    deadline: datetime | None = Field(None, description="A4: the program's application deadline")
+    credits_left: int | None = None
+
+
+class DesignationList(BaseModel):
+    applicant_id: str
+    credits_left: int
+    credits_total: int
+    designations: list[DesignationOut]
+
+
+# ----------------------------------------------------------------------------- the application
+class ApplicationOut(BaseModel):
+    applicant_id: str
+    season: str
+    status: Literal["draft", "submitted"]
+    submitted_at: datetime | None = None
+    documents: list[DocumentOut]
+    letters: list[LetterOut]
+    college_record: dict | None = None
+    designations: list[DesignationOut]
+    credits_left: int
+    credits_total: int
+    may_apply: bool = Field(description="A3: APMLE Part I passed")
+    complete: bool
+    missing: list[str]
+
+
+# ----------------------------------------------------------------------------- the review desk (A6)
+class ReviewQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    season: str | None = Field(None, pattern=r"^[0-9]{4}$")
+    review_status: Literal["new", "reviewing", "invite", "hold", "declined"] | None = None
+    tag: str | None = Field(None, max_length=40)
+    rating_min: int | None = Field(None, ge=1, le=5)
+    q: str | None = Field(None, max_length=100)
+    sort: Literal["name", "-name", "rating", "-rating", "delivered_at", "-delivered_at", "code_number"] | None = None
+
+
+class ReviewPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tags: list[str] | None = Field(None, max_length=20)
+    rating: int | None = Field(None, ge=1, le=5)
+    review_status: Literal["new", "reviewing", "invite", "hold", "declined"] | None = None
+    notes: str | None = Field(None, max_length=5000)
+
+
+class ReviewRow(BaseModel):
+    applicant_id: str
+    first_name: str
+    last_name: str
+    code_number: str | None = None
+    college: str
+    round: str
+    delivered_at: datetime | None = None
+    letters_received: int
+    tags: list[str]
+    rating: int | None = None
+    review_status: str
+    notes: str
+
+
+class ReviewList(BaseModel):
+    program_code: str
+    season: str
+    applications: list[ReviewRow]
+
+
+class ReviewedDocument(BaseModel):
+    document_id: str
+    kind: str
+    filename: str
+    size: int
+    download_url: str
+
+
+class ReviewedLetter(BaseModel):
+    letter_id: str
+    writer_name: str
+    label: str
+    waived: bool
+    received_at: datetime | None = None
+    download_url: str
+
+
+class ReviewedApplication(ReviewRow):
+    email: str
+    documents: list[ReviewedDocument]
+    letters: list[ReviewedLetter]
+    college_record: dict | None = None

@@ -1,0 +1,146 @@
+"""PynamoDB models of the applications table (one table, pk/sk, index gsi1).
+
+| item                      | pk                       | sk                          | gsi1pk / gsi1sk                          |
+| applicant facts + credits | applicant#{id}           | facts                       | college#{c}#season#{s} / {id}            |
+| application (aggregate)   | applicant#{id}           | application                 |                                          |
+| designation               | applicant#{id}           | designation#{round}#{code}  | undelivered#{season} / {id}#{round}#{code}|
+|   (once delivered)        |                          |                             | delivered#{season}#{code} / {id}#{round} |
+| letter pointer            | letter#{letter id}       | letter                      |                                          |
+| program facts             | program#{code}           | season#{season}             | season#{s}#programs / {code}             |
+| season calendar           | season#{season}          | calendar                    |                                          |
+| deadline seen             | season#{season}          | deadline#{key}              |                                          |
+| review (one program's)    | review#{code}#{season}   | applicant#{id}              |                                          |
+| outbox item               | outbox#{stream}          | {ns}#{n}                    | (shared.adapters.outbox)                 |
+
+Outbox streams: applicant#{id} (one applicant's application and designations, in order).
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+
+from shared.adapters.dynamo import BaseItem, Gsi1, table_meta
+
+META = table_meta("applications")
+
+
+class FactsItem(BaseItem):
+    """The applicant as registration and scores announced it, and its credit counter."""
+
+    Meta = META
+    applicant_id = UnicodeAttribute(null=True)
+    season = UnicodeAttribute(null=True)
+    owner_sub = UnicodeAttribute(null=True)
+    first_name = UnicodeAttribute(null=True)
+    last_name = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    code_number = UnicodeAttribute(null=True)
+    college = UnicodeAttribute(null=True)
+    withdrawn = BooleanAttribute(null=True)
+    status_version = NumberAttribute(null=True)  # registration's status_version applied last
+    may_apply = BooleanAttribute(null=True)
+    in_mpii = BooleanAttribute(null=True)
+    credits_total = NumberAttribute(null=True)
+    credits_used = NumberAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi1 = Gsi1()
+
+
+class DocumentMap(MapAttribute):
+    document_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    size = NumberAttribute()
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute(null=True)
+    completed_at = UTCDateTimeAttribute(null=True)
+
+
+class LetterMap(MapAttribute):
+    letter_id = UnicodeAttribute()
+    writer_name = UnicodeAttribute()
+    writer_email = UnicodeAttribute()
+    label = UnicodeAttribute()
+    waived = BooleanAttribute()
+    status = UnicodeAttribute()
+    requested_at = UTCDateTimeAttribute(null=True)
+    responded_at = UTCDateTimeAttribute(null=True)
+    received_at = UTCDateTimeAttribute(null=True)
+    reminded_at = UTCDateTimeAttribute(null=True)
+    size = NumberAttribute(null=True)
+    upload_id = UnicodeAttribute(null=True)
+    file_id = UnicodeAttribute(null=True)
+
+
+class ApplicationItem(BaseItem):
+    Meta = META
+    applicant_id = UnicodeAttribute()
+    season = UnicodeAttribute()
+    status = UnicodeAttribute()
+    submitted_at = UTCDateTimeAttribute(null=True)
+    documents = ListAttribute(of=DocumentMap, null=True)
+    letters = ListAttribute(of=LetterMap, null=True)
+    version = NumberAttribute()
+
+
+class DesignationItem(BaseItem):
+    Meta = META
+    applicant_id = UnicodeAttribute()
+    season = UnicodeAttribute()
+    program_code = UnicodeAttribute()
+    round = UnicodeAttribute()
+    designated_at = UTCDateTimeAttribute()
+    delivered_at = UTCDateTimeAttribute(null=True)
+    credit_number = NumberAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi1 = Gsi1()
+
+
+class LetterPointerItem(BaseItem):
+    """Which application holds a letter (the writer's routes name the letter only)."""
+
+    Meta = META
+    applicant_id = UnicodeAttribute()
+
+
+class ProgramFactsItem(BaseItem):
+    Meta = META
+    season = UnicodeAttribute()
+    program_code = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    application_deadline = UTCDateTimeAttribute(null=True)
+    track_codes = ListAttribute(of=UnicodeAttribute, null=True)
+    mpii_tracks = ListAttribute(of=UnicodeAttribute, null=True)
+    version = NumberAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi1 = Gsi1()
+
+
+class CalendarItem(BaseItem):
+    Meta = META
+    season = UnicodeAttribute()
+    calendar = MapAttribute(null=True)  # key -> ISO 8601 UTC instant
+    version = NumberAttribute(null=True)
+    mpii_tracks = ListAttribute(of=UnicodeAttribute, null=True)
+
+
+class ReviewItem(BaseItem):
+    Meta = META
+    program_code = UnicodeAttribute()
+    season = UnicodeAttribute()
+    applicant_id = UnicodeAttribute()
+    tags = ListAttribute(of=UnicodeAttribute, null=True)
+    rating = NumberAttribute(null=True)
+    review_status = UnicodeAttribute(null=True)
+    notes = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)

@@ -1,0 +1,108 @@
+"""What the applications service keeps of other services' events (its projection), written
+by its consumers. Each write is idempotent and ignores an older version arriving late (SQS
+redelivers and does not order)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import UpdateError
+
+from applications.adapters.models import CalendarItem, FactsItem, ProgramFactsItem
+from shared.clock import iso
+
+
+def _condition_failed(exc: Exception) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _update(item, actions, condition=None) -> bool:
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if _condition_failed(exc):
+            return False  # an older version, or applied already
+        raise
+    return True
+
+
+def _facts(applicant_id: str) -> FactsItem:
+    return FactsItem(pk=f"applicant#{applicant_id}", sk="facts")
+
+
+def _newer_status(version: int | None):
+    if version is None:
+        return None
+    return FactsItem.status_version.does_not_exist() | (FactsItem.status_version < version)
+
+
+def applicant_registered(*, season: str, applicant_id: str, owner_sub: str | None, first_name: str,
+                         last_name: str, email: str, code_number: str, college: str, credits_total: int,
+                         version: int | None) -> None:
+    F = FactsItem
+    _update(_facts(applicant_id), [
+        F.applicant_id.set(applicant_id), F.season.set(season), F.first_name.set(first_name),
+        F.last_name.set(last_name), F.email.set(email), F.code_number.set(code_number), F.college.set(college),
+        F.credits_used.set(F.credits_used | 0), F.withdrawn.set(F.withdrawn | False),
+        F.gsi1pk.set(f"college#{college}#season#{season}"), F.gsi1sk.set(applicant_id),
+        *([F.owner_sub.set(owner_sub)] if owner_sub else []),
+    ])
+    credits_at_least(applicant_id, credits_total)
+
+
+def credits_at_least(applicant_id: str, credits_total: int) -> None:
+    """R4: credits bought in registration: the counter keeps the highest total announced."""
+    F = FactsItem
+    _update(_facts(applicant_id), [F.credits_total.set(credits_total)],
+            condition=F.credits_total.does_not_exist() | (F.credits_total < credits_total))
+
+
+def withdrawn(applicant_id: str, value: bool, version: int | None) -> None:
+    F = FactsItem
+    actions = [F.withdrawn.set(value)] + ([F.status_version.set(version)] if version is not None else [])
+    _update(_facts(applicant_id), actions, condition=_newer_status(version))
+
+
+def may_apply(applicant_id: str) -> None:
+    _update(_facts(applicant_id), [FactsItem.may_apply.set(True)])
+
+
+def in_mpii(applicant_id: str) -> None:
+    _update(_facts(applicant_id), [FactsItem.in_mpii.set(True)])
+
+
+def program(*, season: str, program_code: str, name: str, application_deadline: datetime | None,
+            track_codes: list[str], version: int | None) -> None:
+    P = ProgramFactsItem
+    item = ProgramFactsItem(pk=f"program#{program_code}", sk=f"season#{season}")
+    actions = [P.season.set(season), P.program_code.set(program_code), P.name.set(name),
+               P.track_codes.set(track_codes), P.gsi1pk.set(f"season#{season}#programs"),
+               P.gsi1sk.set(program_code)]
+    actions.append(P.application_deadline.set(application_deadline) if application_deadline
+                   else P.application_deadline.remove())
+    condition = None
+    if version is not None:
+        actions.append(P.version.set(version))
+        condition = P.version.does_not_exist() | (P.version < version)
+    _update(item, actions, condition)
+
+
+def mpii_tracks(season: str, track_codes: list[str]) -> None:
+    """M7: the tracks in MPII; each program with one of them takes MPII applications."""
+    programs: dict[str, list[str]] = {}
+    for code in track_codes:
+        programs.setdefault(code[:3], []).append(code)
+    for program_code, codes in programs.items():
+        _update(ProgramFactsItem(pk=f"program#{program_code}", sk=f"season#{season}"),
+                [ProgramFactsItem.mpii_tracks.set(sorted(codes)), ProgramFactsItem.season.set(season),
+                 ProgramFactsItem.program_code.set(program_code)])
+
+
+def calendar(season: str, instants: dict[str, datetime], version: int | None) -> None:
+    C = CalendarItem
+    condition = None
+    actions = [C.season.set(season), C.calendar.set({k: iso(v) for k, v in instants.items()})]
+    if version is not None:
+        actions.append(C.version.set(version))
+        condition = C.version.does_not_exist() | (C.version < version)
+    _update(CalendarItem(pk=f"season#{season}", sk="calendar"), actions, condition)

@@ -1,0 +1,346 @@
+"""The applications service's repository on DynamoDB: it returns domain objects, and every
+write that announces something commits with its outbox items in one transaction
+(shared.adapters.outbox.Transaction).
+
+- the application (documents, letters, status) is saved at version + 1, conditioned on the
+  version read: a stale write is a 409;
+- a designation is ONE transaction: the designation item (absent before: one per program and
+  round), the applicant's credit counter moved from the count read to one more (and only while
+  it is below the credits bought, the applicant is not withdrawn and may apply: A3, A5), a check
+  that the application is submitted, and its events. Credits can never be overspent, whatever
+  runs at the same time (DESIGN rule 9);
+- a delivery marks the designation delivered (once) with its event."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist
+
+from applications.adapters.models import (
+    META,
+    ApplicationItem,
+    CalendarItem,
+    DesignationItem,
+    DocumentMap,
+    FactsItem,
+    LetterMap,
+    LetterPointerItem,
+    ProgramFactsItem,
+    ReviewItem,
+)
+from applications.domain.application import Application, Document, Letter
+from applications.domain.designations import ApplicantFacts, Calendar, Designation, ProgramFacts
+from applications.domain.review import Review
+from shared.adapters.outbox import Transaction
+from shared.clock import parse_instant
+from shared.contracts import Contract
+from shared.errors import Conflict, FieldError, NotFound, RuleViolation
+from shared.outbox import Change
+
+SERVICE = "applications"
+Now = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _stream(applicant_id: str) -> str:
+    return f"applicant#{applicant_id}"
+
+
+class CreditCounterMoved(Conflict):
+    """The applicant's credit counter, withdrawal or Part I pass changed since it was read:
+    read again and decide again."""
+
+
+# ----------------------------------------------------------------------------- mapping
+def _facts(i: FactsItem) -> ApplicantFacts:
+    return ApplicantFacts(
+        applicant_id=i.applicant_id or i.pk.removeprefix("applicant#"), season=i.season or "",
+        owner_sub=i.owner_sub, first_name=i.first_name or "", last_name=i.last_name or "", email=i.email or "",
+        code_number=i.code_number, college=i.college or "", withdrawn=bool(i.withdrawn),
+        may_apply=bool(i.may_apply), in_mpii=bool(i.in_mpii), credits_total=int(i.credits_total or 0),
+        credits_used=int(i.credits_used or 0))
+
+
+def _document(m) -> Document:
+    return Document(m.document_id, m.kind, m.filename, int(m.size), m.status, m.created_at, m.completed_at)
+
+
+def _letter(m) -> Letter:
+    return Letter(m.letter_id, m.writer_name, m.writer_email, m.label, bool(m.waived), m.status, m.requested_at,
+                  m.responded_at, m.received_at, m.reminded_at, int(m.size) if m.size is not None else None,
+                  m.upload_id, m.file_id)
+
+
+def _application(i: ApplicationItem) -> Application:
+    return Application(applicant_id=i.applicant_id, season=i.season, status=i.status, submitted_at=i.submitted_at,
+                       documents=tuple(_document(d) for d in i.documents or []),
+                       letters=tuple(_letter(x) for x in i.letters or []), version=int(i.version or 0))
+
+
+def _application_item(a: Application) -> ApplicationItem:
+    return ApplicationItem(
+        pk=f"applicant#{a.applicant_id}", sk="application", applicant_id=a.applicant_id, season=a.season,
+        status=a.status, submitted_at=a.submitted_at,
+        documents=[DocumentMap(document_id=d.document_id, kind=d.kind, filename=d.filename, size=d.size,
+                               status=d.status, created_at=d.created_at, completed_at=d.completed_at)
+                   for d in a.documents],
+        letters=[LetterMap(letter_id=x.letter_id, writer_name=x.writer_name, writer_email=x.writer_email,
+                           label=x.label, waived=x.waived, status=x.status, requested_at=x.requested_at,
+                           responded_at=x.responded_at, received_at=x.received_at, reminded_at=x.reminded_at,
+                           size=x.size, upload_id=x.upload_id, file_id=x.file_id) for x in a.letters],
+        version=a.version + 1)
+
+
+def _designation(i: DesignationItem) -> Designation:
+    return Designation(i.applicant_id, i.season, i.program_code, i.round, i.designated_at, i.delivered_at,
+                       int(i.credit_number or 0))
+
+
+def _designation_sk(round_: str, code: str) -> str:
+    return f"designation#{round_}#{code}"
+
+
+def _program(i: ProgramFactsItem) -> ProgramFacts:
+    return ProgramFacts(season=i.season, program_code=i.program_code, name=i.name or "",
+                        application_deadline=i.application_deadline,
+                        mpii_tracks=tuple(i.mpii_tracks or ()), track_codes=tuple(i.track_codes or ()))
+
+
+def _review(i: ReviewItem) -> Review:
+    return Review(program_code=i.program_code, season=i.season, applicant_id=i.applicant_id,
+                  tags=tuple(i.tags or ()), rating=int(i.rating) if i.rating is not None else None,
+                  review_status=i.review_status or "new", notes=i.notes or "", updated_at=i.updated_at)
+
+
+# ----------------------------------------------------------------------------- the interface
+class ApplicationStore(ABC):
+    # applicants
+    @abstractmethod
+    def facts(self, applicant_id: str) -> ApplicantFacts | None: ...
+
+    @abstractmethod
+    def students(self, college: str, season: str) -> list[ApplicantFacts]: ...
+
+    @abstractmethod
+    def facts_many(self, applicant_ids: list[str]) -> dict[str, ApplicantFacts]: ...
+
+    @abstractmethod
+    def applications_many(self, applicant_ids: list[str]) -> dict[str, Application]: ...
+
+    # the application
+    @abstractmethod
+    def application(self, applicant_id: str, season: str) -> Application:
+        """The stored application, or a new draft (version 0)."""
+
+    @abstractmethod
+    def save(self, change: Change[Application], *, rule: str | None = None,
+             new_letter: str | None = None) -> Application: ...
+
+    @abstractmethod
+    def letter_owner(self, letter_id: str) -> str | None: ...
+
+    # designations
+    @abstractmethod
+    def designations(self, applicant_id: str) -> list[Designation]: ...
+
+    @abstractmethod
+    def designate(self, d: Designation, facts: ApplicantFacts, events: Iterable[Contract]) -> Designation: ...
+
+    @abstractmethod
+    def undelivered(self, season: str) -> list[Designation]: ...
+
+    @abstractmethod
+    def deliver(self, d: Designation, at: datetime, events: Iterable[Contract]) -> bool:
+        """Marks it delivered with its events; False when it was delivered already."""
+
+    @abstractmethod
+    def delivered_to(self, program_code: str, season: str) -> list[Designation]: ...
+
+    # what other services announced
+    @abstractmethod
+    def program(self, program_code: str, season: str) -> ProgramFacts | None: ...
+
+    @abstractmethod
+    def calendar(self, season: str) -> Calendar: ...
+
+    @abstractmethod
+    def latest_season(self, program_code: str) -> str | None: ...
+
+    # reviews (A6)
+    @abstractmethod
+    def reviews(self, program_code: str, season: str) -> dict[str, Review]: ...
+
+    @abstractmethod
+    def save_review(self, review: Review) -> None: ...
+
+
+# ----------------------------------------------------------------------------- DynamoDB
+class DynamoApplicationStore(ApplicationStore):
+    def __init__(self, clock: Now = _utcnow):
+        self.clock = clock
+        self._connection: Connection | None = None
+
+    def _transaction(self) -> Transaction:
+        """A transaction on this store's connection (one botocore client per store, not per write)."""
+        if self._connection is None:
+            self._connection = Connection(region=META.region)
+        return Transaction(SERVICE, self.clock(), connection=self._connection)
+
+    # ---- applicants
+    def facts(self, applicant_id: str) -> ApplicantFacts | None:
+        try:
+            item = FactsItem.get(f"applicant#{applicant_id}", "facts", consistent_read=True)
+        except DoesNotExist:
+            return None
+        if not item.season:  # only a credit purchase arrived so far: not yet registered here
+            return None
+        return _facts(item)
+
+    def students(self, college: str, season: str) -> list[ApplicantFacts]:
+        return [_facts(i) for i in FactsItem.gsi1.query(f"college#{college}#season#{season}")]
+
+    def facts_many(self, applicant_ids: list[str]) -> dict[str, ApplicantFacts]:
+        keys = [(f"applicant#{i}", "facts") for i in dict.fromkeys(applicant_ids)]
+        return {f.applicant_id: f for f in (_facts(i) for i in FactsItem.batch_get(keys)) if f.season}
+
+    def applications_many(self, applicant_ids: list[str]) -> dict[str, Application]:
+        keys = [(f"applicant#{i}", "application") for i in dict.fromkeys(applicant_ids)]
+        return {a.applicant_id: a for a in (_application(i) for i in ApplicationItem.batch_get(keys))}
+
+    # ---- the application
+    def application(self, applicant_id: str, season: str) -> Application:
+        try:
+            return _application(ApplicationItem.get(f"applicant#{applicant_id}", "application",
+                                                     consistent_read=True))
+        except DoesNotExist:
+            return Application(applicant_id=applicant_id, season=season)
+
+    def save(self, change: Change[Application], *, rule: str | None = None,
+             new_letter: str | None = None) -> Application:
+        a = change.state
+        t = self._transaction()
+        condition = (ApplicationItem.version == a.version) if a.version else ApplicationItem.pk.does_not_exist()
+        t.put(_application_item(a), condition=condition,
+              refusal=lambda: Conflict("the application changed meanwhile; reload and retry", rule=rule))
+        if new_letter:
+            t.put(LetterPointerItem(pk=f"letter#{new_letter}", sk="letter", applicant_id=a.applicant_id),
+                  condition=LetterPointerItem.pk.does_not_exist())
+        t.announce(_stream(a.applicant_id), change.events, change.emails)
+        t.commit()
+        return replace(a, version=a.version + 1)
+
+    def letter_owner(self, letter_id: str) -> str | None:
+        try:
+            return LetterPointerItem.get(f"letter#{letter_id}", "letter").applicant_id
+        except DoesNotExist:
+            return None
+
+    # ---- designations
+    def designations(self, applicant_id: str) -> list[Designation]:
+        items = DesignationItem.query(f"applicant#{applicant_id}", DesignationItem.sk.startswith("designation#"),
+                                      consistent_read=True)
+        return sorted((_designation(i) for i in items), key=lambda d: (d.designated_at, d.program_code))
+
+    def designate(self, d: Designation, facts: ApplicantFacts, events: Iterable[Contract]) -> Designation:
+        n = facts.credits_used
+        t = self._transaction()
+        t.check(ApplicationItem, f"applicant#{d.applicant_id}", "application",
+                condition=ApplicationItem.status == "submitted",
+                refusal=RuleViolation("submit the application first (A1)", rule="A1"))
+        used = FactsItem.credits_used == n
+        if n == 0:
+            used = used | FactsItem.credits_used.does_not_exist()
+        t.update(FactsItem(pk=f"applicant#{d.applicant_id}", sk="facts"),
+                 actions=[FactsItem.credits_used.set(n + 1)],
+                 condition=used & (FactsItem.credits_total > n) & (FactsItem.may_apply == True)  # noqa: E712
+                 & (FactsItem.withdrawn.does_not_exist() | (FactsItem.withdrawn == False)),  # noqa: E712
+                 refusal=lambda: CreditCounterMoved("the credit counter changed meanwhile", extra={"retry": True}))
+        stored = replace(d, credit_number=n + 1)
+        item = DesignationItem(pk=f"applicant#{d.applicant_id}", sk=_designation_sk(d.round, d.program_code),
+                               applicant_id=d.applicant_id, season=d.season, program_code=d.program_code,
+                               round=d.round, designated_at=d.designated_at, delivered_at=d.delivered_at,
+                               credit_number=n + 1)
+        self._index(item)
+        t.put(item, condition=DesignationItem.pk.does_not_exist(), refusal=Conflict(
+            f"you have designated program {d.program_code} already", rule="A5",
+            errors=[FieldError("program_code", "already designated")]))
+        t.announce(_stream(d.applicant_id), events)
+        t.commit()
+        return stored
+
+    @staticmethod
+    def _index(item: DesignationItem) -> None:
+        if item.delivered_at is None:
+            item.gsi1pk, item.gsi1sk = f"undelivered#{item.season}", f"{item.applicant_id}#{item.round}#" \
+                                                                      f"{item.program_code}"
+        else:
+            item.gsi1pk, item.gsi1sk = f"delivered#{item.season}#{item.program_code}", \
+                f"{item.applicant_id}#{item.round}"
+
+    def undelivered(self, season: str) -> list[Designation]:
+        return [_designation(i) for i in DesignationItem.gsi1.query(f"undelivered#{season}")]
+
+    def deliver(self, d: Designation, at: datetime, events: Iterable[Contract]) -> bool:
+        item = DesignationItem(pk=f"applicant#{d.applicant_id}", sk=_designation_sk(d.round, d.program_code))
+        t = self._transaction()
+        t.update(item, actions=[
+            DesignationItem.delivered_at.set(at),
+            DesignationItem.gsi1pk.set(f"delivered#{d.season}#{d.program_code}"),
+            DesignationItem.gsi1sk.set(f"{d.applicant_id}#{d.round}")],
+            condition=DesignationItem.pk.exists() & DesignationItem.delivered_at.does_not_exist(),
+            refusal=Conflict("delivered already"))
+        t.announce(_stream(d.applicant_id), events)
+        try:
+            t.commit()
+        except Conflict:
+            return False
+        return True
+
+    def delivered_to(self, program_code: str, season: str) -> list[Designation]:
+        return [_designation(i) for i in DesignationItem.gsi1.query(f"delivered#{season}#{program_code}")]
+
+    # ---- what others announced
+    def program(self, program_code: str, season: str) -> ProgramFacts | None:
+        try:
+            return _program(ProgramFactsItem.get(f"program#{program_code}", f"season#{season}"))
+        except DoesNotExist:
+            return None
+
+    def calendar(self, season: str) -> Calendar:
+        try:
+            item = CalendarItem.get(f"season#{season}", "calendar")
+        except DoesNotExist:
+            return Calendar(season)
+        return Calendar(season, {k: parse_instant(v) for k, v in (item.calendar.as_dict() if item.calendar
+                                                                     else {}).items()})
+
+    def latest_season(self, program_code: str) -> str | None:
+        latest = list(ProgramFactsItem.query(f"program#{program_code}", ProgramFactsItem.sk.startswith("season#"),
+                                             scan_index_forward=False, limit=1))
+        return latest[0].sk.removeprefix("season#") if latest else None
+
+    # ---- reviews
+    def reviews(self, program_code: str, season: str) -> dict[str, Review]:
+        return {i.applicant_id: _review(i) for i in ReviewItem.query(f"review#{program_code}#{season}")}
+
+    def save_review(self, review: Review) -> None:
+        ReviewItem(pk=f"review#{review.program_code}#{review.season}", sk=f"applicant#{review.applicant_id}",
+                   program_code=review.program_code, season=review.season, applicant_id=review.applicant_id,
+                   tags=list(review.tags) or None, rating=review.rating, review_status=review.review_status,
+                   notes=review.notes or None, updated_at=review.updated_at).save()
+
+
+def require_facts(store: ApplicationStore, applicant_id: str) -> ApplicantFacts:
+    facts = store.facts(applicant_id)
+    if facts is None:
+        raise NotFound(f"no registered applicant {applicant_id} (an application starts once the registration fee "
+                       "is paid)")
+    return facts
