@@ -18,6 +18,7 @@ from shared.runtime import Platform
 from shared.settings import Settings
 
 SEASON = "2024"
+REPORTS_BUCKET = "caspr-local-documents-test"
 START = datetime(2023, 8, 1, 12, 0, tzinfo=UTC)
 CALENDAR = {
     "registration_opens": START - timedelta(days=10),
@@ -49,13 +50,18 @@ def clock():
 
 @pytest.fixture
 def scores(aws, clock):
+    import boto3
+
     from scores import bootstrap
+    from scores.adapters.storage import S3ReportStorage
     from scores.adapters.store import ScoresStore
 
-    platform = Platform(settings=Settings.from_env(), clock=clock)
+    settings = Settings.from_env()
+    boto3.client("s3", region_name=settings.region).create_bucket(Bucket=REPORTS_BUCKET)
+    platform = Platform(settings=settings, clock=clock)
     svc = bootstrap.Scores(platform=platform, deadlines=InMemoryDeadlineLog(), store=ScoresStore(),
                            publisher=InMemoryPublisher(), mailer=RecordingMailer(), clock=clock,
-                           verifier=FakeVerifier())
+                           verifier=FakeVerifier(), reports=S3ReportStorage(REPORTS_BUCKET, settings.region))
     bootstrap.override(svc)
     yield svc
     bootstrap.override(None)

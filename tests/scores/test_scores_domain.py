@@ -163,3 +163,16 @@ def test_s5_withdrawal_from_the_match_without_part2_written_and_cspe_where_requi
 def test_s7_an_unverified_self_reported_pass_does_not_count():
     e = eligibility([attempt("part2_written", official=False)], [], 2018)
     assert not e.part2_written_passed and not e.match_eligible
+
+
+def test_s7_the_score_report_is_a_pdf_of_at_most_5_mb_and_only_previous_graduates_report():
+    from scores.domain.self_reported import check_pdf, check_previous_graduate
+
+    check_pdf(b"%PDF-", 1000)
+    for head, size in ((None, None), (b"GIF89", 10), (b"%PDF-", 5 * 1024 * 1024 + 1)):
+        with pytest.raises(RuleViolation) as exc:
+            check_pdf(head, size)
+        assert exc.value.rule == "S7"
+    check_previous_graduate(2023, "2024")
+    with pytest.raises(RuleViolation):
+        check_previous_graduate(2024, "2024")

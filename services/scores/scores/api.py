@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from scores import bootstrap, handlers
 from scores.domain.release import Release
+from scores.domain.self_reported import VERIFIED, SelfReport
 from scores.schemas import (
     AttemptOut,
     CspeRuleIn,
@@ -14,7 +15,12 @@ from scores.schemas import (
     ReleaseIn,
     ReleaseOut,
     ResultsOut,
+    SelfReportIn,
+    SelfReportList,
+    SelfReportOut,
+    UploadForm,
     UploadOut,
+    VerificationIn,
 )
 from shared import health
 from shared.web import ANY_ROLE, PUBLIC, ApiBlueprint
@@ -116,3 +122,32 @@ def get_eligibility(applicant_id: str, principal):
     return EligibilityOut(part1_passed=e.part1_passed, part2_written_passed=e.part2_written_passed, cspe=e.cspe,
                           cspe_passed=e.cspe_passed, may_apply=e.may_apply, match_eligible=e.match_eligible,
                           reasons=list(e.reasons))
+
+
+# ----------------------------------------------------------------------------- self-reported (S7)
+def self_report_out(r: SelfReport, upload: dict | None = None) -> SelfReportOut:
+    return SelfReportOut(self_reported_id=r.report_id, applicant_id=r.applicant_id, exam=r.exam,
+                         exam_date=r.exam_date, result=r.result, official=r.status == VERIFIED, status=r.status,
+                         upload=UploadForm(**upload) if upload else None)
+
+
+@bp.endpoint("/applicants/{applicant_id}/self-reported", "POST", summary="A previous graduate reports their own "
+             "Part II result (S7): listed as unofficial until an administrator verifies it; upload the PDF score "
+             "report to the presigned form returned", body=SelfReportIn, response=SelfReportOut, status=201,
+             roles=APPLICANT, errors=(401, 403, 404, 422))
+def post_self_report(applicant_id: str, body: SelfReportIn, principal):
+    report, upload = handlers.self_report(svc(), principal, applicant_id, body.exam, body.exam_date, body.result)
+    return self_report_out(report, upload)
+
+
+@bp.endpoint("/self-reported", "GET", summary="Self-reported results awaiting verification (administrators, S7)",
+             response=SelfReportList, roles=ADMIN, errors=(401, 403))
+def list_self_reports():
+    return SelfReportList(self_reported=[self_report_out(r) for r in handlers.pending_self_reports(svc())])
+
+
+@bp.endpoint("/self-reported/{report_id}/verification", "POST", summary="Verify (official from now on) or reject "
+             "a self-reported result (administrators, S7); verifying needs its PDF", body=VerificationIn,
+             response=SelfReportOut, roles=ADMIN, errors=(401, 403, 404, 409, 422))
+def post_verification(report_id: str, body: VerificationIn, principal):
+    return self_report_out(handlers.verify_self_report(svc(), principal, report_id, body.verified))

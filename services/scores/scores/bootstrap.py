@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from scores.adapters.storage import ReportStorage, S3ReportStorage, documents_bucket
 from scores.adapters.store import ScoresStore
 from shared.adapters.inbox import DeadlineLog, dynamo_deadline_log
 from shared.auth import TokenVerifier
@@ -25,6 +26,7 @@ class Scores:
     mailer: Mailer
     clock: Clock
     verifier: TokenVerifier
+    reports: ReportStorage | None = None  # S7: the PDF score reports
     # S2: how long before score_release_deadline the reminder goes out
     reminder_days: int = 7
     cache: dict = field(default_factory=dict)
@@ -41,7 +43,8 @@ def build() -> Scores:
     platform = default_platform()
     return Scores(platform=platform, deadlines=dynamo_deadline_log("scores"), store=ScoresStore(),
                   publisher=platform.publisher, mailer=platform.mailer, clock=platform.clock,
-                  verifier=platform.verifier)
+                  verifier=platform.verifier,
+                  reports=S3ReportStorage(documents_bucket(platform.settings), platform.settings.region))
 
 
 wiring = Wiring(build)

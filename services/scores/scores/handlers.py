@@ -14,11 +14,13 @@ from datetime import datetime, timedelta
 from scores.adapters.store import applicant_key
 from scores.bootstrap import Scores
 from scores.domain import release as release_rules
+from scores.domain import self_reported
 from scores.domain.applicants import REGISTERED, WITHDRAWN, Registrant
 from scores.domain.cspe import CspeRule, check_rules
 from scores.domain.eligibility import CASPR, MATCH, Eligibility, eligibility, withdrawal_due
 from scores.domain.release import Release
 from scores.domain.results import PART1, VISIBLE_FROM_KEY, Attempt, Row, match, parse_csv, passed
+from scores.domain.self_reported import SelfReport
 from shared.adapters.outbox import MAX_TRANSACTION_ITEMS, Transaction
 from shared.auth import Principal
 from shared.contracts import (
@@ -348,3 +350,56 @@ def withdraw_for_scores(svc: Scores, season: str, scope: str, key: str, at: date
                 f"you are automatically withdrawn from {what} (S5). If you believe a result is missing, contact "
                 "CASPR.\n\nCASPR\n"))])
     return withdrawn
+
+
+# ----------------------------------------------------------------------------- self-reported (S7)
+def self_report(svc: Scores, principal: Principal, applicant_id: str, exam: str, exam_date, result: str
+                ) -> tuple[SelfReport, dict]:
+    """S7: a previous graduate reports a Part II result; it is listed with official: false
+    and the PDF score report goes to the presigned form returned. Nothing reaches programs
+    until an administrator verifies it."""
+    r = _owned(svc, principal, applicant_id)
+    self_reported.check_previous_graduate(r.graduation_year, r.season)
+    now = svc.clock.now()
+    self_reported.check_report(exam, exam_date, result, now.date())
+    report_id = str(uuid.uuid4())
+    report = SelfReport(report_id=report_id, applicant_id=applicant_id, season=r.season, exam=exam,
+                        exam_date=exam_date, result=result, status=self_reported.PENDING,
+                        pdf_key=f"scores/self-reported/{applicant_id}/{report_id}.pdf", created_at=now)
+    t = _transaction(svc, now)
+    stored = svc.store.save_self_report(t, report, None)
+    svc.store.add_attempt(t, _self_attempt(stored, official=False, now=now))
+    t.commit()
+    return stored, svc.reports.upload_form(stored.pdf_key, self_reported.MAX_PDF_BYTES)
+
+
+def _self_attempt(report: SelfReport, official: bool, now: datetime) -> Attempt:
+    return Attempt(result_id=report.report_id, applicant_id=report.applicant_id, season=report.season,
+                   exam=report.exam, exam_date=report.exam_date, result=report.result, official=official,
+                   recorded_at=now, source="self_reported")
+
+
+def verify_self_report(svc: Scores, principal: Principal, report_id: str, verified: bool) -> SelfReport:
+    """S7: an administrator verifies (the attempt becomes official and is announced) or rejects
+    (the attempt is removed) a self-reported result; verifying needs the PDF, checked by its bytes."""
+    report = svc.store.self_report(report_id)
+    if report is None:
+        raise NotFound(f"no self-reported result {report_id[:64]}")
+    if verified:
+        self_reported.check_pdf(*svc.reports.inspect(report.pdf_key))
+    now = svc.clock.now()
+    decided = self_reported.decide(report, verified, now)
+    t = _transaction(svc, now)
+    stored = svc.store.save_self_report(t, decided, report)
+    if verified:
+        attempt = _self_attempt(stored, official=True, now=now)
+        svc.store.add_attempt(t, attempt)
+        t.announce(_stream(report.applicant_id), [_recorded_event(attempt, svc.store.calendar(report.season))])
+    else:
+        svc.store.remove_attempt(t, report.applicant_id, report.report_id)
+    t.commit()
+    return stored
+
+
+def pending_self_reports(svc: Scores) -> list[SelfReport]:
+    return svc.store.pending_self_reports()

@@ -102,3 +102,39 @@ class EligibilityOut(BaseModel):
     may_apply: bool = Field(description="A3: applications may be sent once Part I is passed")
     match_eligible: bool
     reasons: list[str]
+
+
+class SelfReportIn(BaseModel):
+    """S7: a previous graduate's own Part II result (the PDF score report goes to the form returned)."""
+
+    model_config = ConfigDict(extra="forbid")
+    exam: str = Field(max_length=40, description="part2_written or cspe")
+    exam_date: date
+    result: str = Field(max_length=10, description="pass or fail")
+
+
+class UploadForm(BaseModel):
+    url: str
+    method: str
+    fields: dict[str, str]
+
+
+class SelfReportOut(BaseModel):
+    self_reported_id: str
+    applicant_id: str
+    exam: str
+    exam_date: date
+    result: str
+    official: bool = Field(description="false until an administrator verifies it (S7)")
+    status: Literal["pending", "verified", "rejected"]
+    upload: UploadForm | None = Field(default=None, description="the presigned POST for the PDF score report "
+                                      "(PDF only, at most 5 MB)")
+
+
+class SelfReportList(BaseModel):
+    self_reported: list[SelfReportOut]
+
+
+class VerificationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    verified: StrictBool

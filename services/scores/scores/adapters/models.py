@@ -142,3 +142,23 @@ class NoticeItem(BaseItem):
     Meta = META
     kind = UnicodeAttribute()
     at = UTCDateTimeAttribute()
+
+
+class SelfReportItem(BaseItem):
+    """S7: a previous graduate's own Part II result, until an administrator decides."""
+
+    Meta = META
+    report_id = UnicodeAttribute()
+    applicant_id = UnicodeAttribute()
+    season = UnicodeAttribute()
+    exam = UnicodeAttribute()
+    exam_date = UnicodeAttribute()
+    result = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending | verified | rejected
+    pdf_key = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    decided_at = UTCDateTimeAttribute(null=True)
+    version = NumberAttribute()
+    gsi1pk = UnicodeAttribute(null=True)  # self_reported#pending while pending
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi1 = Gsi1()

@@ -16,6 +16,7 @@ from scores.adapters.models import (
     NoticeItem,
     ReleaseItem,
     ResultItem,
+    SelfReportItem,
     UniqueItem,
     UnmatchedItem,
     UploadItem,
@@ -24,6 +25,7 @@ from scores.domain.applicants import Registrant
 from scores.domain.cspe import CspeRule
 from scores.domain.release import Release
 from scores.domain.results import Attempt, Row
+from scores.domain.self_reported import PENDING, SelfReport
 from shared.adapters.outbox import Transaction
 from shared.clock import parse_instant
 from shared.errors import Conflict, FieldError
@@ -182,6 +184,38 @@ class ScoresStore:
                          exam_date=a.exam_date.isoformat(), result=a.result, official=a.official, source=a.source,
                          recorded_at=a.recorded_at, att_number=a.att_number, cms_id=a.cms_id,
                          gsi1pk=f"season#{a.season}#results", gsi1sk=a.result_id))
+
+    def remove_attempt(self, t: Transaction, applicant_id: str, result_id: str) -> None:
+        t.delete(ResultItem(pk=_applicant_key(applicant_id), sk=f"result#{result_id}"))
+
+    # ------------------------------------------------------------------ self-reported results (S7)
+    def self_report(self, report_id: str) -> SelfReport | None:
+        try:
+            i = SelfReportItem.get(f"self_reported#{report_id}", "self_reported", consistent_read=True)
+        except DoesNotExist:
+            return None
+        return SelfReport(report_id=i.report_id, applicant_id=i.applicant_id, season=i.season, exam=i.exam,
+                          exam_date=date.fromisoformat(i.exam_date), result=i.result, status=i.status,
+                          pdf_key=i.pdf_key, created_at=i.created_at, decided_at=i.decided_at, version=int(i.version))
+
+    def save_self_report(self, t: Transaction, new: SelfReport, previous: SelfReport | None) -> SelfReport:
+        stored = replace(new, version=(previous.version if previous else 0) + 1)
+        pending = new.status == PENDING
+        t.put(SelfReportItem(
+            pk=f"self_reported#{new.report_id}", sk="self_reported", report_id=new.report_id,
+            applicant_id=new.applicant_id, season=new.season, exam=new.exam, exam_date=new.exam_date.isoformat(),
+            result=new.result, status=new.status, pdf_key=new.pdf_key, created_at=new.created_at,
+            decided_at=new.decided_at, version=stored.version,
+            gsi1pk="self_reported#pending" if pending else None,
+            gsi1sk=f"{new.created_at.isoformat()}#{new.report_id}" if pending else None),
+            condition=(SelfReportItem.pk.does_not_exist() if previous is None
+                       else SelfReportItem.version == previous.version),
+            refusal=Conflict("the self-reported result changed meanwhile; reload it and decide again"))
+        return stored
+
+    def pending_self_reports(self) -> list[SelfReport]:
+        return [r for r in (self.self_report(i.report_id) for i in SelfReportItem.gsi1.query("self_reported#pending"))
+                if r is not None]
 
     # ------------------------------------------------------------------ unmatched rows (S3)
     def unmatched(self, season: str, att: str | None = None) -> list[tuple[Row, str]]:

@@ -1,0 +1,68 @@
+"""Where self-reported score reports live (S7): the documents bucket (infra's DocumentsBucket;
+the emulator's S3 locally), under scores/. The browser uploads straight to a presigned POST
+(PDF, at most 5 MB by the policy); the service checks the object's own bytes before it counts."""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+
+from shared.settings import Settings, resource_name
+
+UPLOAD_SECONDS = 15 * 60
+HEAD_BYTES = 5
+
+
+def documents_bucket(settings: Settings) -> str:
+    """CASPR_DOCUMENTS_BUCKET, else caspr-<stage>-documents-<account> (bucket names are global)."""
+    return os.environ.get("CASPR_DOCUMENTS_BUCKET") or resource_name(settings.stage, "documents",
+                                                                      settings.account_id)
+
+
+class ReportStorage(ABC):
+    @abstractmethod
+    def upload_form(self, key: str, max_bytes: int) -> dict:
+        """{url, method, fields} of a presigned POST for one PDF at `key`."""
+
+    @abstractmethod
+    def inspect(self, key: str) -> tuple[bytes | None, int | None]:
+        """The object's first bytes and its size; (None, None) when nothing is there."""
+
+
+class S3ReportStorage(ReportStorage):
+    def __init__(self, bucket: str, region: str):
+        self.bucket = bucket
+        self.region = region
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            self._client = boto3.client("s3", region_name=self.region,
+                                        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+        return self._client
+
+    def upload_form(self, key: str, max_bytes: int) -> dict:
+        post = self.client.generate_presigned_post(
+            self.bucket, key, Fields={"Content-Type": "application/pdf"},
+            Conditions=[["content-length-range", 1, max_bytes], {"Content-Type": "application/pdf"}],
+            ExpiresIn=UPLOAD_SECONDS)
+        return {"url": post["url"], "method": "POST", "fields": post["fields"]}
+
+    def inspect(self, key: str) -> tuple[bytes | None, int | None]:
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
+                return None, None
+            raise
+        size = int(head["ContentLength"])
+        if size == 0:
+            return b"", 0
+        body = self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{HEAD_BYTES - 1}")["Body"]
+        return body.read(), size
