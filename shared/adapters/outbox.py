@@ -212,9 +212,9 @@ class Outbox:
                 self.Item.delivered_at.set(now), self.Item.gsi1pk.remove(), self.Item.gsi1sk.remove(),
                 self.Item.expiration.set(int(time.time()) + KEEP_DELIVERED_DAYS * 86400)],
                 condition=self.Item.pk.exists())
-        except UpdateError:
-            logger.exception("outbox item delivered but not marked; a later sweep delivers it again "
-                             "(consumers apply an event id once)", extra={"event_id": item.event_id})
+        except UpdateError as exc:
+            logger.error("outbox item delivered but not marked; a later sweep delivers it again "
+                         "(consumers apply an event id once)", extra={"event_id": item.event_id, **_summary(exc)})
 
     def _note_failure(self, item: Model) -> None:
         try:
@@ -234,9 +234,9 @@ class Outbox:
             item = self.Item.from_raw_data(record["dynamodb"]["NewImage"])
             try:
                 self._deliver(item)
-            except Exception:
-                logger.exception("outbox relay: delivery failed; the stream retries",
-                                 extra={"event_id": item.event_id, "kind": item.kind})
+            except Exception as exc:
+                logger.error("outbox relay: delivery failed; the stream retries",
+                             extra={"event_id": item.event_id, "kind": item.kind, **_summary(exc)})
                 self._note_failure(item)
                 return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
             self._mark_delivered(item)
@@ -262,15 +262,22 @@ class Outbox:
                 continue
             try:
                 self._deliver(item)
-            except Exception:
-                logger.exception("outbox sweep: delivery failed; kept for the next sweep",
-                                 extra={"event_id": item.event_id, "kind": item.kind})
+            except Exception as exc:
+                logger.error("outbox sweep: delivery failed; kept for the next sweep",
+                             extra={"event_id": item.event_id, "kind": item.kind, **_summary(exc)})
                 self._note_failure(item)
                 stuck.add(item.stream)
                 continue
             self._mark_delivered(item)
             delivered += 1
         return delivered
+
+
+def _summary(exc: BaseException) -> dict:
+    """Class and place of a failure, never its message (it may quote an address): ids only in logs."""
+    from shared.web import error_summary
+
+    return error_summary(exc)
 
 
 def sweep_grace() -> float:

@@ -27,6 +27,7 @@ from shared.contracts import (
     TrackWithdrawn,
 )
 from shared.settings import Settings
+from shared.web import error_summary
 from shared.wiring import LazyConsumer
 
 bp = Blueprint(__name__)
@@ -72,9 +73,9 @@ def handle_batch(sqs_event: dict, context=None) -> dict:
             continue
         try:
             workflow.run_task(bootstrap.container(), task)
-        except Exception:
-            workflow.logger.exception("match task could not be answered; it will be redelivered",
-                                      extra={"step": task.get("step"), "run_id": task.get("run_id")})
+        except Exception as exc:  # class and place only: a message may quote Code Numbers
+            workflow.logger.error("match task could not be answered; it will be redelivered",
+                                  extra={"step": task.get("step"), "run_id": task.get("run_id"), **error_summary(exc)})
             failures.append({"itemIdentifier": record["messageId"]})
     if events:
         failures.extend(consumer.handle({**sqs_event, "Records": events}, context).get("batchItemFailures", []))
