@@ -119,7 +119,8 @@ class Api:
         data = json.dumps(body) if body is not None else None
         r = getattr(self.client.http, method.lower())(path, headers=h, body=data)
         ctype = (r.headers or {}).get("Content-Type", "")
-        r.data = json.loads(r.body) if r.body and "json" in ctype else r.body
+        r.data = json.loads(r.body) if r.body and "json" in ctype else (
+            r.body.decode() if isinstance(r.body, bytes) else r.body)
         deliver_outbox()
         return r
 
@@ -185,9 +186,9 @@ def upload(api, svc, token, applicant_id, kind, body=PDF):
     return api.call("POST", f"/applicants/{applicant_id}/documents/{r.data['document_id']}/completion", token)
 
 
-def request_letters(api, token, applicant_id, n=3):
+def request_letters(api, token, applicant_id, n=3, start=0):
     out = []
-    for i in range(n):
+    for i in range(start, start + n):
         r = api.call("POST", f"/applicants/{applicant_id}/letters", token,
                      {"writer_name": f"Dr Writer {i}", "writer_email": f"w{i}@example.org", "label": f"L{i}",
                       "waived": True})

@@ -368,7 +368,6 @@ def _row(d: Designation, facts: ApplicantFacts, app: Application | None, review:
 
 
 SORTS = {"name": lambda r: (r["last_name"].lower(), r["first_name"].lower()),
-         "rating": lambda r: (r["rating"] is None, r["rating"] or 0),
          "delivered_at": lambda r: r["delivered_at"] or datetime.min.replace(tzinfo=UTC),
          "code_number": lambda r: r["code_number"] or ""}
 
@@ -393,8 +392,11 @@ def review_list(svc: Applications, principal: Principal, program_code: str, *, s
         row = _row(d, facts[applicant_id], apps.get(applicant_id), review)
         if matches(row, review, review_status=review_status, tag=tag, rating_min=rating_min, q=q):
             rows.append(row)
-    key = (sort or "name").lstrip("-")
-    rows.sort(key=SORTS[key], reverse=(sort or "").startswith("-"))
+    key, descending = (sort or "name").lstrip("-"), (sort or "").startswith("-")
+    if key == "rating":  # the unrated last either way
+        rows.sort(key=lambda r: (r["rating"] is None, -(r["rating"] or 0) if descending else (r["rating"] or 0)))
+    else:
+        rows.sort(key=SORTS[key], reverse=descending)
     return season, rows
 
 
