@@ -4,6 +4,8 @@ and the S2 / S5 notices fired by the calendar on the movable clock. The season i
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
 import uuid
 from datetime import timedelta
@@ -50,7 +52,8 @@ def applicant(stack, season: str) -> dict:
     # the scores service learns of the registration from applicant.registered.v1 (bus -> queue)
     wait_for(lambda: session.get(f"{stack.url}/scores/applicants/{applicant_id}/release", timeout=30).status_code
              != 404 or _known(stack, applicant_id), f"scores to know {applicant_id}")
-    return {"session": session, "id": applicant_id, "email": account["email"], "cms": cms}
+    return {"session": session, "id": applicant_id, "email": account["email"], "cms": cms,
+            "password": account["password"]}
 
 
 def _known(stack, applicant_id: str) -> bool:
@@ -206,3 +209,117 @@ def test_scores_schemathesis_covers_the_scores_api(scores_schema):
                      "GET /scores/applicants/{applicant_id}/results", "PUT /scores/seasons/{season}/cspe-rules",
                      "GET /scores/applicants/{applicant_id}/eligibility"):
         assert expected in labels, (expected, sorted(labels))
+
+
+# ----------------------------------------------------------------------------- the pages (headless Chromium)
+CHROMIUM = os.environ.get("CASPR_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    path = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+    if path is None:
+        reason = "Debian's chromium is not installed: run `make browser` to run the page tests"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Tab:
+    """A browser context of its own (its own sessionStorage); any JavaScript error fails the test."""
+
+    def __init__(self, browser, base: str):
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(30_000)
+        self.base = base
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def sign_in(self, email: str, password: str) -> None:
+        self.page.goto(self.base + "/#/signin")
+        form = self.page.locator("#signin-form")
+        form.locator("[name=email]").fill(email)
+        form.locator("[name=password]").fill(password)
+        form.locator("button[type=submit]").click()
+        self.page.wait_for_function("document.getElementById('who').textContent.includes('(')")
+
+    def close(self) -> None:
+        assert not self.errors, f"JavaScript errors on the page: {self.errors}"
+        self.context.close()
+
+
+def test_scores_pages_release_form_and_admin_upload(stack, browser):
+    season, _cal = stack.new_season()
+    a = applicant(stack, season)
+    me, admin = Tab(browser, stack.url), Tab(browser, stack.url)
+    try:
+        # ---- the applicant's release form: forms shown, the name-at-exam blank on purpose (S1)
+        me.sign_in(a["email"], a["password"])
+        page = me.page
+        page.goto(f"{stack.url}/#/scores")
+        form = page.locator("[data-testid=release-form]")
+        form.wait_for()
+        assert "007885050" in form.text_content() and "PRO-2T8P48F5H" in form.text_content()
+        assert "on purpose" in page.locator("[data-testid=name-reason]").text_content()
+        form.locator("[name=att_number]").fill("7885050")
+        form.locator("[name=name_at_exam]").fill("Ada Byron")
+        form.locator("[name=explanation]").fill("Part I taken late: military service.")
+        form.locator("[name=authorize_part1]").check()
+        form.locator("[name=authorize_part2]").check()
+        form.locator("button[type=submit]").click()
+        problem = page.locator("[data-testid=problem]")
+        problem.wait_for()
+        assert "nine digits beginning with 00" in problem.text_content() and "rule S1" in problem.text_content()
+        form.locator("[name=att_number]").fill("004000001")
+        form.locator("button[type=submit]").click()
+        page.wait_for_selector("text=Scores released.")
+        page.reload()
+        page.locator("[data-testid=released-att]").wait_for()
+        assert page.locator("[data-testid=released-att]").text_content() == "004000001"
+        assert page.locator("[data-testid=name-at-exam]").input_value() == ""  # never shown back
+        assert page.locator("[data-testid=explanation]").input_value() == "Part I taken late: military service."
+        page.locator("[data-testid=no-attempts]").wait_for()
+
+        # ---- the administrator's upload page: recorded / duplicates / unmatched / invalid (S3)
+        admin.sign_in(stack.admin_email, stack.admin_password)
+        apage = admin.page
+        apage.goto(f"{stack.url}/#/scores-admin")
+        upload_form = apage.locator("[data-testid=upload-form]")
+        upload_form.locator("[name=season]").fill(season)
+        csv = (HEADER + f"004000001,{a['cms']},part1,2023-07-18,pass\n" + f"004000001,{a['cms']},part1,2023-07-18,pass\n"
+               + "004000002,N/A,part1,2023-07-18,pass\n" + "4000003,N/A,part1,2023-07-18,pass\n")
+        upload_form.locator("[name=file]").set_input_files(
+            files=[{"name": "nbpme.csv", "mimeType": "text/csv", "buffer": csv.encode()}])
+        upload_form.locator("button[type=submit]").click()
+        apage.wait_for_selector("text=Upload done.")
+        assert apage.locator("[data-testid=recorded]").text_content() == "1"
+        assert apage.locator("[data-testid=duplicates]").text_content() == "1"
+        assert "no score release" in apage.locator("[data-testid=unmatched]").text_content()
+        assert "att_number" in apage.locator("[data-testid=invalid]").text_content()
+        cspe = apage.locator("[data-testid=cspe-form]")
+        cspe.locator("[name=season]").fill(season)
+        cspe.locator("[name=rules]").fill("2017-2020 required\n2016 exempt\n1900-2015 not_eligible")
+        cspe.locator("button[type=submit]").click()
+        apage.wait_for_selector("text=CSPE table saved.")
+
+        # ---- the applicant sees the attempt and may now apply (A3)
+        page.reload()
+        page.locator("[data-testid=attempt]").wait_for()
+        assert "pass" in page.locator("[data-testid=attempts]").text_content()
+        assert "yes" in page.locator("[data-testid=eligibility]").text_content()
+        page.screenshot(path="/tmp/caspr-pages-scores-applicant.png", full_page=True)
+        apage.screenshot(path="/tmp/caspr-pages-scores-admin.png", full_page=True)
+    finally:
+        me.close()
+        admin.close()
