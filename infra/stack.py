@@ -253,6 +253,21 @@ def build_shared_template(stage: str = "local") -> dict:
             },
         }
         outputs[f"{cf}StateMachineArn"] = {"Value": {"Ref": f"{cf}StateMachine"}}
+    # A1, A2, A7: the applications' PDFs (uploaded by browsers to presigned POSTs, read by the
+    # applications service only; applications.adapters.storage.documents_bucket names it)
+    resources["DocumentsBucket"] = {
+        "Type": "AWS::S3::Bucket",
+        "Properties": {
+            "BucketName": {"Fn::Sub": f"{resource_name(stage, 'documents')}-${{AWS::AccountId}}"},
+            "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                               "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+            "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+            "CorsConfiguration": {"CorsRules": [{"AllowedMethods": ["GET", "POST", "PUT"], "AllowedOrigins": ["*"],
+                                                 "AllowedHeaders": ["*"], "MaxAge": 3600}]},
+        },
+    }
+    outputs["DocumentsBucketName"] = {"Value": {"Ref": "DocumentsBucket"}}
     resources.update(alarms(stage))
     outputs["AlarmTopicArn"] = {"Value": {"Ref": "AlarmTopic"}}
     return {

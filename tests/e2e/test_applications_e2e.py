@@ -1,0 +1,141 @@
+"""Applications on the running local stack (issue 10): a whole application from upload to
+delivery with the movable clock — PDFs uploaded to the emulator's S3 through presigned POSTs,
+letters through the writer's email link, A3/A4 refusals, delivery at applications_delivered,
+and the program's review desk."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import requests
+
+from shared.clock import parse_instant
+from tests.e2e.test_scores_e2e import HEADER, applicant, mails, release, upload, wait_for
+
+pytestmark = pytest.mark.e2e
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+LETTER_LINK = re.compile(r"https?://\S+/applications/letters/respond\?token=(\S+)")
+
+
+def program(season: str, code: str, **kw) -> dict:
+    return {"season": season, "program_code": code, "name": f"Program {code}", "city": "Chicago", "state": "IL",
+            "coth": True, "crip": False, "contact": {"name": "Director"},
+            "tracks": [{"track_code": f"{code}1", "name": "PMSR/RRA", "positions": 2}], **kw}
+
+
+def post_form(upload_form: dict, body: bytes) -> requests.Response:
+    """What the browser does with a presigned POST."""
+    return requests.post(upload_form["url"], data=upload_form["fields"],
+                         files={"file": ("file.pdf", body, "application/pdf")}, timeout=30)
+
+
+def test_a_whole_application_from_upload_to_delivery_and_the_programs_desk(stack):
+    season, cal = stack.new_season()
+    base = f"{stack.url}/applications"
+    for code in ("101", "102"):
+        r = stack.admin.post(f"{stack.url}/registration/programs", json=program(season, code), timeout=30)
+        assert r.status_code == 201, r.text
+    p101, _ = stack.new_account("program", program_code="101")
+    p102, _ = stack.new_account("program", program_code="102")
+    a = applicant(stack, season)
+    s, aid = a["session"], a["id"]
+    wait_for(lambda: s.get(f"{base}/applicants/{aid}", timeout=30).status_code == 200,
+             "the applications service to learn of the registration")
+    other = applicant(stack, season)
+    assert other["session"].get(f"{base}/applicants/{aid}", timeout=30).status_code == 403
+
+    # A1: documents to S3 through presigned POSTs, checked on completion
+    for kind in ("personal_statement", "cv"):
+        r = s.post(f"{base}/applicants/{aid}/documents", json={"kind": kind, "filename": f"{kind}.pdf",
+                                                               "size": len(PDF)}, timeout=30)
+        assert r.status_code == 201, r.text
+        assert post_form(r.json()["upload"], PDF).status_code in (200, 201, 204)
+        done = s.post(f"{base}/applicants/{aid}/documents/{r.json()['document_id']}/completion", timeout=30)
+        assert done.status_code == 200 and done.json()["status"] == "present", done.text
+    r = s.post(f"{base}/applicants/{aid}/documents", json={"kind": "supplemental", "filename": "x.pdf",
+                                                           "size": 10}, timeout=30)
+    assert post_form(r.json()["upload"], b"not a pdf").status_code in (200, 201, 204)
+    bad = s.post(f"{base}/applicants/{aid}/documents/{r.json()['document_id']}/completion", timeout=30)
+    assert bad.status_code == 422 and "not a PDF" in bad.json()["detail"]
+
+    # A1: three letters; the first writer answers through the email link
+    writers = [f"writer{i}-{aid}@test.caspr" for i in range(3)]
+    letters = []
+    for i, email in enumerate(writers):
+        r = s.post(f"{base}/applicants/{aid}/letters", json={"writer_name": f"Dr {i}", "writer_email": email,
+                                                             "label": "clinical", "waived": True}, timeout=30)
+        assert r.status_code == 201, r.text
+        letters.append(r.json()["letter_id"])
+    token = wait_for(lambda: next((m.group(1) for msg in mails(stack, writers[0])
+                                   for m in [LETTER_LINK.search(msg["body"])] if m), None), "the writer's email")
+    page = requests.get(f"{base}/letters/respond", params={"token": token}, timeout=30)
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    q = {"token": token}
+    assert requests.post(f"{base}/letters/{letters[1]}/response", params=q, json={"accept": True},
+                         timeout=30).status_code == 403  # the link is for another letter
+    r = requests.post(f"{base}/letters/{letters[0]}/response", params=q, json={"accept": True}, timeout=30)
+    assert r.status_code == 200 and r.json()["status"] == "accepted", r.text
+    form = requests.post(f"{base}/letters/{letters[0]}/upload", params=q, timeout=30).json()["upload"]
+    assert post_form(form, PDF).status_code in (200, 201, 204)
+    r = requests.post(f"{base}/letters/{letters[0]}/completion", params=q, timeout=30)
+    assert r.status_code == 200 and r.json()["status"] == "received", r.text
+    seen = s.get(f"{base}/applicants/{aid}", timeout=30).json()
+    assert [x["status"] for x in seen["letters"]] == ["received", "requested", "requested"]
+
+    # submission (A1, A7), then A3: no Part I pass yet
+    r = s.post(f"{base}/applicants/{aid}/submission", timeout=30)
+    assert r.status_code == 200 and r.json()["status"] == "submitted", r.text
+    r = s.post(f"{base}/applicants/{aid}/designations", json={"program_code": "101"}, timeout=30)
+    assert r.status_code == 422 and r.json()["rule"] == "A3", r.text
+
+    # the Part I pass (scores) -> may apply -> designate 101: one credit, delivered later
+    assert release(stack, a, "001000001").status_code == 200
+    upload(stack, season, HEADER + "001000001,{},part1,2023-07-18,pass\n".format(a["cms"]))
+    wait_for(lambda: s.get(f"{base}/applicants/{aid}", timeout=30).json()["may_apply"], "the Part I pass")
+    r = s.post(f"{base}/applicants/{aid}/designations", json={"program_code": "101"}, timeout=30)
+    assert r.status_code == 201, r.text
+    assert r.json()["credits_left"] == 11 and r.json()["delivered_at"] is None
+    assert s.post(f"{base}/applicants/{aid}/designations", json={"program_code": "101"},
+                  timeout=30).status_code == 409
+    assert p101.get(f"{base}/programs/101/applications/{aid}", params={"season": season},
+                    timeout=30).status_code == 404  # nothing before delivery
+
+    # A4: after the default deadline, 102 is refused
+    stack.at(cal, "application_deadline_default")
+    r = s.post(f"{base}/applicants/{aid}/designations", json={"program_code": "102"}, timeout=30)
+    assert r.status_code == 422 and r.json()["rule"] == "A4", r.text
+
+    # A5: delivered at applications_delivered
+    stack.at(cal, "applications_delivered")
+    delivered = wait_for(lambda: s.get(f"{base}/applicants/{aid}/designations", timeout=30).json()
+                         ["designations"][0]["delivered_at"], "the delivery")
+    assert parse_instant(delivered) == parse_instant(cal["applications_delivered"])
+
+    # A6: the program's desk
+    rows = p101.get(f"{base}/programs/101/applications", params={"season": season}, timeout=30).json()
+    assert [x["applicant_id"] for x in rows["applications"]] == [aid]
+    assert rows["applications"][0]["letters_received"] == 1
+    assert p102.get(f"{base}/programs/102/applications", params={"season": season},
+                    timeout=30).json()["applications"] == []
+    assert p102.get(f"{base}/programs/101/applications", params={"season": season}, timeout=30).status_code == 403
+    one = p101.get(f"{base}/programs/101/applications/{aid}", params={"season": season}, timeout=30).json()
+    [letter] = one["letters"]
+    assert letter["waived"] is True
+    assert requests.get(letter["download_url"], timeout=30).content.startswith(b"%PDF-")
+    r = p101.patch(f"{base}/programs/101/applications/{aid}", params={"season": season},
+                   json={"rating": 4, "review_status": "invite", "tags": ["strong"]}, timeout=30)
+    assert r.status_code == 200 and r.json()["review_status"] == "invite"
+    csv = p101.get(f"{base}/programs/101/applications.csv", params={"season": season, "tag": "strong"}, timeout=30)
+    assert csv.status_code == 200 and aid in csv.text
+
+    # after delivery a designation is delivered at once (program 101's own later deadline)
+    later = parse_instant(cal["applications_delivered"]) + timedelta(days=1)
+    r = stack.admin.patch(f"{stack.url}/registration/programs/102", params={"season": season},
+                          json={"application_deadline": (later + timedelta(days=5)).isoformat()}, timeout=30)
+    assert r.status_code == 200, r.text
+    wait_for(lambda: s.post(f"{base}/applicants/{aid}/designations", json={"program_code": "102"},
+                            timeout=30).status_code == 201, "program 102's new deadline")
+    got = s.get(f"{base}/applicants/{aid}/designations", timeout=30).json()
+    assert got["credits_left"] == 10 and all(d["delivered_at"] for d in got["designations"])
