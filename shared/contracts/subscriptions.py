@@ -14,6 +14,9 @@ SUBSCRIPTIONS: dict[str, list[str]] = {
         "program.registered.v1",
         "program.updated.v1",
         "scores.may_apply.v1",
+        "scores.released.v1",
+        "scores.release_missing.v1",
+        "scores.result_recorded.v1",
         "mpii.opened.v1",
     ],
     "scores": [

@@ -13,6 +13,9 @@ from applications.domain.designations import ApplicantFacts, Designation
 from applications.pages import letter_writer_page
 from applications.schemas import (
     ApplicationOut,
+    CollegeDocumentIn,
+    CollegeRecordIn,
+    CollegeRecordOut,
     DesignationIn,
     DesignationList,
     DesignationOut,
@@ -27,6 +30,8 @@ from applications.schemas import (
     ReviewList,
     ReviewPatch,
     ReviewQuery,
+    StudentList,
+    StudentsQuery,
     TokenQuery,
     Upload,
     WriterLetterOut,
@@ -75,11 +80,11 @@ def designation_out(d: Designation, credits_left: int | None = None) -> Designat
 
 
 def application_out(facts: ApplicantFacts, app: Application, designations: list[Designation],
-                    missing: list[str]) -> ApplicationOut:
+                    missing: list[str], record=None) -> ApplicationOut:
     return ApplicationOut(
         applicant_id=facts.applicant_id, season=facts.season, status=app.status, submitted_at=app.submitted_at,
         documents=[document_out(d, app) for d in app.documents], letters=[letter_out(x) for x in app.letters],
-        college_record=None, designations=[designation_out(d) for d in designations],
+        college_record=handlers.record_out(svc(), record), designations=[designation_out(d) for d in designations],
         credits_left=facts.credits_left, credits_total=facts.credits_total, may_apply=facts.may_apply,
         complete=not missing, missing=missing)
 
@@ -97,7 +102,8 @@ def get_health():
 def get_application(applicant_id: str, principal):
     _ids(applicant_id=applicant_id)
     s = handlers.summary(svc(), principal, applicant_id)
-    return application_out(s["facts"], s["application"], s["designations"], s["missing"])
+    return application_out(s["facts"], s["application"], s["designations"], s["missing"],
+                           s["college_record"])
 
 
 @bp.endpoint("/applicants/{applicant_id}/documents", "POST", summary="Offer an upload of a PDF (personal "
@@ -134,7 +140,8 @@ def post_submission(applicant_id: str, principal):
     _ids(applicant_id=applicant_id)
     handlers.submit(svc(), principal, applicant_id)
     s = handlers.summary(svc(), principal, applicant_id)
-    return application_out(s["facts"], s["application"], s["designations"], s["missing"])
+    return application_out(s["facts"], s["application"], s["designations"], s["missing"],
+                           s["college_record"])
 
 
 # ----------------------------------------------------------------------------- letters (A1)
@@ -270,3 +277,53 @@ def patch_review(code: str, applicant_id: str, query: ReviewQuery, body: ReviewP
     _ids(applicant_id=applicant_id)
     return handlers.review_patch(svc(), principal, code, applicant_id, body.model_dump(exclude_unset=True),
                                  query.season)
+
+
+# ----------------------------------------------------------------------------- college records (A2)
+COLLEGE = ("college",)
+
+
+def _college_code(college: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", college or ""):
+        raise ValidationFailed("the path has an invalid college", errors=[FieldError("college", "1-40 letters, "
+                                                                                               "digits, '-' or '_'")])
+
+
+@bp.endpoint("/colleges/{college}/students/{applicant_id}/record", "PUT", summary="The college's record of a "
+             "student: GPA, class rank and size, clinicals (A2)", body=CollegeRecordIn, response=CollegeRecordOut,
+             roles=COLLEGE, errors=(401, 403, 404, 409, 422))
+def put_college_record(college: str, applicant_id: str, body: CollegeRecordIn, principal):
+    _college_code(college)
+    _ids(applicant_id=applicant_id)
+    record = handlers.put_record(svc(), principal, college, applicant_id, **body.model_dump())
+    return handlers.record_out(svc(), record)
+
+
+@bp.endpoint("/colleges/{college}/students/{applicant_id}/documents", "POST", summary="Offer an upload of the "
+             "student's transcript or Dean's letter (PDF; A2)", body=CollegeDocumentIn, response=DocumentUploadOut,
+             status=201, roles=COLLEGE, errors=(401, 403, 404, 409, 422))
+def post_college_document(college: str, applicant_id: str, body: CollegeDocumentIn, principal):
+    _college_code(college)
+    _ids(applicant_id=applicant_id)
+    document_id, upload = handlers.offer_college_document(svc(), principal, college, applicant_id, body.kind,
+                                                          body.filename, body.size)
+    return DocumentUploadOut(document_id=document_id, upload=Upload(**upload))
+
+
+@bp.endpoint("/colleges/{college}/students/{applicant_id}/documents/{document_id}/completion", "POST",
+             summary="Check the uploaded transcript or Dean's letter (a PDF, at most 5 MB; A2)",
+             response=CollegeRecordOut, roles=COLLEGE, errors=(401, 403, 404, 409, 422))
+def post_college_document_completion(college: str, applicant_id: str, document_id: str, principal):
+    _college_code(college)
+    _ids(applicant_id=applicant_id, document_id=document_id)
+    record = handlers.complete_college_document(svc(), principal, college, applicant_id, document_id)
+    return handlers.record_out(svc(), record)
+
+
+@bp.endpoint("/colleges/{college}/students", "GET", summary="The college's students of a season and their "
+             "progress (A2): registered, score release, documents, letters, submitted, programs designated",
+             query=StudentsQuery, response=StudentList, roles=COLLEGE, errors=(401, 403, 422))
+def list_students(college: str, query: StudentsQuery, principal):
+    _college_code(college)
+    rows = handlers.students(svc(), principal, college, query.season)
+    return StudentList(college=college.upper(), season=query.season, students=rows)

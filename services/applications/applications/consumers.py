@@ -19,6 +19,9 @@ from shared.contracts import (
     ProgramRegistered,
     ProgramUpdated,
     ScoresMayApply,
+    ScoresReleased,
+    ScoresReleaseMissing,
+    ScoresResultRecorded,
     SeasonCalendarSet,
     SeasonDeadlineReached,
 )
@@ -39,6 +42,9 @@ def _handlers() -> dict:
         ProgramUpdated: lambda e: handlers.on_program(svc(), e),
         MpiiOpened: lambda e: handlers.on_mpii_opened(svc(), e),
         ScoresMayApply: lambda e: handlers.on_may_apply(svc(), e),  # A3: the Part I pass
+        ScoresReleased: lambda e: handlers.on_scores_released(svc(), e),
+        ScoresReleaseMissing: lambda e: handlers.on_release_missing(svc(), e),
+        ScoresResultRecorded: lambda e: handlers.on_result(svc(), e),
     }
 
 

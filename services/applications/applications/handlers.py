@@ -24,6 +24,7 @@ from applications.domain.application import (
     Letter,
     letter_request_email,
 )
+from applications.domain.college import Clinical, CollegeRecord
 from applications.domain.designations import (
     ApplicantFacts,
     Calendar,
@@ -46,6 +47,9 @@ from shared.contracts import (
     ProgramRegistered,
     ProgramUpdated,
     ScoresMayApply,
+    ScoresReleased,
+    ScoresReleaseMissing,
+    ScoresResultRecorded,
     SeasonCalendarSet,
     SeasonDeadlineReached,
 )
@@ -106,14 +110,19 @@ def summary(svc: Applications, principal: Principal, applicant_id: str) -> dict:
     facts = _own(svc, principal, applicant_id)
     app = svc.store.application(applicant_id, facts.season)
     designations = svc.store.designations(applicant_id)
-    return {"facts": facts, "application": app, "designations": designations,
-            "calendar": _calendar(svc, facts.season), "missing": missing(app)}
+    record = svc.store.college_record(applicant_id)
+    return {"facts": facts, "application": app, "designations": designations, "college_record": record,
+            "calendar": _calendar(svc, facts.season), "missing": missing(app, record, facts)}
 
 
-def missing(app: Application) -> list[str]:
+def missing(app: Application, record: CollegeRecord | None = None, facts: ApplicantFacts | None = None) -> list[str]:
     """What the application still lacks before it is complete (A1): submission needs the
-    first three; letters and the college's record may arrive later."""
+    first three; letters, the college's record (A2) and the score release (S2) may arrive later."""
     out = app.missing()
+    if record is None or not record.supplied:
+        out.append("college_record")
+    if facts is not None and not facts.scores_released:
+        out.append("score_release" + (" (S2: not released by the deadline)" if facts.release_missing else ""))
     received = len([x for x in app.letters if x.status == RECEIVED])
     if received < 3:
         out.append(f"letters_received: {received} of at least 3")
@@ -334,6 +343,19 @@ def on_may_apply(svc: Applications, e: ScoresMayApply) -> None:
     projections.may_apply(e.applicant_id)
 
 
+def on_scores_released(svc: Applications, e: ScoresReleased) -> None:
+    projections.scores_released(e.applicant_id, e.explanation)
+
+
+def on_release_missing(svc: Applications, e: ScoresReleaseMissing) -> None:
+    projections.release_missing(e.applicant_id)
+
+
+def on_result(svc: Applications, e: ScoresResultRecorded) -> None:
+    projections.result(e.applicant_id, e.result_id, e.exam, e.exam_date.isoformat(), e.result, e.official,
+                       e.visible_from)
+
+
 def on_program(svc: Applications, e: ProgramRegistered | ProgramUpdated) -> None:
     projections.program(season=e.season, program_code=e.program_code, name=e.name,
                         application_deadline=e.application_deadline,
@@ -359,9 +381,18 @@ def _program_season(svc: Applications, principal: Principal, program_code: str, 
     return season
 
 
-def _row(d: Designation, facts: ApplicantFacts, app: Application | None, review: Review) -> dict:
+def visible_results(results: list[dict], at: datetime) -> list[dict]:
+    """S6, A6: pass/fail of every attempt, each only from its visible_from (Part I from
+    scores_uploaded, Part II from part2_uploaded)."""
+    return [{"exam": r["exam"], "exam_date": r["exam_date"], "result": r["result"], "official": r["official"]}
+            for r in results if r["visible_from"] is None or r["visible_from"] <= at]
+
+
+def _row(d: Designation, facts: ApplicantFacts, app: Application | None, review: Review,
+         record: CollegeRecord | None = None, results: list[dict] | None = None) -> dict:
     received = len([x for x in (app.letters if app else ()) if x.status == RECEIVED])
-    return {"applicant_id": d.applicant_id, "first_name": facts.first_name, "last_name": facts.last_name,
+    return {"gpa": record.gpa if record else None, "class_rank": record.class_rank if record else None,
+            "class_size": record.class_size if record else None, "results": results or [],"applicant_id": d.applicant_id, "first_name": facts.first_name, "last_name": facts.last_name,
             "code_number": facts.code_number, "college": facts.college, "round": d.round,
             "delivered_at": d.delivered_at, "letters_received": received, "tags": list(review.tags),
             "rating": review.rating, "review_status": review.review_status, "notes": review.notes}
@@ -383,13 +414,16 @@ def review_list(svc: Applications, principal: Principal, program_code: str, *, s
     ids = list(delivered)
     facts = svc.store.facts_many(ids)
     apps = svc.store.applications_many(ids)
+    records = svc.store.college_records_many(ids)
     reviews = svc.store.reviews(program_code, season)
+    at = now(svc)
     rows = []
     for applicant_id, d in delivered.items():
         if applicant_id not in facts:
             continue
         review = reviews.get(applicant_id) or Review(program_code, season, applicant_id)
-        row = _row(d, facts[applicant_id], apps.get(applicant_id), review)
+        row = _row(d, facts[applicant_id], apps.get(applicant_id), review, records.get(applicant_id),
+                   visible_results(svc.store.results(applicant_id), at))
         if matches(row, review, review_status=review_status, tag=tag, rating_min=rating_min, q=q):
             rows.append(row)
     key, descending = (sort or "name").lstrip("-"), (sort or "").startswith("-")
@@ -415,8 +449,10 @@ def review_one(svc: Applications, principal: Principal, program_code: str, appli
     facts = require_facts(svc.store, applicant_id)
     app = svc.store.application(applicant_id, season)
     review = svc.store.reviews(program_code, season).get(applicant_id) or Review(program_code, season, applicant_id)
-    row = _row(d, facts, app, review)
+    record = svc.store.college_record(applicant_id)
+    row = _row(d, facts, app, review, record, visible_results(svc.store.results(applicant_id), now(svc)))
     row["email"] = facts.email
+    row["release_explanation"] = facts.release_explanation
     row["documents"] = [{"document_id": x.document_id, "kind": x.kind, "filename": x.filename, "size": x.size,
                          "download_url": svc.storage.download_url(x.object_key)}
                         for x in app.documents if x.status == PRESENT]
@@ -424,8 +460,103 @@ def review_one(svc: Applications, principal: Principal, program_code: str, appli
                        "waived": x.waived, "received_at": x.received_at,
                        "download_url": svc.storage.download_url(x.object_key(x.file_id))}
                       for x in app.letters if x.status == RECEIVED and x.file_id]
-    row["college_record"] = None
+    row["college_record"] = record_out(svc, record, downloads=True)
     return row
+
+
+def record_out(svc: Applications, record: CollegeRecord | None, downloads: bool = False) -> dict | None:
+    if record is None:
+        return None
+    out = {"college": record.college, "gpa": record.gpa, "class_rank": record.class_rank,
+           "class_size": record.class_size, "updated_at": record.updated_at,
+           "clinicals": [{"site": c.site, "specialty": c.specialty, "weeks": c.weeks} for c in record.clinicals],
+           "documents": [{"document_id": d.document_id, "kind": d.kind, "filename": d.filename, "size": d.size,
+                          **({"download_url": svc.storage.download_url(d.object_key)} if downloads else {})}
+                         for d in record.documents if d.status == PRESENT]}
+    return out
+
+
+# ----------------------------------------------------------------------------- college records (A2)
+def _college(principal: Principal, college: str) -> None:
+    """A college account reaches only its own students; administrators all."""
+    if principal.is_admin:
+        return
+    if principal.role != "college" or (principal.college_id or "").upper() != college.upper():
+        raise Forbidden(f"only college {college}'s own accounts may do this (A2)")
+
+
+def _student(svc: Applications, college: str, applicant_id: str) -> ApplicantFacts:
+    facts = svc.store.facts(applicant_id)
+    if facts is None or facts.college.upper() != college.upper():
+        raise NotFound(f"no student {applicant_id} of college {college}")
+    return facts
+
+
+def _record_change(svc: Applications, facts: ApplicantFacts, college: str, decide) -> CollegeRecord:
+    for attempt in range(RETRIES):
+        read = svc.store.college_record(facts.applicant_id) or CollegeRecord(facts.applicant_id, college.upper())
+        new = decide(read)
+        try:
+            svc.store.save_college_record(new, read.version)
+            return replace(new, version=read.version + 1)
+        except Conflict:
+            if attempt == RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def put_record(svc: Applications, principal: Principal, college: str, applicant_id: str, *, gpa: float,
+               class_rank: int | None, class_size: int | None, clinicals: list[dict]) -> CollegeRecord:
+    _college(principal, college)
+    facts = _student(svc, college, applicant_id)
+    items = [Clinical(c["site"], c["specialty"], int(c["weeks"])) for c in clinicals]
+    return _record_change(svc, facts, college,
+                          lambda r: r.set_facts(gpa, class_rank, class_size, items, now(svc)))
+
+
+def offer_college_document(svc: Applications, principal: Principal, college: str, applicant_id: str, kind: str,
+                           filename: str, size: int) -> tuple[str, dict]:
+    _college(principal, college)
+    facts = _student(svc, college, applicant_id)
+    document_id = str(uuid.uuid4())
+    record = _record_change(svc, facts, college,
+                            lambda r: r.offer_upload(document_id, kind, filename, size, now(svc)))
+    return document_id, svc.storage.upload_form(record.document(document_id).object_key, MAX_DOCUMENT_BYTES)
+
+
+def complete_college_document(svc: Applications, principal: Principal, college: str, applicant_id: str,
+                              document_id: str) -> CollegeRecord:
+    _college(principal, college)
+    facts = _student(svc, college, applicant_id)
+    record = svc.store.college_record(applicant_id)
+    if record is None:
+        raise NotFound(f"no document {document_id}")
+    head, size = svc.storage.inspect(record.document(document_id).object_key)
+    return _record_change(svc, facts, college, lambda r: r.complete_upload(document_id, head, size, now(svc)))
+
+
+def students(svc: Applications, principal: Principal, college: str, season: str) -> list[dict]:
+    """A2: the college's students and their progress; a college sees only its own."""
+    _college(principal, college)
+    found = svc.store.students(college.upper(), season)
+    ids = [f.applicant_id for f in found]
+    apps = svc.store.applications_many(ids)
+    records = svc.store.college_records_many(ids)
+    rows = []
+    for f in sorted(found, key=lambda f: (f.last_name.lower(), f.first_name.lower(), f.applicant_id)):
+        app = apps.get(f.applicant_id) or Application(f.applicant_id, f.season)
+        record = records.get(f.applicant_id)
+        rows.append({
+            "applicant_id": f.applicant_id, "first_name": f.first_name, "last_name": f.last_name,
+            "code_number": f.code_number, "registered": True, "withdrawn": f.withdrawn,
+            "score_release_done": f.scores_released,
+            "documents": sorted({d.kind for d in app.documents if d.status == PRESENT}),
+            "letters_requested": len(app.active_letters),
+            "letters_received": len([x for x in app.letters if x.status == RECEIVED]),
+            "submitted": app.status == SUBMITTED,
+            "programs_designated": sorted({d.program_code for d in svc.store.designations(f.applicant_id)}),
+            "college_record": record_out(svc, record)})
+    return rows
 
 
 def review_patch(svc: Applications, principal: Principal, program_code: str, applicant_id: str, changes: dict,

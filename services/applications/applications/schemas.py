@@ -124,7 +124,7 @@ class ApplicationOut(BaseModel):
     submitted_at: datetime | None = None
     documents: list[DocumentOut]
     letters: list[LetterOut]
-    college_record: dict | None = None
+    college_record: CollegeRecordOut | None = None
     designations: list[DesignationOut]
     credits_left: int
     credits_total: int
@@ -152,8 +152,20 @@ class ReviewPatch(BaseModel):
     notes: str | None = Field(None, max_length=5000)
 
 
+class ExamResult(BaseModel):
+    exam: str = Field(description="part1 | part2_written | cspe")
+    exam_date: str
+    result: str = Field(description="pass | fail")
+    official: bool
+
+
 class ReviewRow(BaseModel):
     applicant_id: str
+    gpa: float | None = None
+    class_rank: int | None = None
+    class_size: int | None = None
+    results: list[ExamResult] = Field(default_factory=list, description="S6: pass/fail of every attempt visible "
+                                                                        "to programs")
     first_name: str
     last_name: str
     code_number: str | None = None
@@ -191,7 +203,68 @@ class ReviewedLetter(BaseModel):
 
 
 class ReviewedApplication(ReviewRow):
+    college_record: CollegeRecordOut | None = None
     email: str
+    release_explanation: str = ""
     documents: list[ReviewedDocument]
     letters: list[ReviewedLetter]
-    college_record: dict | None = None
+
+
+# ----------------------------------------------------------------------------- college records (A2)
+class ClinicalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    site: str = Field(min_length=1, max_length=200)
+    specialty: str = Field(min_length=1, max_length=100)
+    weeks: int = Field(ge=1, le=104)
+
+
+class CollegeRecordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    gpa: float = Field(ge=0, le=4.0)
+    class_rank: int | None = Field(None, ge=1, le=10_000)
+    class_size: int | None = Field(None, ge=1, le=10_000)
+    clinicals: list[ClinicalIn] = Field(default_factory=list, max_length=50)
+
+
+class CollegeDocumentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["transcript", "deans_letter"]
+    filename: str = Field(min_length=1, max_length=200)
+    size: int = Field(ge=1, le=5 * 1024 * 1024)
+
+
+class CollegeRecordOut(BaseModel):
+    college: str
+    gpa: float | None = None
+    class_rank: int | None = None
+    class_size: int | None = None
+    clinicals: list[dict] = Field(default_factory=list)
+    documents: list[dict] = Field(default_factory=list)
+    updated_at: datetime | None = None
+
+
+class StudentsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    season: str = Field(pattern=r"^[0-9]{4}$")
+
+
+class StudentRow(BaseModel):
+    applicant_id: str
+    first_name: str
+    last_name: str
+    code_number: str | None = None
+    registered: bool
+    withdrawn: bool
+    score_release_done: bool
+    documents: list[str]
+    letters_requested: int
+    letters_received: int
+    submitted: bool
+    programs_designated: list[str]
+    college_record: CollegeRecordOut | None = None
+
+
+class StudentList(BaseModel):
+    college: str
+    season: str
+    students: list[StudentRow]

@@ -5,6 +5,8 @@
 | application (aggregate)   | applicant#{id}           | application                 |                                          |
 | designation               | applicant#{id}           | designation#{round}#{code}  | undelivered#{season} / {id}#{round}#{code}|
 |   (once delivered)        |                          |                             | delivered#{season}#{code} / {id}#{round} |
+| college record            | applicant#{id}           | college_record              |                                          |
+| exam attempt              | applicant#{id}           | result#{result id}          |                                          |
 | letter pointer            | letter#{letter id}       | letter                      |                                          |
 | program facts             | program#{code}           | season#{season}             | season#{s}#programs / {code}             |
 | season calendar           | season#{season}          | calendar                    |                                          |
@@ -47,6 +49,9 @@ class FactsItem(BaseItem):
     status_version = NumberAttribute(null=True)  # registration's status_version applied last
     may_apply = BooleanAttribute(null=True)
     in_mpii = BooleanAttribute(null=True)
+    scores_released = BooleanAttribute(null=True)  # S1 (scores.released.v1)
+    release_explanation = UnicodeAttribute(null=True)  # shown to programs with the results
+    release_missing = BooleanAttribute(null=True)  # S2: no release by the deadline
     credits_total = NumberAttribute(null=True)
     credits_used = NumberAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
@@ -144,3 +149,35 @@ class ReviewItem(BaseItem):
     review_status = UnicodeAttribute(null=True)
     notes = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
+
+
+class ClinicalMap(MapAttribute):
+    site = UnicodeAttribute()
+    specialty = UnicodeAttribute()
+    weeks = NumberAttribute()
+
+
+class CollegeRecordItem(BaseItem):
+    """pk applicant#{id}, sk college_record: the college's part of the application (A2)."""
+
+    Meta = META
+    applicant_id = UnicodeAttribute()
+    college = UnicodeAttribute()
+    gpa = NumberAttribute(null=True)
+    class_rank = NumberAttribute(null=True)
+    class_size = NumberAttribute(null=True)
+    clinicals = ListAttribute(of=ClinicalMap, null=True)
+    documents = ListAttribute(of=DocumentMap, null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    version = NumberAttribute(null=True)
+
+
+class ResultItem(BaseItem):
+    """pk applicant#{id}, sk result#{result id}: one exam attempt (S3, S6) as scores announced it."""
+
+    Meta = META
+    exam = UnicodeAttribute()
+    exam_date = UnicodeAttribute()
+    result = UnicodeAttribute()
+    official = BooleanAttribute()
+    visible_from = UTCDateTimeAttribute(null=True)

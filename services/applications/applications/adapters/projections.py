@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pynamodb.exceptions import UpdateError
 
-from applications.adapters.models import CalendarItem, FactsItem, ProgramFactsItem
+from applications.adapters.models import CalendarItem, FactsItem, ProgramFactsItem, ResultItem
 from shared.clock import iso
 
 
@@ -44,7 +44,7 @@ def applicant_registered(*, season: str, applicant_id: str, owner_sub: str | Non
         F.applicant_id.set(applicant_id), F.season.set(season), F.first_name.set(first_name),
         F.last_name.set(last_name), F.email.set(email), F.code_number.set(code_number), F.college.set(college),
         F.credits_used.set(F.credits_used | 0), F.withdrawn.set(F.withdrawn | False),
-        F.gsi1pk.set(f"college#{college}#season#{season}"), F.gsi1sk.set(applicant_id),
+        F.gsi1pk.set(f"college#{college.upper()}#season#{season}"), F.gsi1sk.set(applicant_id),
         *([F.owner_sub.set(owner_sub)] if owner_sub else []),
     ])
     credits_at_least(applicant_id, credits_total)
@@ -106,3 +106,23 @@ def calendar(season: str, instants: dict[str, datetime], version: int | None) ->
         actions.append(C.version.set(version))
         condition = C.version.does_not_exist() | (C.version < version)
     _update(CalendarItem(pk=f"season#{season}", sk="calendar"), actions, condition)
+
+
+def scores_released(applicant_id: str, explanation: str) -> None:
+    """S1: the release is signed (its explanation is shown to programs with the results)."""
+    _update(_facts(applicant_id), [FactsItem.scores_released.set(True),
+                                   FactsItem.release_explanation.set(explanation or ""),
+                                   FactsItem.release_missing.set(False)])
+
+
+def release_missing(applicant_id: str) -> None:
+    """S2: no release by score_release_deadline: the application may not be marked complete."""
+    _update(_facts(applicant_id), [FactsItem.release_missing.set(True)],
+            condition=FactsItem.scores_released.does_not_exist() | (FactsItem.scores_released == False))  # noqa: E712
+
+
+def result(applicant_id: str, result_id: str, exam: str, exam_date: str, outcome: str, official: bool,
+           visible_from: datetime | None) -> None:
+    """S3, S6, S7: one exam attempt (a later event of the same attempt replaces it: verified S7)."""
+    ResultItem(pk=f"applicant#{applicant_id}", sk=f"result#{result_id}", exam=exam, exam_date=exam_date,
+               result=outcome, official=official, visible_from=visible_from).save()

@@ -25,15 +25,19 @@ from applications.adapters.models import (
     META,
     ApplicationItem,
     CalendarItem,
+    ClinicalMap,
+    CollegeRecordItem,
     DesignationItem,
     DocumentMap,
     FactsItem,
     LetterMap,
     LetterPointerItem,
     ProgramFactsItem,
+    ResultItem,
     ReviewItem,
 )
 from applications.domain.application import Application, Document, Letter
+from applications.domain.college import Clinical, CollegeRecord
 from applications.domain.designations import ApplicantFacts, Calendar, Designation, ProgramFacts
 from applications.domain.review import Review
 from shared.adapters.outbox import Transaction
@@ -65,7 +69,9 @@ def _facts(i: FactsItem) -> ApplicantFacts:
         applicant_id=i.applicant_id or i.pk.removeprefix("applicant#"), season=i.season or "",
         owner_sub=i.owner_sub, first_name=i.first_name or "", last_name=i.last_name or "", email=i.email or "",
         code_number=i.code_number, college=i.college or "", withdrawn=bool(i.withdrawn),
-        may_apply=bool(i.may_apply), in_mpii=bool(i.in_mpii), credits_total=int(i.credits_total or 0),
+        may_apply=bool(i.may_apply), in_mpii=bool(i.in_mpii), scores_released=bool(i.scores_released),
+        release_explanation=i.release_explanation or "", release_missing=bool(i.release_missing),
+        credits_total=int(i.credits_total or 0),
         credits_used=int(i.credits_used or 0))
 
 
@@ -112,6 +118,16 @@ def _program(i: ProgramFactsItem) -> ProgramFacts:
     return ProgramFacts(season=i.season, program_code=i.program_code, name=i.name or "",
                         application_deadline=i.application_deadline,
                         mpii_tracks=tuple(i.mpii_tracks or ()), track_codes=tuple(i.track_codes or ()))
+
+
+def _record(i: CollegeRecordItem) -> CollegeRecord:
+    return CollegeRecord(applicant_id=i.applicant_id, college=i.college,
+                         gpa=float(i.gpa) if i.gpa is not None else None,
+                         class_rank=int(i.class_rank) if i.class_rank is not None else None,
+                         class_size=int(i.class_size) if i.class_size is not None else None,
+                         clinicals=tuple(Clinical(c.site, c.specialty, int(c.weeks)) for c in i.clinicals or []),
+                         documents=tuple(_document(d) for d in i.documents or []), updated_at=i.updated_at,
+                         version=int(i.version or 0))
 
 
 def _review(i: ReviewItem) -> Review:
@@ -173,6 +189,19 @@ class ApplicationStore(ABC):
 
     @abstractmethod
     def latest_season(self, program_code: str) -> str | None: ...
+
+    # college records (A2) and exam results (S6)
+    @abstractmethod
+    def college_record(self, applicant_id: str) -> CollegeRecord | None: ...
+
+    @abstractmethod
+    def college_records_many(self, applicant_ids: list[str]) -> dict[str, CollegeRecord]: ...
+
+    @abstractmethod
+    def save_college_record(self, record: CollegeRecord, read_version: int) -> None: ...
+
+    @abstractmethod
+    def results(self, applicant_id: str) -> list[dict]: ...
 
     # reviews (A6)
     @abstractmethod
@@ -326,6 +355,45 @@ class DynamoApplicationStore(ApplicationStore):
         latest = list(ProgramFactsItem.query(f"program#{program_code}", ProgramFactsItem.sk.startswith("season#"),
                                              scan_index_forward=False, limit=1))
         return latest[0].sk.removeprefix("season#") if latest else None
+
+    # ---- college records and results
+    def college_record(self, applicant_id: str) -> CollegeRecord | None:
+        try:
+            item = CollegeRecordItem.get(f"applicant#{applicant_id}", "college_record", consistent_read=True)
+        except DoesNotExist:
+            return None
+        return _record(item)
+
+    def college_records_many(self, applicant_ids: list[str]) -> dict[str, CollegeRecord]:
+        keys = [(f"applicant#{i}", "college_record") for i in dict.fromkeys(applicant_ids)]
+        return {r.applicant_id: r for r in (_record(i) for i in CollegeRecordItem.batch_get(keys))}
+
+    def save_college_record(self, record: CollegeRecord, read_version: int) -> None:
+        """Versioned: a write over a record changed since it was read is a 409."""
+        from pynamodb.exceptions import PutError
+
+        item = CollegeRecordItem(
+            pk=f"applicant#{record.applicant_id}", sk="college_record", applicant_id=record.applicant_id,
+            college=record.college, gpa=record.gpa, class_rank=record.class_rank, class_size=record.class_size,
+            clinicals=[ClinicalMap(site=c.site, specialty=c.specialty, weeks=c.weeks) for c in record.clinicals],
+            documents=[DocumentMap(document_id=d.document_id, kind=d.kind, filename=d.filename, size=d.size,
+                                   status=d.status, created_at=d.created_at, completed_at=d.completed_at)
+                       for d in record.documents],
+            updated_at=record.updated_at, version=read_version + 1)
+        condition = (CollegeRecordItem.version == read_version) if read_version else \
+            CollegeRecordItem.pk.does_not_exist()
+        try:
+            item.save(condition=condition)
+        except PutError as exc:
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                raise Conflict("the college record changed meanwhile; reload and retry", rule="A2") from exc
+            raise
+
+    def results(self, applicant_id: str) -> list[dict]:
+        items = ResultItem.query(f"applicant#{applicant_id}", ResultItem.sk.startswith("result#"))
+        return sorted(({"result_id": i.sk.removeprefix("result#"), "exam": i.exam, "exam_date": i.exam_date,
+                        "result": i.result, "official": bool(i.official), "visible_from": i.visible_from}
+                       for i in items), key=lambda r: (r["exam"], r["exam_date"], r["result_id"]))
 
     # ---- reviews
     def reviews(self, program_code: str, season: str) -> dict[str, Review]:

@@ -35,6 +35,9 @@ class ApplicantFacts:
     withdrawn: bool = False
     may_apply: bool = False
     in_mpii: bool = False
+    scores_released: bool = False
+    release_explanation: str = ""
+    release_missing: bool = False
     credits_total: int = 0
     credits_used: int = 0
 
