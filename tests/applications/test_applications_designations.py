@@ -178,3 +178,29 @@ def test_a5_r4_twelve_credits_fifteen_simultaneous_designations_exactly_twelve(a
     assert (facts.credits_used, facts.credits_left) == (12, 0)
     assert len(svc.store.designations("a1")) == 12
     assert sorted(e.credits_used for e in events(svc, ApplicationDesignated)) == list(range(1, 13))
+
+
+def test_m7_in_the_mpii_window_only_mpii_applicants_designate_programs_with_an_mpii_track(api, svc, clock):
+    from applications import handlers
+    from shared.contracts import MpiiOpened
+
+    season(svc)
+    for code in ("101", "102", "103"):
+        program(svc, code)
+    token = submitted(api, svc)
+    submitted(api, svc, "a2", "u2")
+    assert designate(api, token, "101").status_code == 201  # the Match round
+    clock.set(CALENDAR["mpii_applications_open"] + timedelta(minutes=1))
+    handlers.on_mpii_opened(svc, MpiiOpened(season="2024", applicant_ids=["a1"], track_codes=["1011", "1021"]))
+    r = designate(api, "applicant:u2", "101", "a2")
+    assert r.status_code == 422 and r.data["rule"] == "M7"  # a2 is not in MPII
+    r = designate(api, token, "103")
+    assert r.status_code == 422 and r.data["rule"] == "M7"  # no MPII track
+    r = designate(api, token, "101")  # again, in the MPII round: delivered at once, one more credit
+    assert r.status_code == 201 and r.data["round"] == "mpii" and r.data["delivered_at"] and r.data["credits_left"] == 10
+    assert designate(api, token, "101").status_code == 409
+    mpii = [e for e in events(svc, ApplicationDelivered) if e.round == "mpii"]
+    assert [(e.applicant_id, e.program_code) for e in mpii] == [("a1", "101")]
+    clock.set(CALENDAR["mpii_application_deadline"] + timedelta(minutes=1))
+    r = designate(api, token, "102")
+    assert r.status_code == 422 and r.data["rule"] == "A4"  # after the window: the Match deadlines apply

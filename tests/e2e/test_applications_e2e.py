@@ -139,3 +139,99 @@ def test_a_whole_application_from_upload_to_delivery_and_the_programs_desk(stack
                             timeout=30).status_code == 201, "program 102's new deadline")
     got = s.get(f"{base}/applicants/{aid}/designations", timeout=30).json()
     assert got["credits_left"] == 10 and all(d["delivered_at"] for d in got["designations"])
+
+
+def test_a5_twelve_credits_fifteen_simultaneous_designations_over_http_exactly_twelve(stack):
+    """The credit race on the local stack (its emulator serializes writes, as DynamoDB does)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    season, cal = stack.new_season()
+    base = f"{stack.url}/applications"
+    codes = [f"{300 + i}" for i in range(15)]
+    for code in codes:
+        r = stack.admin.post(f"{stack.url}/registration/programs", json=program(season, code), timeout=30)
+        assert r.status_code == 201, r.text
+    a = applicant(stack, season)
+    s, aid = a["session"], a["id"]
+    wait_for(lambda: s.get(f"{base}/applicants/{aid}", timeout=30).status_code == 200, "the registration")
+    for kind in ("personal_statement", "cv"):
+        r = s.post(f"{base}/applicants/{aid}/documents", json={"kind": kind, "filename": "x.pdf", "size": len(PDF)},
+                   timeout=30)
+        post_form(r.json()["upload"], PDF)
+        assert s.post(f"{base}/applicants/{aid}/documents/{r.json()['document_id']}/completion",
+                      timeout=30).status_code == 200
+    for i in range(3):
+        assert s.post(f"{base}/applicants/{aid}/letters", json={"writer_name": "W", "writer_email":
+                      f"race{i}-{aid}@test.caspr", "label": "", "waived": False}, timeout=30).status_code == 201
+    assert s.post(f"{base}/applicants/{aid}/submission", timeout=30).status_code == 200
+    assert release(stack, a, "001000002").status_code == 200
+    upload(stack, season, HEADER + "001000002,{},part1,2023-07-18,pass\n".format(a["cms"]))
+    wait_for(lambda: s.get(f"{base}/applicants/{aid}", timeout=30).json()["may_apply"], "the Part I pass")
+    wait_for(lambda: s.get(f"{stack.url}/registration/programs/{codes[-1]}", params={"season": season},
+                           timeout=30).status_code == 200, "the programs")
+
+    def one(code):
+        session = requests.Session()
+        session.headers.update(s.headers)
+        return session.post(f"{base}/applicants/{aid}/designations", json={"program_code": code}, timeout=120)
+
+    with ThreadPoolExecutor(15) as pool:
+        answers = list(pool.map(one, codes))
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses.count(201) == 12, [(r.status_code, r.text[:200]) for r in answers]
+    refused = [r.json() for r in answers if r.status_code != 201]
+    assert len(refused) == 3 and all(p["rule"] == "A5" for p in refused), refused
+    got = s.get(f"{base}/applicants/{aid}/designations", timeout=30).json()
+    assert got["credits_left"] == 0 and len(got["designations"]) == 12
+
+
+# ----------------------------------------------------------------------------- schemathesis
+import json  # noqa: E402
+
+import schemathesis  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+from schemathesis.checks import not_a_server_error  # noqa: E402
+
+OPERATIONS = r"^/applications/"
+
+
+@schemathesis.check
+def refusals_are_problem_json(ctx, response, case):
+    if response.status_code < 400:
+        return None
+    ctype = ";".join(response.headers.get("content-type", [""])).split(";")[0].strip()
+    if ctype != "application/problem+json":
+        raise AssertionError(f"{response.status_code} with Content-Type {ctype!r}")
+    body = json.loads(response.content)
+    missing = [k for k in ("type", "title", "status", "detail") if k not in body]
+    if missing or body["status"] != response.status_code:
+        raise AssertionError(f"bad problem {body}")
+    return None
+
+
+@pytest.fixture(scope="module")
+def applications_schema(stack):
+    loaded = schemathesis.openapi.from_url(f"{stack.url}/openapi.json", timeout=30)
+    loaded.config.phases.coverage.unexpected_methods = {"get", "put", "post", "delete", "patch"}
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def role_headers(stack):
+    applicant_session, _ = stack.new_account("applicant")
+    program_session, _ = stack.new_account("program", program_code="101")
+    college_session, _ = stack.new_account("college", college="TUSPM")
+    return {"admin": {"Authorization": stack.admin.headers["Authorization"]},
+            "applicant": {"Authorization": applicant_session.headers["Authorization"]},
+            "program": {"Authorization": program_session.headers["Authorization"]},
+            "college": {"Authorization": college_session.headers["Authorization"]}}
+
+
+applications_operations = schemathesis.pytest.from_fixture("applications_schema").include(path_regex=OPERATIONS)
+
+
+@applications_operations.parametrize()
+@settings(max_examples=12, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+def test_schemathesis_applications_no_5xx_and_problem_json(case, role_headers):
+    for headers in role_headers.values():
+        case.call_and_validate(headers=headers, checks=[not_a_server_error, refusals_are_problem_json], timeout=60)
