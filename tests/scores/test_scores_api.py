@@ -283,3 +283,35 @@ def test_s5_withdrawn_applicants_are_not_withdrawn_again(api, scores, season, cl
     handlers.on_applicant_withdrawn(scores, ApplicantWithdrawn(season=SEASON, applicant_id=a, reason="R7",
                                                                 version=2))
     assert handlers.withdraw_for_scores(scores, SEASON, "caspr", "part1_pass_by", datetime.now(UTC)) == 0
+
+
+def test_s2_an_applicant_registered_after_the_deadline_is_told_at_once(api, scores, season, clock):
+    from conftest import deliver_outbox
+
+    clock.set(CALENDAR["score_release_deadline"] + timedelta(days=2))
+    late = register(scores, owner="u9")
+    deliver_outbox()
+    assert [e.applicant_id for e in scores.publisher.of(ScoresReleaseMissing)] == [late]
+    assert [m.to for m in scores.mailer.sent] == [f"{late}@test.caspr"]
+
+
+def test_s3_a_release_committed_during_an_upload_still_gets_its_rows(api, scores, season):
+    from scores.adapters.store import ScoresStore
+
+    class StaleReleases(ScoresStore):
+        """The upload read the releases just before a release committed."""
+
+        calls = 0
+
+        def releases(self, season):
+            StaleReleases.calls += 1
+            return {} if StaleReleases.calls == 1 else super().releases(season)
+
+    a = register(scores, owner="u1")
+    assert release(api, a, "applicant:u1").status_code == 200
+    scores.store = StaleReleases()
+    r = api.upload(SEASON, HEADER + "007885050,PRO-2T8P48F5H,part1,2023-07-18,pass\n")
+    assert len(r.data["unmatched"]) == 1  # what the upload saw
+    got = api.call("GET", f"/applicants/{a}/results", "applicant:u1").data["attempts"]
+    assert [(x["exam"], x["result"]) for x in got] == [("part1", "pass")]  # recorded all the same
+    assert scores.store.unmatched(SEASON) == []

@@ -78,10 +78,14 @@ def _stream(applicant_id: str) -> str:
 
 # ----------------------------------------------------------------------------- projections (consumer)
 def on_applicant_registered(svc: Scores, e: ApplicantRegistered) -> None:
-    svc.store.project_registered(Registrant(
-        applicant_id=e.applicant_id, season=e.season, owner_sub=e.owner_sub, cms_id=e.cms_id, email=e.email,
-        first_name=e.first_name, last_name=e.last_name, graduation_year=e.graduation_year, status=REGISTERED),
-        e.version)
+    r = Registrant(applicant_id=e.applicant_id, season=e.season, owner_sub=e.owner_sub, cms_id=e.cms_id,
+                   email=e.email, first_name=e.first_name, last_name=e.last_name,
+                   graduation_year=e.graduation_year, status=REGISTERED)
+    svc.store.project_registered(r, e.version)
+    # S2: registered after score_release_deadline without a release: told at once, like the others were
+    deadline = svc.store.calendar(e.season).get(RELEASE_DEADLINE)
+    if deadline is not None and svc.clock.now() >= deadline and svc.store.release(e.applicant_id) is None:
+        _release_missing_notice(svc, r, e.season, deadline)
 
 
 def on_applicant_withdrawn(svc: Scores, e: ApplicantWithdrawn) -> None:
@@ -228,6 +232,11 @@ def upload_results(svc: Scores, principal: Principal, season: str, body: bytes |
                                       "reason": reason})
     if to_keep:
         svc.store.keep_unmatched(season, summary.upload_id, to_keep)
+        # a release committed while this upload ran did not see these rows: match them now (S3)
+        kept_atts = {row.att_number for row, _ in to_keep}
+        for att, rel in svc.store.releases(season).items():
+            if att in kept_atts and att not in releases:
+                match_kept_rows(svc, rel)
     summary.recorded = _record(svc, season, to_record, existing, now)
     svc.store.record_upload(season, summary.upload_id, principal.sub, now, {
         "rows": summary.rows, "recorded": summary.recorded, "duplicates": summary.duplicates,
@@ -292,16 +301,17 @@ def _once(svc: Scores, r: Registrant, kind: str, events: Iterable[Contract], ema
 def release_missing(svc: Scores, season: str, deadline: datetime) -> int:
     """S2: at score_release_deadline each registered applicant without a release is told, and an
     event says their application may not be marked complete."""
-    told = 0
-    for r in _without_release(svc, season):
-        told += _once(svc, r, f"release_missing#{season}", [
-            ScoresReleaseMissing(season=season, applicant_id=r.applicant_id, deadline=deadline)],
-            [Email(to=r.email or "", subject=f"CASPR {season}: your APMLE score release is missing", body=(
-                f"Dear {r.name},\n\nthe score release deadline of the {season} CASPR season has passed and you have "
-                "not released your APMLE scores. Without the release your application may not be marked "
-                "complete (S2). Please complete the score release form as soon as possible: we need it to request "
-                "your results from the NBPME.\n\nCASPR\n"))])
-    return told
+    return sum(_release_missing_notice(svc, r, season, deadline) for r in _without_release(svc, season))
+
+
+def _release_missing_notice(svc: Scores, r: Registrant, season: str, deadline: datetime) -> bool:
+    return _once(svc, r, f"release_missing#{season}", [
+        ScoresReleaseMissing(season=season, applicant_id=r.applicant_id, deadline=deadline)],
+        [Email(to=r.email or "", subject=f"CASPR {season}: your APMLE score release is missing", body=(
+            f"Dear {r.name},\n\nthe score release deadline of the {season} CASPR season has passed and you have "
+            "not released your APMLE scores. Without the release your application may not be marked "
+            "complete (S2). Please complete the score release form as soon as possible: we need it to request "
+            "your results from the NBPME.\n\nCASPR\n"))])
 
 
 def send_reminders(svc: Scores) -> int:
