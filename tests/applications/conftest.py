@@ -120,7 +120,7 @@ class Api:
         r = getattr(self.client.http, method.lower())(path, headers=h, body=data)
         ctype = (r.headers or {}).get("Content-Type", "")
         r.data = json.loads(r.body) if r.body and "json" in ctype else (
-            r.body.decode() if isinstance(r.body, bytes) else r.body)
+            r.body.decode() if isinstance(r.body, bytes) and ctype.startswith("text/") else r.body)
         deliver_outbox()
         return r
 

@@ -129,6 +129,13 @@ def test_a_whole_application_from_upload_to_delivery_and_the_programs_desk(stack
     assert r.status_code == 200 and r.json()["review_status"] == "invite"
     csv = p101.get(f"{base}/programs/101/applications.csv", params={"season": season, "tag": "strong"}, timeout=30)
     assert csv.status_code == 200 and aid in csv.text
+    packet = p101.get(f"{base}/programs/101/applications/{aid}/packet.pdf", params={"season": season},
+                      allow_redirects=False, timeout=60)
+    assert packet.status_code == 303, packet.text
+    pdf = requests.get(packet.headers["Location"], timeout=60)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert p102.get(f"{base}/programs/101/applications/{aid}/packet.pdf", params={"season": season},
+                    allow_redirects=False, timeout=60).status_code == 403
 
     # after delivery a designation is delivered at once (program 101's own later deadline)
     later = parse_instant(cal["applications_delivered"]) + timedelta(days=1)

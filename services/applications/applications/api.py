@@ -327,3 +327,14 @@ def list_students(college: str, query: StudentsQuery, principal):
     _college_code(college)
     rows = handlers.students(svc(), principal, college, query.season)
     return StudentList(college=college.upper(), season=query.season, students=rows)
+
+
+@bp.endpoint("/programs/{code}/applications/{applicant_id}/packet.pdf", "GET", summary="The whole application "
+             "as one PDF: a cover page with the applicant's facts and results, then the personal statement, CV, "
+             "letters, transcript and Dean's letter (A6); answered with a 303 to a short-lived download link",
+             query=ReviewQuery, roles=PROGRAM, status=303, errors=(401, 403, 404, 422))
+def get_packet(code: str, applicant_id: str, query: ReviewQuery, principal):
+    _program_code(code)
+    _ids(applicant_id=applicant_id)
+    url = handlers.review_packet(svc(), principal, code, applicant_id, query.season)
+    return Response(body="", status_code=303, headers={"Location": url, "Cache-Control": "no-store"})

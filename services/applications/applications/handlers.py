@@ -589,3 +589,47 @@ def review_csv(rows: list[dict]) -> str:
             values.append(v)
         writer.writerow(values)
     return out.getvalue()
+
+
+# ----------------------------------------------------------------------------- the packet (A6)
+def review_packet(svc: Applications, principal: Principal, program_code: str, applicant_id: str,
+                  season: str | None = None) -> str:
+    """One PDF: a cover page (the applicant's facts and results) then the personal statement,
+    CV, received letters, transcript and Dean's letter. It is written to S3 (a packet may be
+    larger than a Lambda response) and the caller gets a short-lived download link to it."""
+    from applications.adapters.packet import packet
+
+    season = _program_season(svc, principal, program_code, season)
+    d = _delivered_to(svc, program_code, season, applicant_id)
+    facts = require_facts(svc.store, applicant_id)
+    app = svc.store.application(applicant_id, season)
+    record = svc.store.college_record(applicant_id)
+    results = visible_results(svc.store.results(applicant_id), now(svc))
+    cover = [f"Applicant: {facts.name}   Code Number: {facts.code_number or '-'}   Season: {season}",
+             f"College: {facts.college}   Email: {facts.email}",
+             f"Delivered to program {program_code}: {d.delivered_at.isoformat() if d.delivered_at else '-'}"
+             f" ({d.round})"]
+    if record is not None:
+        cover.append(f"GPA: {record.gpa if record.gpa is not None else '-'}   Class rank: "
+                     f"{record.class_rank or '-'} of {record.class_size or '-'}")
+        cover += [f"Clinical: {c.site}, {c.specialty}, {c.weeks} weeks" for c in record.clinicals]
+    cover.append("APMLE results (pass/fail per attempt):" + ("" if results else " none visible yet"))
+    cover += [f"  {r['exam']} {r['exam_date']}: {r['result']}{'' if r['official'] else ' (unofficial)'}"
+              for r in results]
+    if facts.release_explanation:
+        cover.append(f"Applicant's explanation: {facts.release_explanation}")
+    letters = [x for x in app.letters if x.status == RECEIVED and x.file_id]
+    cover += [f"Letter: {x.writer_name} ({x.label or 'no label'}), "
+              f"{'right to see waived' if x.waived else 'right to see NOT waived'}" for x in letters]
+    parts: list[tuple[str, str]] = []
+    for kind, label in (("personal_statement", "Personal statement"), ("cv", "CV"), ("supplemental",
+                                                                                       "Supplemental")):
+        parts += [(f"{label}: {x.filename}", x.object_key) for x in app.present(kind)]
+    parts += [(f"Letter: {x.writer_name}", x.object_key(x.file_id)) for x in letters]
+    if record is not None:
+        for kind, label in (("transcript", "Transcript"), ("deans_letter", "Dean's letter")):
+            parts += [(label, x.object_key) for x in record.documents if x.kind == kind and x.status == PRESENT]
+    data = packet(cover, [(label, svc.storage.read(key)) for label, key in parts])
+    key = f"packets/{program_code}/{season}/{applicant_id}/{uuid.uuid4()}.pdf"
+    svc.storage.write(key, data)
+    return svc.storage.download_url(key)

@@ -36,6 +36,9 @@ class DocumentStorage(ABC):
     @abstractmethod
     def read(self, key: str) -> bytes: ...
 
+    @abstractmethod
+    def write(self, key: str, body: bytes, content_type: str = "application/pdf") -> None: ...
+
 
 class S3DocumentStorage(DocumentStorage):
     def __init__(self, bucket: str, region: str):
@@ -81,3 +84,6 @@ class S3DocumentStorage(DocumentStorage):
 
     def read(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def write(self, key: str, body: bytes, content_type: str = "application/pdf") -> None:
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
