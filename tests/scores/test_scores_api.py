@@ -315,3 +315,14 @@ def test_s3_a_release_committed_during_an_upload_still_gets_its_rows(api, scores
     got = api.call("GET", f"/applicants/{a}/results", "applicant:u1").data["attempts"]
     assert [(x["exam"], x["result"]) for x in got] == [("part1", "pass")]  # recorded all the same
     assert scores.store.unmatched(SEASON) == []
+
+
+def test_s1_path_ids_are_checked_and_an_admin_registered_applicant_is_theirs_by_email(api, scores, season):
+    for path in (f"/applicants/{'x' * 3000}/release", "/applicants/a%20b/results", "/applicants/%C3%A9/eligibility"):
+        r = api.call("GET", path, "admin:root")
+        assert r.status_code == 422 and r.data["errors"][0]["field"] == "applicant_id", (path, r.data)
+    r = api.call("POST", f"/self-reported/{'y' * 100}/verification", "admin:root", {"verified": True})
+    assert r.status_code == 422
+    a = register(scores, owner=None, email="ada@test.caspr")  # registered by an administrator
+    assert release(api, a, "applicant:ada@test.caspr").status_code == 200
+    assert api.call("GET", f"/applicants/{a}/release", "applicant:someone@test.caspr").status_code == 403

@@ -41,6 +41,7 @@ from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationF
 
 SERVICE = "scores"
 SEASON_ID = re.compile(r"^[0-9]{4}\Z")
+PATH_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 RELEASE_DEADLINE = "score_release_deadline"
 COMMIT_WORKERS = 4
 
@@ -53,15 +54,28 @@ def check_season(season: str) -> str:
     return season
 
 
+def check_id(value: str, field: str) -> str:
+    """Ids in paths: 1-64 letters, digits, '-' or '_' (never a 500 for a key DynamoDB refuses)."""
+    if not PATH_ID.match(value or ""):
+        raise ValidationFailed(f"the {field} in the path is not an id",
+                               errors=[FieldError(field, "1-64 letters, digits, '-' or '_'")])
+    return value
+
+
 def _owned(svc: Scores, principal: Principal, applicant_id: str) -> Registrant:
-    """An applicant reaches only their own scores; administrators anyone's."""
+    """An applicant reaches only their own scores (owned by their account's sub or, when an
+    administrator registered them, by the account with the registration's email, as
+    registration decides); administrators anyone's."""
+    check_id(applicant_id, "applicant_id")
     r = svc.store.registrant(applicant_id)
     if r is None:
         raise NotFound(f"no registered applicant {applicant_id[:64]} is known to the scores service (the score "
                        "release opens once the registration fee is paid)")
     if principal.is_admin:
         return r
-    if principal.role != "applicant" or r.owner_sub is None or r.owner_sub != principal.sub:
+    own = r.owner_sub == principal.sub if r.owner_sub is not None else (
+        bool(r.email) and principal.username.strip().lower() == r.email.strip().lower())
+    if principal.role != "applicant" or not own:
         raise Forbidden("you may only access your own score release and results")
     return r
 
@@ -392,7 +406,7 @@ def _self_attempt(report: SelfReport, official: bool, now: datetime) -> Attempt:
 def verify_self_report(svc: Scores, principal: Principal, report_id: str, verified: bool) -> SelfReport:
     """S7: an administrator verifies (the attempt becomes official and is announced) or rejects
     (the attempt is removed) a self-reported result; verifying needs the PDF, checked by its bytes."""
-    report = svc.store.self_report(report_id)
+    report = svc.store.self_report(check_id(report_id, "report_id"))
     if report is None:
         raise NotFound(f"no self-reported result {report_id[:64]}")
     if verified:
