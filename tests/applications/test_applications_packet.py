@@ -52,3 +52,14 @@ def test_a6_packet_over_http_only_for_the_program_it_was_delivered_to(api, svc, 
                     "program:p:102").status_code == 403
     assert api.call("GET", "/programs/101/applications/a1/packet.pdf?season=2024",
                     "applicant:u1").status_code == 403
+
+
+def test_a6_packet_link_as_json_for_pages(api, svc, clock):
+    season(svc)
+    program(svc, "101")
+    token = submitted(api, svc)
+    assert api.call("POST", "/applicants/a1/designations", token, {"program_code": "101"}).status_code == 201
+    clock.set(CALENDAR["applications_delivered"])
+    deadline(svc, "applications_delivered")
+    r = api.call("GET", "/programs/101/applications/a1/packet.pdf?season=2024&redirect=false", "program:p:101")
+    assert r.status_code == 200 and "/packets/101/2024/a1/" in r.data["url"]

@@ -242,3 +242,112 @@ applications_operations = schemathesis.pytest.from_fixture("applications_schema"
 def test_schemathesis_applications_no_5xx_and_problem_json(case, role_headers):
     for headers in role_headers.values():
         case.call_and_validate(headers=headers, checks=[not_a_server_error, refusals_are_problem_json], timeout=60)
+
+
+# ----------------------------------------------------------------------------- pages (headless Chromium)
+def test_pages_an_applicant_builds_an_application_a_writer_uploads_and_a_program_reviews(stack, tmp_path):
+    from tests.e2e.test_pages_e2e import CHROMIUM_ARGS, _chromium
+
+    path = _chromium()
+    if path is None:
+        pytest.skip("Debian's chromium is not installed (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    season, cal = stack.new_season()
+    stack.admin.post(f"{stack.url}/registration/programs", json=program(season, "101"), timeout=30)
+    _p101, p101_account = stack.new_account("program", program_code="101")
+    a = applicant(stack, season)
+    aid = a["id"]
+    wait_for(lambda: a["session"].get(f"{stack.url}/applications/applicants/{aid}", timeout=30).status_code == 200,
+             "the registration")
+    pdf_file = tmp_path / "statement.pdf"
+    pdf_file.write_bytes(PDF)
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        try:
+            def tab():
+                context = browser.new_context(viewport={"width": 1280, "height": 900})
+                page = context.new_page()
+                page.set_default_timeout(30_000)
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                return page
+
+            def sign_in(page, email, password):
+                page.goto(f"{stack.url}/#/signin")
+                page.locator("#signin-form [name=email]").fill(email)
+                page.locator("#signin-form [name=password]").fill(password)
+                page.locator("#signin-form button[type=submit]").click()
+                page.wait_for_function("document.getElementById('who').textContent.includes('(')")
+
+            # the applicant: two uploads, three letter requests, submission
+            page = tab()
+            sign_in(page, a["email"], a["password"])
+            page.goto(f"{stack.url}/#/application")
+            card = page.locator("[data-testid=application-card]")
+            card.locator("[data-testid=application-status]").wait_for()
+            for n, kind in enumerate(("personal_statement", "cv"), start=1):
+                card.locator("[data-testid=document-kind]").select_option(kind)
+                card.locator("[data-testid=document-file]").set_input_files(str(pdf_file))
+                card.locator("[data-testid=upload-form] button").click()
+                page.wait_for_function(f"document.querySelectorAll('[data-testid=document]').length === {n}")
+            assert card.locator("[data-testid=document]").all_text_contents()[1].count("present") == 1
+            for i in range(3):
+                form = card.locator("[data-testid=letter-form]")
+                form.locator("[name=writer_name]").fill(f"Dr {i}")
+                form.locator("[name=writer_email]").fill(f"page{i}-{aid}@test.caspr")
+                form.locator("button[type=submit]").click()
+                page.wait_for_function(f"document.querySelectorAll('[data-testid=letter]').length === {i + 1}")
+            card.locator("[data-testid=submit-application]").click()
+            page.wait_for_selector("[data-testid=submitted]")
+            assert card.locator("[data-testid=application-status]").text_content() == "submitted"
+            page.screenshot(path="/tmp/caspr-pages-application.png", full_page=True)
+
+            # the writer: the email link, accept, upload
+            token = wait_for(lambda: next((m.group(1) for msg in mails(stack, f"page0-{aid}@test.caspr")
+                                           for m in [LETTER_LINK.search(msg["body"])] if m), None), "the email")
+            writer = tab()
+            writer.goto(f"{stack.url}/applications/letters/respond?token={token}")
+            writer.locator("#accept").click()
+            writer.locator("#upload").wait_for(state="visible")
+            writer.locator("#file").set_input_files(str(pdf_file))
+            writer.locator("#upload button").click()
+            writer.wait_for_selector("#done", state="visible")
+            page.reload()
+            page.wait_for_function("[...document.querySelectorAll('[data-testid=letter-status]')]"
+                                   ".some((e) => e.textContent === 'received')")
+
+            # sent (the Part I pass and the designation through the API), delivered, reviewed on the desk
+            assert release(stack, a, "001000003").status_code == 200
+            upload(stack, season, HEADER + "001000003,{},part1,2023-07-18,pass\n".format(a["cms"]))
+            wait_for(lambda: a["session"].get(f"{stack.url}/applications/applicants/{aid}", timeout=30)
+                     .json()["may_apply"], "the Part I pass")
+            page.reload()
+            card.locator("[data-testid=program-pick]").select_option("101")
+            card.locator("[data-testid=designate-form] button").click()
+            page.wait_for_selector("text=Application sent.")
+            stack.at(cal, "applications_delivered")
+            wait_for(lambda: a["session"].get(f"{stack.url}/applications/applicants/{aid}/designations",
+                                              timeout=30).json()["designations"][0]["delivered_at"], "the delivery")
+            desk = tab()
+            sign_in(desk, p101_account["email"], p101_account["password"])
+            desk.goto(f"{stack.url}/#/review")
+            filters = desk.locator("[data-testid=review-filters]")
+            filters.locator("[name=season]").fill(season)
+            filters.locator("button[type=submit]").click()
+            desk.locator("[data-testid=review-row]").first.wait_for()
+            assert desk.locator("[data-testid=review-row]").count() == 1
+            desk.locator("[data-testid=review-row] button").click()
+            form = desk.locator("[data-testid=review-form]")
+            form.locator("[name=rating]").fill("5")
+            form.locator("[name=review_status]").select_option("invite")
+            form.locator("button[type=submit]").click()
+            desk.wait_for_selector("text=Review saved.")
+            assert desk.locator("[data-testid=review-letters] li").count() == 1
+            with desk.context.expect_page() as popup:
+                desk.locator("[data-testid=packet]").click()
+            assert "/packets/101/" in popup.value.url
+            desk.screenshot(path="/tmp/caspr-pages-review.png", full_page=True)
+        finally:
+            browser.close()
+    assert not errors, errors

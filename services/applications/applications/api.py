@@ -26,6 +26,8 @@ from applications.schemas import (
     LetterIn,
     LetterOut,
     LetterResponseIn,
+    PacketOut,
+    PacketQuery,
     ReviewedApplication,
     ReviewList,
     ReviewPatch,
@@ -332,9 +334,11 @@ def list_students(college: str, query: StudentsQuery, principal):
 @bp.endpoint("/programs/{code}/applications/{applicant_id}/packet.pdf", "GET", summary="The whole application "
              "as one PDF: a cover page with the applicant's facts and results, then the personal statement, CV, "
              "letters, transcript and Dean's letter (A6); answered with a 303 to a short-lived download link",
-             query=ReviewQuery, roles=PROGRAM, status=303, errors=(401, 403, 404, 422))
-def get_packet(code: str, applicant_id: str, query: ReviewQuery, principal):
+             query=PacketQuery, response=PacketOut, roles=PROGRAM, errors=(401, 403, 404, 422))
+def get_packet(code: str, applicant_id: str, query: PacketQuery, principal):
     _program_code(code)
     _ids(applicant_id=applicant_id)
     url = handlers.review_packet(svc(), principal, code, applicant_id, query.season)
+    if not query.redirect:
+        return PacketOut(url=url)
     return Response(body="", status_code=303, headers={"Location": url, "Cache-Control": "no-store"})

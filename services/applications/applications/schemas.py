@@ -268,3 +268,13 @@ class StudentList(BaseModel):
     college: str
     season: str
     students: list[StudentRow]
+
+
+class PacketQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    season: str | None = Field(None, pattern=r"^[0-9]{4}$")
+    redirect: bool = Field(True, description="false: answer 200 {url} instead of a 303 (for pages that fetch)")
+
+
+class PacketOut(BaseModel):
+    url: str = Field(description="a short-lived download link of the packet PDF")
