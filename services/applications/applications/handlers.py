@@ -423,7 +423,7 @@ def review_list(svc: Applications, principal: Principal, program_code: str, *, s
             continue
         review = reviews.get(applicant_id) or Review(program_code, season, applicant_id)
         row = _row(d, facts[applicant_id], apps.get(applicant_id), review, records.get(applicant_id),
-                   visible_results(svc.store.results(applicant_id), at))
+                   visible_results(list(facts[applicant_id].results), at))
         if matches(row, review, review_status=review_status, tag=tag, rating_min=rating_min, q=q):
             rows.append(row)
     key, descending = (sort or "name").lstrip("-"), (sort or "").startswith("-")

@@ -52,6 +52,8 @@ class FactsItem(BaseItem):
     scores_released = BooleanAttribute(null=True)  # S1 (scores.released.v1)
     release_explanation = UnicodeAttribute(null=True)  # shown to programs with the results
     release_missing = BooleanAttribute(null=True)  # S2: no release by the deadline
+    results_json = UnicodeAttribute(null=True)  # the exam attempts (S6) as JSON, for the review desk's list
+    results_count = NumberAttribute(null=True)
     credits_total = NumberAttribute(null=True)
     credits_used = NumberAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)

@@ -126,3 +126,15 @@ def result(applicant_id: str, result_id: str, exam: str, exam_date: str, outcome
     """S3, S6, S7: one exam attempt (a later event of the same attempt replaces it: verified S7)."""
     ResultItem(pk=f"applicant#{applicant_id}", sk=f"result#{result_id}", exam=exam, exam_date=exam_date,
                result=outcome, official=official, visible_from=visible_from).save()
+    # the review desk lists hundreds of applicants at once: their attempts ride on the facts item
+    # (one batch read); rebuilt from the attempts stored, never written over a longer list
+    import json
+
+    items = list(ResultItem.query(f"applicant#{applicant_id}", ResultItem.sk.startswith("result#"),
+                                  consistent_read=True))
+    rows = [{"result_id": i.sk.removeprefix("result#"), "exam": i.exam, "exam_date": i.exam_date,
+             "result": i.result, "official": bool(i.official),
+             "visible_from": iso(i.visible_from) if i.visible_from else None} for i in items]
+    F = FactsItem
+    _update(_facts(applicant_id), [F.results_json.set(json.dumps(rows)), F.results_count.set(len(rows))],
+            condition=F.results_count.does_not_exist() | (F.results_count <= len(rows)))

@@ -71,8 +71,19 @@ def _facts(i: FactsItem) -> ApplicantFacts:
         code_number=i.code_number, college=i.college or "", withdrawn=bool(i.withdrawn),
         may_apply=bool(i.may_apply), in_mpii=bool(i.in_mpii), scores_released=bool(i.scores_released),
         release_explanation=i.release_explanation or "", release_missing=bool(i.release_missing),
+        results=_results(i.results_json),
         credits_total=int(i.credits_total or 0),
         credits_used=int(i.credits_used or 0))
+
+
+def _results(text: str | None) -> tuple[dict, ...]:
+    import json
+
+    out = []
+    for r in json.loads(text or "[]"):
+        r["visible_from"] = parse_instant(r["visible_from"]) if r.get("visible_from") else None
+        out.append(r)
+    return tuple(sorted(out, key=lambda r: (r["exam"], r["exam_date"], r["result_id"])))
 
 
 def _document(m) -> Document:

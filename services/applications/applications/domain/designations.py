@@ -38,6 +38,7 @@ class ApplicantFacts:
     scores_released: bool = False
     release_explanation: str = ""
     release_missing: bool = False
+    results: tuple[dict, ...] = ()  # exam attempts (S6): exam, exam_date, result, official, visible_from
     credits_total: int = 0
     credits_used: int = 0
 
