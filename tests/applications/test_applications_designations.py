@@ -204,3 +204,18 @@ def test_m7_in_the_mpii_window_only_mpii_applicants_designate_programs_with_an_m
     clock.set(CALENDAR["mpii_application_deadline"] + timedelta(minutes=1))
     r = designate(api, token, "102")
     assert r.status_code == 422 and r.data["rule"] == "A4"  # after the window: the Match deadlines apply
+
+
+def test_a5_a_retried_designation_with_its_idempotency_key_spends_nothing_more(api, svc):
+    season(svc)
+    program(svc, "101")
+    token = submitted(api, svc)
+    key = {"Idempotency-Key": "designate-101-once"}
+    first = api.call("POST", "/applicants/a1/designations", token, {"program_code": "101"}, headers=key)
+    again = api.call("POST", "/applicants/a1/designations", token, {"program_code": "101"}, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert first.data["designated_at"] == again.data["designated_at"] and again.data["credits_left"] == 11
+    assert len(events(svc, ApplicationDesignated)) == 1
+    other = api.call("POST", "/applicants/a1/designations", token, {"program_code": "101"},
+                     headers={"Idempotency-Key": "another"})
+    assert other.status_code == 409

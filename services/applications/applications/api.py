@@ -219,11 +219,12 @@ def post_writer_completion(letter_id: str, query: TokenQuery):
 # ----------------------------------------------------------------------------- designations (A3-A5, M7)
 @bp.endpoint("/applicants/{applicant_id}/designations", "POST", summary="Designate a program: one credit (A5, "
              "R4); refused before submission (A1), without a Part I pass (A3), after the program's deadline (A4), "
-             "with no credit left (A5), when withdrawn (R7), twice (409)", body=DesignationIn,
+             "with no credit left (A5), when withdrawn (R7), twice (409); an optional Idempotency-Key makes a "
+             "retry answer the designation it made", body=DesignationIn,
              response=DesignationOut, status=201, roles=APPLICANT, errors=(401, 403, 404, 409, 422))
-def post_designation(applicant_id: str, body: DesignationIn, principal):
+def post_designation(applicant_id: str, body: DesignationIn, principal, idempotency_key: str | None):
     _ids(applicant_id=applicant_id)
-    d, left = handlers.designate(svc(), principal, applicant_id, body.program_code)
+    d, left = handlers.designate(svc(), principal, applicant_id, body.program_code, idempotency_key)
     return designation_out(d, left)
 
 

@@ -253,11 +253,16 @@ def writer_complete(svc: Applications, token: str | None, letter_id: str) -> Let
 
 
 # ----------------------------------------------------------------------------- designations (A3-A5, M7)
-def designate(svc: Applications, principal: Principal, applicant_id: str, program_code: str) -> tuple[
-        Designation, int]:
+def designate(svc: Applications, principal: Principal, applicant_id: str, program_code: str,
+              idempotency_key: str | None = None) -> tuple[Designation, int]:
     """One credit each, spent in the designation's own transaction (the counter moves only from
-    the count read, and only below the credits bought): never more designations than credits."""
+    the count read, and only below the credits bought): never more designations than credits.
+    A retried request with the same Idempotency-Key gets the designation it made, again."""
     facts = _own(svc, principal, applicant_id)
+    if idempotency_key:
+        for done in svc.store.designations(applicant_id):
+            if done.program_code == program_code and done.idempotency_key == idempotency_key:
+                return done, facts.credits_left
     program = svc.store.program(program_code, facts.season)
     if program is None:
         raise NotFound(f"no program {program_code} in season {facts.season}")
@@ -266,7 +271,8 @@ def designate(svc: Applications, principal: Principal, applicant_id: str, progra
     already = {(d.round, d.program_code) for d in svc.store.designations(applicant_id)}
     round_, delivered_at = check_designation(facts, app.status == SUBMITTED, program, _calendar(svc, facts.season),
                                              at, already)
-    d = Designation(applicant_id, facts.season, program_code, round_, at, delivered_at)
+    d = Designation(applicant_id, facts.season, program_code, round_, at, delivered_at,
+                    idempotency_key=idempotency_key)
     for attempt in range(CREDIT_RETRIES):
         events = [ApplicationDesignated(season=d.season, applicant_id=applicant_id, program_code=program_code,
                                         round=round_, designated_at=at, credits_used=facts.credits_used + 1,

@@ -107,6 +107,7 @@ class DesignationItem(BaseItem):
     designated_at = UTCDateTimeAttribute()
     delivered_at = UTCDateTimeAttribute(null=True)
     credit_number = NumberAttribute(null=True)
+    idempotency_key = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     gsi1 = Gsi1()

@@ -118,7 +118,7 @@ def _application_item(a: Application) -> ApplicationItem:
 
 def _designation(i: DesignationItem) -> Designation:
     return Designation(i.applicant_id, i.season, i.program_code, i.round, i.designated_at, i.delivered_at,
-                       int(i.credit_number or 0))
+                       int(i.credit_number or 0), i.idempotency_key)
 
 
 def _designation_sk(round_: str, code: str) -> str:
@@ -307,7 +307,7 @@ class DynamoApplicationStore(ApplicationStore):
         item = DesignationItem(pk=f"applicant#{d.applicant_id}", sk=_designation_sk(d.round, d.program_code),
                                applicant_id=d.applicant_id, season=d.season, program_code=d.program_code,
                                round=d.round, designated_at=d.designated_at, delivered_at=d.delivered_at,
-                               credit_number=n + 1)
+                               credit_number=n + 1, idempotency_key=d.idempotency_key)
         self._index(item)
         t.put(item, condition=DesignationItem.pk.does_not_exist(), refusal=Conflict(
             f"you have designated program {d.program_code} already", rule="A5",

@@ -70,6 +70,7 @@ class Designation:
     designated_at: datetime
     delivered_at: datetime | None = None
     credit_number: int = 0  # which of the applicant's credits it spent (1, 2, ...)
+    idempotency_key: str | None = None  # the Idempotency-Key of the request that made it
 
 
 @dataclass(frozen=True)
