@@ -219,3 +219,24 @@ def test_a5_a_retried_designation_with_its_idempotency_key_spends_nothing_more(a
     other = api.call("POST", "/applicants/a1/designations", token, {"program_code": "101"},
                      headers={"Idempotency-Key": "another"})
     assert other.status_code == 409
+
+
+def test_a5_r7_a_withdrawn_applicants_applications_wait_and_go_out_on_reinstatement(api, svc, clock):
+    from applications import handlers
+    from shared.contracts import ApplicantReinstated, ApplicantWithdrawn
+
+    season(svc)
+    program(svc, "101")
+    token = submitted(api, svc)
+    assert designate(api, token, "101").status_code == 201
+    handlers.on_withdrawn(svc, ApplicantWithdrawn(season="2024", applicant_id="a1", reason="x", version=2))
+    clock.set(CALENDAR["applications_delivered"])
+    deadline(svc, "applications_delivered")
+    assert events(svc, ApplicationDelivered) == []
+    assert api.call("GET", "/programs/101/applications?season=2024", "program:p:101").data["applications"] == []
+    clock.set(CALENDAR["applications_delivered"] + timedelta(days=2))
+    handlers.on_reinstated(svc, ApplicantReinstated(season="2024", applicant_id="a1", version=3))
+    [d] = events(svc, ApplicationDelivered)
+    assert d.delivered_at == CALENDAR["applications_delivered"] + timedelta(days=2)
+    rows = api.call("GET", "/programs/101/applications?season=2024", "program:p:101").data["applications"]
+    assert [r["applicant_id"] for r in rows] == ["a1"]

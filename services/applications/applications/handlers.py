@@ -26,11 +26,13 @@ from applications.domain.application import (
 )
 from applications.domain.college import Clinical, CollegeRecord
 from applications.domain.designations import (
+    MATCH,
     ApplicantFacts,
     Calendar,
     Designation,
     check_counter,
     check_designation,
+    delivery_instant,
     program_deadline,
 )
 from applications.domain.review import Review, matches
@@ -312,7 +314,12 @@ def deliver_due(svc: Applications, season: str, at: datetime) -> int:
     """A5: at applications_delivered, every designation made before it becomes visible to its
     program (each with its event; a redelivered deadline event delivers nothing twice)."""
     delivered = 0
-    for d in svc.store.undelivered(season):
+    pending = svc.store.undelivered(season)
+    facts = svc.store.facts_many([d.applicant_id for d in pending])
+    for d in pending:
+        f = facts.get(d.applicant_id)
+        if f is not None and f.withdrawn:
+            continue  # a withdrawn applicant's applications wait: delivered if reinstated (on_reinstated)
         if svc.store.deliver(d, at, [_delivered_event(d, at)]):
             delivered += 1
     return delivered
@@ -342,6 +349,16 @@ def on_withdrawn(svc: Applications, e: ApplicantWithdrawn) -> None:
 
 def on_reinstated(svc: Applications, e: ApplicantReinstated) -> None:
     projections.withdrawn(e.applicant_id, False, e.version)
+    # applications held back by the withdrawal go out now when applications_delivered has passed
+    facts = svc.store.facts(e.applicant_id)
+    if facts is None or facts.withdrawn:
+        return
+    at = now(svc)
+    if delivery_instant(_calendar(svc, e.season), at, MATCH) is None:
+        return
+    for d in svc.store.designations(e.applicant_id):
+        if d.delivered_at is None:
+            svc.store.deliver(d, at, [_delivered_event(d, at)])
 
 
 def on_may_apply(svc: Applications, e: ScoresMayApply) -> None:
