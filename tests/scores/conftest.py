@@ -61,7 +61,8 @@ def scores(aws, clock):
     platform = Platform(settings=settings, clock=clock)
     svc = bootstrap.Scores(platform=platform, deadlines=InMemoryDeadlineLog(), store=ScoresStore(),
                            publisher=InMemoryPublisher(), mailer=RecordingMailer(), clock=clock,
-                           verifier=FakeVerifier(), reports=S3ReportStorage(REPORTS_BUCKET, settings.region))
+                           verifier=FakeVerifier(), reports=S3ReportStorage(REPORTS_BUCKET, settings.region),
+                           commit_workers=1)  # moto in-process: one transaction at a time (bootstrap)
     bootstrap.override(svc)
     yield svc
     bootstrap.override(None)

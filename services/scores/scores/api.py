@@ -12,6 +12,8 @@ from scores.schemas import (
     CspeRulesOut,
     EligibilityOut,
     Health,
+    KeptRow,
+    KeptRows,
     ReleaseIn,
     ReleaseOut,
     ResultsOut,
@@ -83,6 +85,16 @@ def post_results(season: str, principal, request):
     s = handlers.upload_results(svc(), principal, season, request.raw_body)
     return UploadOut(upload_id=s.upload_id, rows=s.rows, recorded=s.recorded, duplicates=s.duplicates,
                      unmatched=s.unmatched, invalid=s.invalid)
+
+
+@bp.endpoint("/seasons/{season}/results/unmatched", "GET", summary="NBPME rows kept unmatched (administrators, "
+             "S3): each is recorded when a matching release arrives", response=KeptRows, roles=ADMIN,
+             errors=(401, 403, 422))
+def get_unmatched(season: str):
+    rows = handlers.unmatched_rows(svc(), season)
+    return KeptRows(season=season, unmatched=[
+        KeptRow(row=r.row, att_number=r.att_number, cms_id=r.cms_id, exam=r.exam, exam_date=r.exam_date,
+                result=r.result, reason=reason) for r, reason in rows])
 
 
 @bp.endpoint("/applicants/{applicant_id}/results", "GET", summary="The applicant's exam attempts, pass/fail "

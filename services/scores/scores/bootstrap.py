@@ -29,6 +29,9 @@ class Scores:
     reports: ReportStorage | None = None  # S7: the PDF score reports
     # S2: how long before score_release_deadline the reminder goes out
     reminder_days: int = 7
+    # S3: transactions of one upload committed side by side (1: one after another; the in-process
+    # emulator of the tests needs 1: moto deep-copies its tables for each transaction's rollback)
+    commit_workers: int = 4
     cache: dict = field(default_factory=dict)
 
     @cached_property

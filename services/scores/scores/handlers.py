@@ -43,7 +43,6 @@ SERVICE = "scores"
 SEASON_ID = re.compile(r"^[0-9]{4}\Z")
 PATH_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 RELEASE_DEADLINE = "score_release_deadline"
-COMMIT_WORKERS = 4
 
 
 # ----------------------------------------------------------------------------- plumbing
@@ -197,10 +196,11 @@ def _record(svc: Scores, season: str, attempts: list[tuple[Attempt, Row | None]]
             written += 1
     if size:
         batch.append(t)
-    if len(batch) == 1:
-        batch[0].commit()
-    elif batch:  # independent facts: committed side by side (an upload of 10,000 rows is ~200 transactions)
-        with ThreadPoolExecutor(max_workers=COMMIT_WORKERS) as pool:
+    if len(batch) <= 1 or svc.commit_workers <= 1:
+        for each in batch:
+            each.commit()
+    else:  # independent facts: committed side by side (an upload of 10,000 rows is ~200 transactions)
+        with ThreadPoolExecutor(max_workers=svc.commit_workers) as pool:
             list(pool.map(Transaction.commit, batch))
     return written
 
@@ -256,6 +256,10 @@ def upload_results(svc: Scores, principal: Principal, season: str, body: bytes |
         "rows": summary.rows, "recorded": summary.recorded, "duplicates": summary.duplicates,
         "unmatched": len(summary.unmatched), "invalid": len(summary.invalid)})
     return summary
+
+
+def unmatched_rows(svc: Scores, season: str) -> list[tuple[Row, str]]:
+    return sorted(svc.store.unmatched(check_season(season)), key=lambda p: (p[0].att_number, p[0].exam_date))
 
 
 def results(svc: Scores, principal: Principal, applicant_id: str) -> list[Attempt]:

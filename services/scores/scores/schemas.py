@@ -65,6 +65,21 @@ class UploadOut(BaseModel):
     invalid: list[InvalidRow]
 
 
+class KeptRow(BaseModel):
+    row: int = Field(description="its line in the upload it came from")
+    att_number: str
+    cms_id: str
+    exam: EXAM
+    exam_date: date
+    result: Literal["pass", "fail"]
+    reason: str
+
+
+class KeptRows(BaseModel):
+    season: str
+    unmatched: list[KeptRow]
+
+
 class AttemptOut(BaseModel):
     exam: EXAM
     exam_date: date
