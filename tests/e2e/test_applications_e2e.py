@@ -256,6 +256,7 @@ def test_pages_an_applicant_builds_an_application_a_writer_uploads_and_a_program
     season, cal = stack.new_season()
     stack.admin.post(f"{stack.url}/registration/programs", json=program(season, "101"), timeout=30)
     _p101, p101_account = stack.new_account("program", program_code="101")
+    _college, college_account = stack.new_account("college", college="TUSPM")
     a = applicant(stack, season)
     aid = a["id"]
     wait_for(lambda: a["session"].get(f"{stack.url}/applications/applicants/{aid}", timeout=30).status_code == 200,
@@ -347,6 +348,26 @@ def test_pages_an_applicant_builds_an_application_a_writer_uploads_and_a_program
             with desk.context.expect_page() as popup:
                 desk.locator("[data-testid=packet]").click()
             assert "/packets/101/" in popup.value.url
+
+            # the college: its students' progress, a record and a transcript
+            college = tab()
+            sign_in(college, college_account["email"], college_account["password"])
+            college.goto(f"{stack.url}/#/college")
+            form = college.locator("[data-testid=students-form]")
+            form.locator("[name=season]").fill(season)
+            form.locator("button[type=submit]").click()
+            student = college.locator("[data-testid=student]").filter(has_text="Lovelace")
+            student.first.wait_for()
+            assert "101" in student.first.text_content()
+            record = student.first.locator("[data-testid=record-form]")
+            record.locator("[name=gpa]").fill("3.6")
+            record.locator("button[type=submit]").click()
+            college.wait_for_selector("text=Record saved.")
+            student.first.locator("[data-testid=college-file]").set_input_files(str(pdf_file))
+            student.first.locator("[data-testid=college-upload] button").click()
+            college.wait_for_selector("text=Uploaded.")
+            got = a["session"].get(f"{stack.url}/applications/applicants/{aid}", timeout=30).json()["college_record"]
+            assert got["gpa"] == 3.6 and [d["kind"] for d in got["documents"]] == ["transcript"]
             desk.screenshot(path="/tmp/caspr-pages-review.png", full_page=True)
         finally:
             browser.close()
