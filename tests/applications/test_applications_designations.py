@@ -240,3 +240,28 @@ def test_a5_r7_a_withdrawn_applicants_applications_wait_and_go_out_on_reinstatem
     assert d.delivered_at == CALENDAR["applications_delivered"] + timedelta(days=2)
     rows = api.call("GET", "/programs/101/applications?season=2024", "program:p:101").data["applications"]
     assert [r["applicant_id"] for r in rows] == ["a1"]
+
+
+def test_a5_a_designation_written_at_the_same_instant_as_another_is_retried_not_refused(api, svc):
+    """DynamoDB cancels a transaction that meets another on the same item (TransactionConflict):
+    the designation reads the counter again and goes through."""
+    from shared.errors import Conflict
+
+    season(svc)
+    program(svc, "101")
+    token = submitted(api, svc)
+    real, calls = svc.store.designate, []
+
+    def busy(*a, **kw):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise Conflict("another change of the same record is being written; retry in a moment",
+                           extra={"retry": True})
+        return real(*a, **kw)
+
+    svc.store.designate = busy
+    try:
+        r = designate(api, token, "101")
+    finally:
+        del svc.store.designate
+    assert r.status_code == 201 and r.data["credits_left"] == 11 and len(calls) == 3

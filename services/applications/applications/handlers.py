@@ -284,11 +284,12 @@ def designate(svc: Applications, principal: Principal, applicant_id: str, progra
         try:
             stored = svc.store.designate(d, facts, events)
             return stored, facts.credits_total - stored.credit_number
-        except CreditCounterMoved:
-            if attempt == CREDIT_RETRIES - 1:
+        except Conflict as exc:
+            # another designation spent a credit meanwhile (or a withdrawal / credits arrived), or,
+            # on DynamoDB, was being written at the same instant (TransactionConflict): read the
+            # counter again and decide again. "Designated already" is final.
+            if not (isinstance(exc, CreditCounterMoved) or exc.extra.get("retry")) or attempt == CREDIT_RETRIES - 1:
                 raise
-            # another designation spent a credit meanwhile (or a withdrawal / credits arrived):
-            # read the counter again and decide again
             time.sleep(random.uniform(0, 0.005 * min(attempt + 1, 4)))
             facts = require_facts(svc.store, applicant_id)
             check_counter(facts)
