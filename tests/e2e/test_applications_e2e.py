@@ -191,6 +191,13 @@ def test_a5_twelve_credits_fifteen_simultaneous_designations_over_http_exactly_t
     got = s.get(f"{base}/applicants/{aid}/designations", timeout=30).json()
     assert got["credits_left"] == 0 and len(got["designations"]) == 12
 
+    # R4/A5: credits_left agrees in /registration once application.designated.v1 has settled
+    from shared.contracts.subscriptions import SUBSCRIPTIONS
+
+    if "application.designated.v1" in SUBSCRIPTIONS["registration"]:
+        wait_for(lambda: s.get(f"{stack.url}/registration/applicants/{aid}", timeout=30).json()["credits_left"] == 0,
+                 "registration to count the credits used")
+
 
 # ----------------------------------------------------------------------------- schemathesis
 import json  # noqa: E402
