@@ -379,3 +379,14 @@ def test_pages_an_applicant_builds_an_application_a_writer_uploads_and_a_program
         finally:
             browser.close()
     assert not errors, errors
+
+
+def test_schemathesis_covers_the_applications_operations(applications_schema):
+    labels = {op.ok().label for op in applications_schema.include(path_regex=OPERATIONS).get_all_operations()}
+    for expected in ("POST /applications/applicants/{applicant_id}/designations",
+                     "POST /applications/applicants/{applicant_id}/documents",
+                     "POST /applications/letters/{letter_id}/response",
+                     "PUT /applications/colleges/{college}/students/{applicant_id}/record",
+                     "PATCH /applications/programs/{code}/applications/{applicant_id}",
+                     "GET /applications/programs/{code}/applications/{applicant_id}/packet.pdf"):
+        assert expected in labels, (expected, sorted(labels))
