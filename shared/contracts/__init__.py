@@ -341,3 +341,66 @@ class ApplicationDelivered(Contract):
     round: str  # match | mpii
     designated_at: datetime
     delivered_at: datetime
+
+
+# --- interviews -----------------------------------------------------------------------
+INTERVIEWS = "caspr.interviews"
+
+
+@contract("interview.invited.v1", INTERVIEWS)
+class InterviewInvited(Contract):
+    """I2: a COTH program invited an applicant (delivered to it) to one or more interview types."""
+
+    season: str
+    invitation_id: str
+    applicant_id: str
+    program_code: str
+    type_ids: list[str]
+    invited_at: datetime
+
+
+@contract("interview.booked.v1", INTERVIEWS)
+class InterviewBooked(Contract):
+    """I4, I5: a booking was made (by the applicant, or forced by the program: `forced`), or moved
+    to another event of its type (`previous_event_id` set). `sequence` rises with every change."""
+
+    season: str
+    booking_id: str
+    invitation_id: str
+    applicant_id: str
+    program_code: str
+    type_id: str
+    event_id: str
+    start: datetime
+    end: datetime
+    forced: bool
+    sequence: int
+    at: datetime
+    previous_event_id: str | None = None
+
+
+@contract("interview.booking_cancelled.v1", INTERVIEWS)
+class InterviewBookingCancelled(Contract):
+    """I5: a booking was cancelled before its event's lockout."""
+
+    season: str
+    booking_id: str
+    applicant_id: str
+    program_code: str
+    type_id: str
+    event_id: str
+    sequence: int
+    at: datetime
+
+
+@contract("interview.fee_refund_due.v1", INTERVIEWS)
+class InterviewFeeRefundDue(Contract):
+    """I8, R2: at interviews_close the applicant had never booked an interview through the system:
+    registration refunds the interview scheduling fee (once per applicant and season: key the
+    ledger entry on season + applicant, whatever the redeliveries)."""
+
+    season: str
+    applicant_id: str
+    amount_cents: int
+    rule: str  # "I8"
+    at: datetime

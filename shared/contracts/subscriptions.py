@@ -26,7 +26,15 @@ SUBSCRIPTIONS: dict[str, list[str]] = {
         "applicant.withdrawn.v1",
         "applicant.reinstated.v1",
     ],
-    "interviews": ["season.deadline_reached.v1"],
+    "interviews": [
+        "season.deadline_reached.v1",
+        "season.calendar_set.v1",
+        "applicant.registered.v1",
+        "applicant.profile_updated.v1",
+        "program.registered.v1",
+        "program.updated.v1",
+        "application.delivered.v1",
+    ],
     "match": [
         "season.deadline_reached.v1",
         "season.calendar_set.v1",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from interviews.adapters.repositories import DynamoInterviewStore, InterviewStore
 from shared.adapters.inbox import DeadlineLog, dynamo_deadline_log
 from shared.runtime import Platform, default_platform
 from shared.wiring import Wiring
@@ -14,10 +15,13 @@ from shared.wiring import Wiring
 class Interviews:
     platform: Platform
     deadlines: DeadlineLog
+    store: InterviewStore
 
 
 def build() -> Interviews:
-    return Interviews(platform=default_platform(), deadlines=dynamo_deadline_log("interviews"))
+    platform = default_platform()
+    return Interviews(platform=platform, deadlines=dynamo_deadline_log("interviews"),
+                      store=DynamoInterviewStore(platform.clock.now))
 
 
 wiring = Wiring(build)

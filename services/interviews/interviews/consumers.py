@@ -1,18 +1,44 @@
-"""on_sqs_message: event contracts -> use cases (EventBridge -> SQS -> here)."""
+"""on_sqs_message: event contracts -> use cases (EventBridge -> SQS -> here).
+
+The interviews service keeps its own projections: programs (COTH, CRIP: I3, I7), the season
+calendar (I2, I7, I8), applicants (email, time zone: I6, owner), deliveries (who may be
+invited, I2); season.deadline_reached at interviews_close refunds (I8)."""
 
 from __future__ import annotations
 
 from chalice import Blueprint
 
 from interviews import bootstrap, handlers
-from shared.contracts import SeasonDeadlineReached
+from shared.contracts import (
+    ApplicantProfileUpdated,
+    ApplicantRegistered,
+    ApplicationDelivered,
+    ProgramRegistered,
+    ProgramUpdated,
+    SeasonCalendarSet,
+    SeasonDeadlineReached,
+)
 from shared.settings import Settings
 from shared.wiring import LazyConsumer
+
+
+def _handlers():
+    c = bootstrap.container
+    return {
+        SeasonDeadlineReached: lambda e: handlers.record_deadline(c(), e),
+        SeasonCalendarSet: lambda e: handlers.on_calendar(c(), e),
+        ProgramRegistered: lambda e: handlers.on_program(c(), e),
+        ProgramUpdated: lambda e: handlers.on_program(c(), e),
+        ApplicantRegistered: lambda e: handlers.on_applicant(c(), e),
+        ApplicantProfileUpdated: lambda e: handlers.on_profile(c(), e),
+        ApplicationDelivered: lambda e: handlers.on_delivered(c(), e),
+    }
+
 
 bp = Blueprint(__name__)
 consumer = LazyConsumer(
     "interviews",
-    handlers=lambda: {SeasonDeadlineReached: lambda e: handlers.record_deadline(bootstrap.container(), e)},
+    handlers=_handlers,
     persistence=lambda: bootstrap.container().platform.idempotency_store("interviews"),
 )
 

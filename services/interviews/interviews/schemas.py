@@ -2,6 +2,167 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
 from shared.schemas import Health
 
 __all__ = ["Health"]
+ID = {"min_length": 1, "max_length": 64, "pattern": r"^[A-Za-z0-9_-]+$"}
+
+
+class TypeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+
+
+class TypeOut(BaseModel):
+    type_id: str
+    program_code: str
+    season: str
+    name: str
+    description: str
+
+
+class TypeList(BaseModel):
+    types: list[TypeOut]
+
+
+class EventIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type_id: str = Field(**ID)
+    start: AwareDatetime = Field(description="ISO 8601 instant with offset")
+    end: AwareDatetime = Field(description="ISO 8601 instant with offset")
+    capacity: int = Field(ge=1, le=10_000)
+    place: Literal["crip", "onsite", "virtual"]
+    location: str = Field(default="", max_length=500)
+    timezone: str = Field(default="America/Chicago", max_length=64, description="the program's IANA time zone")
+    lockout_at: AwareDatetime | None = Field(default=None, description="no booking change on or after it "
+                                             "(I5); default: the event's start")
+
+
+class EventOut(BaseModel):
+    event_id: str
+    program_code: str
+    type_id: str
+    start: datetime
+    end: datetime
+    start_local: str = Field(description="the start in the program's time zone")
+    capacity: int
+    booked: int
+    seats_left: int
+    place: str
+    location: str
+    timezone: str
+    lockout_at: datetime
+
+
+class EventList(BaseModel):
+    events: list[EventOut]
+
+
+class InvitationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    applicant_id: str = Field(**ID)
+    type_ids: list[str] = Field(min_length=1, max_length=20)
+    message: str = Field(default="", max_length=4000)
+
+
+class InvitationOut(BaseModel):
+    invitation_id: str
+    program_code: str
+    applicant_id: str
+    type_ids: list[str]
+    message: str
+    created_at: datetime
+    communication_rule: str = Field(description="I9")
+
+
+class BookingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type_id: str = Field(**ID)
+    event_id: str = Field(**ID)
+
+
+class ForceBookingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    applicant_id: str = Field(**ID)
+    type_id: str = Field(**ID)
+
+
+class RebookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    event_id: str = Field(**ID)
+
+
+class TokenQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    token: str | None = Field(default=None, max_length=2000, description="the booking link's token (I2)")
+
+
+class ScheduleQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    from_: AwareDatetime | None = Field(default=None, alias="from")
+    to: AwareDatetime | None = None
+
+
+class BookingOut(BaseModel):
+    booking_id: str
+    invitation_id: str
+    applicant_id: str
+    program_code: str
+    type_id: str
+    event_id: str
+    start: datetime
+    end: datetime
+    start_applicant: str | None = Field(default=None, description="the start in the applicant's time zone (I6)")
+    start_program: str | None = Field(default=None, description="the start in the program's time zone")
+    status: str
+    sequence: int
+    forced: bool
+
+
+class ScheduledEvent(EventOut):
+    bookings: list[BookingOut]
+
+
+class ScheduleOut(BaseModel):
+    program_code: str
+    events: list[ScheduledEvent]
+
+
+class OpenEvent(BaseModel):
+    event_id: str
+    type_id: str
+    start: datetime
+    end: datetime
+    start_applicant: str
+    end_applicant: str
+    start_program: str
+    end_program: str
+    program_timezone: str
+    seats_left: int
+    place: str
+    location: str
+    lockout_at: datetime
+
+
+class ApplicantInvitation(BaseModel):
+    invitation_id: str
+    program_code: str
+    program_name: str | None
+    message: str
+    created_at: datetime
+    types: list[TypeOut]
+    events: list[OpenEvent]
+    communication_rule: str
+
+
+class ApplicantInvitations(BaseModel):
+    applicant_id: str
+    timezone: str
+    invitations: list[ApplicantInvitation]
+    bookings: list[BookingOut]

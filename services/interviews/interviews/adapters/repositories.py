@@ -1,0 +1,455 @@
+"""The interviews store: its interface (fakes subclass it) and its DynamoDB implementation.
+It returns domain objects.
+
+The booking writes (I4) are each ONE transaction (shared.adapters.outbox.Transaction): the
+event's seat counter conditioned `booked < capacity`, the applicant's one-booking-per-type
+item conditioned on its absence, one time-slot claim item per 15-minute bucket the booking
+(padded by the 15-minute buffer) touches, conditioned as domain.Claim explains, the booking,
+and its outbox items. Nothing is decided by read-then-write: a burst of hundreds of
+applicants on one event, or one applicant on ten overlapping events, gets exactly what the
+conditions allow; a refusal names the rule and the booking it met."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist
+
+from interviews.adapters.models import (
+    ApplicantItem,
+    BookingItem,
+    CalendarItem,
+    ClaimItem,
+    DeliveredItem,
+    EventBookingItem,
+    EventItem,
+    InvitationItem,
+    ProgramItem,
+    TypeBookingItem,
+    TypeItem,
+)
+from interviews.domain import (
+    ApplicantInfo,
+    Booking,
+    Claim,
+    InterviewEvent,
+    InterviewType,
+    Invitation,
+    ProgramInfo,
+    slot_claims,
+)
+from shared.adapters.outbox import Transaction
+from shared.clock import parse_instant
+from shared.contracts import Contract
+from shared.email import Email
+from shared.errors import Conflict, DomainError
+
+SERVICE = "interviews"
+Now = Callable[[], datetime]
+
+
+# ----------------------------------------------------------------------------- refusals (I4)
+class SlotTaken(Conflict):
+    """I4: the applicant's own time clashes (overlap or the 15-minute buffer)."""
+
+
+class EventFull(Conflict):
+    """I4: the event holds as many bookings as its capacity."""
+
+
+class TypeBookedAlready(Conflict):
+    """I4: one booking per invited type."""
+
+
+def _type_refusal(applicant_id: str, type_id: str) -> Callable[[], DomainError]:
+    def refuse() -> DomainError:
+        try:
+            other = TypeBookingItem.get(f"applicant#{applicant_id}", f"typebooking#{type_id}",
+                                        consistent_read=True).booking_id
+        except DoesNotExist:
+            other = None
+        return TypeBookedAlready(f"you have a booking of this interview type already (booking {other}); rebook it "
+                                 "instead (I4: one booking per invited interview type)", rule="I4",
+                                 extra={"i4": "one_booking_per_type", "booking_id": other, "type_id": type_id})
+    return refuse
+
+
+def _event_refusal(e: InterviewEvent) -> DomainError:
+    return EventFull(f"the event {e.event_id} is full: its {e.capacity} seats are booked (I4: an event never holds "
+                     "more bookings than its capacity)", rule="I4",
+                     extra={"i4": "capacity", "event_id": e.event_id, "capacity": e.capacity})
+
+
+def _claim_refusal(applicant_id: str, c: Claim, me: str) -> Callable[[], DomainError]:
+    def refuse() -> DomainError:
+        try:
+            item = ClaimItem.get(f"applicant#{applicant_id}#slot#{c.bucket}", "claim", consistent_read=True)
+            other = next((b for b in (item.left_booking, item.right_booking) if b and b != me), None)
+        except DoesNotExist:
+            other = None
+        return SlotTaken(f"this time overlaps, or lies within 15 minutes of, your booking {other} (I4: no two "
+                         "bookings overlap and none starts or ends within 15 minutes of another, across all "
+                         "programs)", rule="I4", extra={"i4": "overlap_or_buffer", "booking_id": other})
+    return refuse
+
+
+# ----------------------------------------------------------------------------- interface
+class InterviewStore(ABC):
+    # projections
+    @abstractmethod
+    def put_program(self, p: ProgramInfo, version: int | None) -> None: ...
+    @abstractmethod
+    def program(self, code: str) -> ProgramInfo | None: ...
+    @abstractmethod
+    def put_calendar(self, season: str, calendar: dict[str, datetime], version: int | None) -> None: ...
+    @abstractmethod
+    def calendar(self, season: str) -> dict[str, datetime]: ...
+    @abstractmethod
+    def put_applicant(self, a: ApplicantInfo, version: int | None) -> None: ...
+    @abstractmethod
+    def set_timezone(self, applicant_id: str, timezone: str) -> None: ...
+    @abstractmethod
+    def applicant(self, applicant_id: str) -> ApplicantInfo | None: ...
+    @abstractmethod
+    def applicants_of_owner(self, sub: str) -> list[ApplicantInfo]: ...
+    @abstractmethod
+    def mark_delivered(self, applicant_id: str, program_code: str, at: datetime) -> None: ...
+    @abstractmethod
+    def delivered(self, applicant_id: str, program_code: str) -> bool: ...
+    # types, events, invitations
+    @abstractmethod
+    def add_type(self, t: InterviewType) -> None: ...
+    @abstractmethod
+    def types(self, program_code: str) -> list[InterviewType]: ...
+    @abstractmethod
+    def add_event(self, e: InterviewEvent) -> None: ...
+    @abstractmethod
+    def event(self, event_id: str) -> InterviewEvent | None: ...
+    @abstractmethod
+    def events(self, program_code: str) -> list[InterviewEvent]: ...
+    @abstractmethod
+    def add_invitation(self, inv: Invitation, now: datetime, events: Iterable[Contract],
+                       emails: Iterable[Email]) -> None: ...
+    @abstractmethod
+    def invitation(self, invitation_id: str) -> Invitation | None: ...
+    @abstractmethod
+    def invitations(self, applicant_id: str) -> list[Invitation]: ...
+    # bookings (I4, I5)
+    @abstractmethod
+    def book(self, b: Booking, e: InterviewEvent, now: datetime, events: Iterable[Contract],
+             emails: Iterable[Email]) -> None: ...
+    @abstractmethod
+    def rebook(self, old: Booking, new: Booking, old_event: InterviewEvent, new_event: InterviewEvent,
+               now: datetime, events: Iterable[Contract], emails: Iterable[Email]) -> None: ...
+    @abstractmethod
+    def cancel(self, b: Booking, e: InterviewEvent, now: datetime, events: Iterable[Contract],
+               emails: Iterable[Email]) -> Booking: ...
+    @abstractmethod
+    def booking(self, booking_id: str) -> Booking | None: ...
+    @abstractmethod
+    def bookings(self, applicant_id: str) -> list[Booking]: ...
+    @abstractmethod
+    def event_bookings(self, event_id: str) -> list[Booking]: ...
+    @abstractmethod
+    def applicants_in_season(self, season: str) -> list[ApplicantInfo]: ...
+    @abstractmethod
+    def announce_refund(self, applicant_id: str, now: datetime, events: Iterable[Contract]) -> bool:
+        """I8: announces the refund once per applicant (False when announced before)."""
+    @abstractmethod
+    def ever_booked(self, applicant_id: str) -> bool:
+        """I8: whether the applicant ever booked through the system (a cancellation keeps it)."""
+
+
+# ----------------------------------------------------------------------------- DynamoDB
+def _get(model, pk: str, sk: str):
+    try:
+        return model.get(pk, sk, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def _program(i: ProgramItem) -> ProgramInfo:
+    return ProgramInfo(program_code=i.program_code, season=i.season, name=i.name, coth=bool(i.coth),
+                       crip=bool(i.crip))
+
+
+def _event(i: EventItem) -> InterviewEvent:
+    return InterviewEvent(event_id=i.event_id, program_code=i.program_code, season=i.season, type_id=i.type_id,
+                          start=i.start, end=i.end, capacity=int(i.capacity), place=i.place, location=i.location,
+                          timezone=i.timezone, lockout_at=i.lockout_at, booked=int(i.booked or 0))
+
+
+def _invitation(i: InvitationItem) -> Invitation:
+    return Invitation(invitation_id=i.invitation_id, program_code=i.program_code, season=i.season,
+                      applicant_id=i.applicant_id, type_ids=tuple(i.type_ids or ()), message=i.message,
+                      created_at=i.created_at)
+
+
+def _booking(i: BookingItem) -> Booking:
+    return Booking(booking_id=i.booking_id, invitation_id=i.invitation_id, applicant_id=i.applicant_id,
+                   program_code=i.program_code, type_id=i.type_id, event_id=i.event_id, start=i.start, end=i.end,
+                   status=i.status, sequence=int(i.sequence), booked_at=i.booked_at, forced=bool(i.forced),
+                   updated_at=i.updated_at)
+
+
+def _booking_item(b: Booking) -> BookingItem:
+    return BookingItem(pk=f"booking#{b.booking_id}", sk="booking", booking_id=b.booking_id,
+                       invitation_id=b.invitation_id, applicant_id=b.applicant_id, program_code=b.program_code,
+                       type_id=b.type_id, event_id=b.event_id, start=b.start, end=b.end, status=b.status,
+                       sequence=b.sequence, forced=b.forced, booked_at=b.booked_at, updated_at=b.updated_at,
+                       gsi1pk=f"applicant#{b.applicant_id}#bookings", gsi1sk=f"{b.start.isoformat()}#{b.booking_id}")
+
+
+def _claim_key(applicant_id: str, bucket: int) -> ClaimItem:
+    return ClaimItem(pk=f"applicant#{applicant_id}#slot#{bucket}", sk="claim")
+
+
+def _claim_update(t: Transaction, applicant_id: str, me: str, new: Claim | None, old: Claim | None) -> None:
+    """One bucket: take the `new` claim (conditioned as domain.Claim says; the booking's own
+    old claim in the same bucket does not count) and/or release the `old` one."""
+    C = ClaimItem
+    item = _claim_key(applicant_id, (new or old).bucket)
+    actions, condition = [], None
+    if new is not None:
+        if new.side == "left":
+            condition = ((C.left_end.does_not_exist() | (C.left_booking == me))
+                         & (C.right_start.does_not_exist() | (C.right_start >= new.end_min) | (C.right_booking == me)))
+            actions += [C.left_end.set(new.end_min), C.left_booking.set(me)]
+        else:
+            condition = ((C.right_start.does_not_exist() | (C.right_booking == me))
+                         & (C.left_end.does_not_exist() | (C.left_end <= new.start_min) | (C.left_booking == me)))
+            actions += [C.right_start.set(new.start_min), C.right_booking.set(me)]
+    if old is not None and (new is None or new.side != old.side):
+        if old.side == "left":
+            actions += [C.left_end.remove(), C.left_booking.remove()]
+            mine = C.left_booking == me
+        else:
+            actions += [C.right_start.remove(), C.right_booking.remove()]
+            mine = C.right_booking == me
+        condition = mine if condition is None else condition & mine
+    refusal = _claim_refusal(applicant_id, new, me) if new is not None else Conflict(
+        "your bookings changed meanwhile; reload and retry")
+    t.update(item, actions=actions, condition=condition, refusal=refusal)
+
+
+def _claims(t: Transaction, applicant_id: str, me: str, new: list[Claim], old: list[Claim]) -> None:
+    by_new = {c.bucket: c for c in new}
+    by_old = {c.bucket: c for c in old}
+    for bucket in sorted(set(by_new) | set(by_old)):
+        _claim_update(t, applicant_id, me, by_new.get(bucket), by_old.get(bucket))
+
+
+def _seat(t: Transaction, e: InterviewEvent, delta: int) -> None:
+    item = EventItem(pk=f"event#{e.event_id}", sk="event")
+    if delta > 0:
+        t.update(item, actions=[EventItem.booked.add(delta)],
+                 condition=EventItem.pk.exists() & (EventItem.booked < e.capacity) & (EventItem.capacity == e.capacity),
+                 refusal=_event_refusal(e))
+    else:
+        t.update(item, actions=[EventItem.booked.add(delta)], condition=EventItem.booked > 0)
+
+
+class DynamoInterviewStore(InterviewStore):
+    def __init__(self, now: Now):
+        self.now = now
+        self._connection: Connection | None = None
+
+    def _tx(self, now: datetime) -> Transaction:
+        """A transaction on this store's one connection (a botocore client costs ~100 ms to make:
+        never one per booking on the hottest path)."""
+        if self._connection is None:
+            self._connection = Connection(region=EventItem.Meta.region)
+        return Transaction(SERVICE, now, connection=self._connection)
+
+    # ---- projections
+    def put_program(self, p: ProgramInfo, version: int | None) -> None:
+        cond = ProgramItem.pk.does_not_exist() | (ProgramItem.season < p.season) | (
+            (ProgramItem.season == p.season) & (ProgramItem.version.does_not_exist() | (ProgramItem.version <= (version or 0))))
+        try:
+            ProgramItem(pk=f"program#{p.program_code}", sk="program", program_code=p.program_code, season=p.season,
+                        name=p.name, coth=p.coth, crip=p.crip, version=version).save(condition=cond)
+        except Exception as exc:  # an older version arriving late: kept out
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+
+    def program(self, code: str) -> ProgramInfo | None:
+        i = _get(ProgramItem, f"program#{code}", "program")
+        return _program(i) if i else None
+
+    def put_calendar(self, season: str, calendar: dict[str, datetime], version: int | None) -> None:
+        cond = CalendarItem.pk.does_not_exist() | CalendarItem.version.does_not_exist() | (
+            CalendarItem.version <= (version or 0))
+        try:
+            CalendarItem(pk=f"season#{season}", sk="calendar", season=season, version=version,
+                         calendar={k: v.isoformat() for k, v in calendar.items()}).save(condition=cond)
+        except Exception as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+
+    def calendar(self, season: str) -> dict[str, datetime]:
+        i = _get(CalendarItem, f"season#{season}", "calendar")
+        if not i:
+            return {}
+        return {k: parse_instant(v) for k, v in i.calendar.as_dict().items()}
+
+    def put_applicant(self, a: ApplicantInfo, version: int | None) -> None:
+        old = _get(ApplicantItem, f"applicant#{a.applicant_id}", "applicant")
+        if old is not None and old.version is not None and version is not None and old.version > version:
+            return
+        ApplicantItem(pk=f"applicant#{a.applicant_id}", sk="applicant", applicant_id=a.applicant_id, season=a.season,
+                      email=a.email, first_name=a.first_name, last_name=a.last_name,
+                      timezone=(old.timezone if old is not None and old.timezone else a.timezone),
+                      owner_sub=a.owner_sub, version=version,
+                      gsi1pk=f"owner#{a.owner_sub}" if a.owner_sub else None,
+                      gsi1sk=a.applicant_id if a.owner_sub else None).save()
+        DeliveredItem(pk=f"season#{a.season}#applicants", sk=f"applicant#{a.applicant_id}", program_code="-",
+                      delivered_at=self.now()).save()  # the season's applicants (I8)
+
+    def applicants_in_season(self, season: str) -> list[ApplicantInfo]:
+        ids = [i.sk.removeprefix("applicant#") for i in DeliveredItem.query(f"season#{season}#applicants")]
+        return [a for aid in ids if (a := self.applicant(aid))]
+
+    def announce_refund(self, applicant_id: str, now: datetime, events: Iterable[Contract]) -> bool:
+        t = self._tx(now)
+        t.put(DeliveredItem(pk=f"applicant#{applicant_id}", sk="refund_due", program_code="-", delivered_at=now),
+              condition=DeliveredItem.pk.does_not_exist(), refusal=Conflict("announced before"))
+        t.announce(f"applicant#{applicant_id}", events)
+        try:
+            t.commit()
+        except Conflict:
+            return False
+        return True
+
+    def set_timezone(self, applicant_id: str, timezone: str) -> None:
+        try:
+            ApplicantItem(pk=f"applicant#{applicant_id}", sk="applicant").update(
+                actions=[ApplicantItem.timezone.set(timezone)], condition=ApplicantItem.pk.exists())
+        except Exception as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+
+    def applicant(self, applicant_id: str) -> ApplicantInfo | None:
+        i = _get(ApplicantItem, f"applicant#{applicant_id}", "applicant")
+        if i is None:
+            return None
+        return ApplicantInfo(applicant_id=i.applicant_id, season=i.season, email=i.email, first_name=i.first_name,
+                             last_name=i.last_name, timezone=i.timezone or "America/Chicago", owner_sub=i.owner_sub)
+
+    def applicants_of_owner(self, sub: str) -> list[ApplicantInfo]:
+        return [a for i in ApplicantItem.gsi1.query(f"owner#{sub}") if (a := self.applicant(i.applicant_id))]
+
+    def mark_delivered(self, applicant_id: str, program_code: str, at: datetime) -> None:
+        DeliveredItem(pk=f"applicant#{applicant_id}", sk=f"delivered#{program_code}", program_code=program_code,
+                      delivered_at=at).save()
+
+    def delivered(self, applicant_id: str, program_code: str) -> bool:
+        return _get(DeliveredItem, f"applicant#{applicant_id}", f"delivered#{program_code}") is not None
+
+    # ---- types, events, invitations
+    def add_type(self, t: InterviewType) -> None:
+        TypeItem(pk=f"program#{t.program_code}", sk=f"type#{t.type_id}", type_id=t.type_id,
+                 program_code=t.program_code, season=t.season, name=t.name, description=t.description).save(
+            condition=TypeItem.pk.does_not_exist())
+
+    def types(self, program_code: str) -> list[InterviewType]:
+        return [InterviewType(type_id=i.type_id, program_code=i.program_code, season=i.season, name=i.name,
+                              description=i.description)
+                for i in TypeItem.query(f"program#{program_code}", TypeItem.sk.startswith("type#"))]
+
+    def add_event(self, e: InterviewEvent) -> None:
+        EventItem(pk=f"event#{e.event_id}", sk="event", event_id=e.event_id, program_code=e.program_code,
+                  season=e.season, type_id=e.type_id, start=e.start, end=e.end, capacity=e.capacity, booked=0,
+                  place=e.place, location=e.location, timezone=e.timezone, lockout_at=e.lockout_at,
+                  gsi1pk=f"program#{e.program_code}#events", gsi1sk=f"{e.start.isoformat()}#{e.event_id}").save(
+            condition=EventItem.pk.does_not_exist())
+
+    def event(self, event_id: str) -> InterviewEvent | None:
+        i = _get(EventItem, f"event#{event_id}", "event")
+        return _event(i) if i else None
+
+    def events(self, program_code: str) -> list[InterviewEvent]:
+        return [_event(i) for i in EventItem.gsi1.query(f"program#{program_code}#events")]
+
+    def add_invitation(self, inv: Invitation, now: datetime, events: Iterable[Contract],
+                       emails: Iterable[Email]) -> None:
+        t = self._tx(now)
+        t.put(InvitationItem(pk=f"invitation#{inv.invitation_id}", sk="invitation", invitation_id=inv.invitation_id,
+                             program_code=inv.program_code, season=inv.season, applicant_id=inv.applicant_id,
+                             type_ids=list(inv.type_ids), message=inv.message, created_at=inv.created_at,
+                             gsi1pk=f"applicant#{inv.applicant_id}#invitations",
+                             gsi1sk=f"{inv.created_at.isoformat()}#{inv.invitation_id}"),
+              condition=InvitationItem.pk.does_not_exist())
+        t.announce(f"applicant#{inv.applicant_id}", events, emails)
+        t.commit()
+
+    def invitation(self, invitation_id: str) -> Invitation | None:
+        i = _get(InvitationItem, f"invitation#{invitation_id}", "invitation")
+        return _invitation(i) if i else None
+
+    def invitations(self, applicant_id: str) -> list[Invitation]:
+        return [_invitation(i) for i in InvitationItem.gsi1.query(f"applicant#{applicant_id}#invitations")]
+
+    # ---- bookings
+    def book(self, b: Booking, e: InterviewEvent, now: datetime, events: Iterable[Contract],
+             emails: Iterable[Email]) -> None:
+        t = self._tx(now)
+        t.put(TypeBookingItem(pk=f"applicant#{b.applicant_id}", sk=f"typebooking#{b.type_id}", booking_id=b.booking_id),
+              condition=TypeBookingItem.pk.does_not_exist(), refusal=_type_refusal(b.applicant_id, b.type_id))
+        _seat(t, e, +1)
+        _claims(t, b.applicant_id, b.booking_id, slot_claims(b.start, b.end), [])
+        t.put(_booking_item(b), condition=BookingItem.pk.does_not_exist())
+        t.put(EventBookingItem(pk=f"event#{e.event_id}", sk=f"booking#{b.booking_id}", booking_id=b.booking_id,
+                               applicant_id=b.applicant_id))
+        t.put(DeliveredItem(pk=f"applicant#{b.applicant_id}", sk="ever_booked", program_code=b.program_code,
+                            delivered_at=now))  # I8: booked through the system (kept after a cancellation)
+        t.announce(f"applicant#{b.applicant_id}", events, emails)
+        t.commit()
+
+    def rebook(self, old: Booking, new: Booking, old_event: InterviewEvent, new_event: InterviewEvent,
+               now: datetime, events: Iterable[Contract], emails: Iterable[Email]) -> None:
+        t = self._tx(now)
+        _seat(t, old_event, -1)
+        _seat(t, new_event, +1)
+        _claims(t, new.applicant_id, new.booking_id, slot_claims(new.start, new.end), slot_claims(old.start, old.end))
+        t.put(_booking_item(new), condition=(BookingItem.sequence == old.sequence) & (BookingItem.status == "booked"),
+              refusal=Conflict("the booking changed meanwhile; reload and retry", rule="I5"))
+        t.delete(EventBookingItem(pk=f"event#{old_event.event_id}", sk=f"booking#{old.booking_id}"))
+        t.put(EventBookingItem(pk=f"event#{new_event.event_id}", sk=f"booking#{new.booking_id}",
+                               booking_id=new.booking_id, applicant_id=new.applicant_id))
+        t.announce(f"applicant#{new.applicant_id}", events, emails)
+        t.commit()
+
+    def cancel(self, b: Booking, e: InterviewEvent, now: datetime, events: Iterable[Contract],
+               emails: Iterable[Email]) -> Booking:
+        from dataclasses import replace
+
+        done = replace(b, status="cancelled", sequence=b.sequence + 1, updated_at=now)
+        t = self._tx(now)
+        _seat(t, e, -1)
+        _claims(t, b.applicant_id, b.booking_id, [], slot_claims(b.start, b.end))
+        t.put(_booking_item(done), condition=(BookingItem.sequence == b.sequence) & (BookingItem.status == "booked"),
+              refusal=Conflict("the booking changed meanwhile; reload and retry", rule="I5"))
+        t.delete(TypeBookingItem(pk=f"applicant#{b.applicant_id}", sk=f"typebooking#{b.type_id}"),
+                 condition=TypeBookingItem.booking_id == b.booking_id)
+        t.delete(EventBookingItem(pk=f"event#{e.event_id}", sk=f"booking#{b.booking_id}"))
+        t.announce(f"applicant#{b.applicant_id}", events, emails)
+        t.commit()
+        return done
+
+    def booking(self, booking_id: str) -> Booking | None:
+        i = _get(BookingItem, f"booking#{booking_id}", "booking")
+        return _booking(i) if i else None
+
+    def bookings(self, applicant_id: str) -> list[Booking]:
+        return [_booking(i) for i in BookingItem.gsi1.query(f"applicant#{applicant_id}#bookings")]
+
+    def event_bookings(self, event_id: str) -> list[Booking]:
+        ids = [i.booking_id for i in EventBookingItem.query(f"event#{event_id}", EventBookingItem.sk.startswith(
+            "booking#"))]
+        return [b for bid in ids if (b := self.booking(bid)) and b.status == "booked"]
+
+    def ever_booked(self, applicant_id: str) -> bool:
+        return _get(DeliveredItem, f"applicant#{applicant_id}", "ever_booked") is not None

@@ -1,0 +1,39 @@
+"""The emails of the interviews service (I2, I4, I9): their texts are domain rules. Written to
+the outbox with the change that causes them; sent by the relay."""
+
+from __future__ import annotations
+
+from interviews.domain import (
+    I9_NOTICE,
+    ApplicantInfo,
+    Booking,
+    InterviewEvent,
+    InterviewType,
+    Invitation,
+    ProgramInfo,
+    in_zone,
+)
+from shared.email import Email
+
+
+def invitation(a: ApplicantInfo, p: ProgramInfo, inv: Invitation, types: list[InterviewType], link: str) -> Email:
+    """I2: the invitation with its unique booking link (books without signing in); I9's rule."""
+    names = "\n".join(f"- {t.name}: {t.description}" for t in types)
+    return Email(
+        to=a.email, subject=f"CASPR: interview invitation from {p.name} ({p.program_code})",
+        body=(f"Dear {a.first_name} {a.last_name},\n\n{p.name} ({p.program_code}) invites you to interview:\n{names}\n\n"
+              f"{inv.message}\n\nBook your interview time (no sign-in needed; this link is yours alone):\n{link}\n\n"
+              f"You can also see this invitation when you sign in to CASPR.\n\n{I9_NOTICE}\n\nCASPR\n"))
+
+
+def booked(a: ApplicantInfo, p: ProgramInfo | None, b: Booking, e: InterviewEvent, rebooked: bool = False) -> Email:
+    """I4, I6: the confirmation, in the applicant's time zone and the program's."""
+    name = f"{p.name} ({p.program_code})" if p else b.program_code
+    what = "moved to" if rebooked else "booked for"
+    return Email(
+        to=a.email, subject=f"CASPR: your interview with {name} is {what} {in_zone(b.start, a.timezone)}",
+        body=(f"Dear {a.first_name} {a.last_name},\n\nyour interview with {name} is {what}:\n"
+              f"{in_zone(b.start, a.timezone)} to {in_zone(b.end, a.timezone)} ({a.timezone})\n"
+              f"{in_zone(b.start, e.timezone)} to {in_zone(b.end, e.timezone)} ({e.timezone}, the program's)\n"
+              f"Place: {e.place}, {e.location}\nBooking: {b.booking_id}\n\n"
+              f"You can rebook or cancel until {in_zone(e.lockout_at, a.timezone)}.\n\n{I9_NOTICE}\n\nCASPR\n"))
