@@ -104,6 +104,19 @@ class ApplicantReinstated(Contract):
     version: int | None = None
 
 
+@contract("applicant.match_withdrawn.v1", REGISTRATION)
+class ApplicantMatchWithdrawn(Contract):
+    """S5, M3: at part2_pass_by the applicant (no Part II Written pass, or no CSPE pass where S4
+    requires it) is withdrawn from the Match; the registration itself stays. `version` is the
+    applicant's status_version after the change (consumers keep the newest)."""
+
+    season: str
+    applicant_id: str
+    code_number: str | None = None
+    reason: str
+    version: int
+
+
 @contract("applicant.profile_updated.v1", REGISTRATION)
 class ApplicantProfileUpdated(Contract):
     season: str

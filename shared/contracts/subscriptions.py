@@ -2,7 +2,7 @@
 from this table, and each service's consumer is tested against it."""
 
 SUBSCRIPTIONS: dict[str, list[str]] = {
-    "registration": ["season.deadline_reached.v1"],
+    "registration": ["season.deadline_reached.v1", "scores.withdrawal_due.v1", "application.designated.v1"],
     # applications, scores and interviews get their features (and subscriptions) in later issues
     "applications": [
         "season.deadline_reached.v1",
@@ -41,6 +41,7 @@ SUBSCRIPTIONS: dict[str, list[str]] = {
         "applicant.registered.v1",
         "applicant.withdrawn.v1",
         "applicant.reinstated.v1",
+        "applicant.match_withdrawn.v1",
         "program.registered.v1",
         "track.positions_changed.v1",
         "track.withdrawn.v1",

@@ -16,6 +16,7 @@ from chalice import Blueprint
 
 from match import bootstrap, handlers, workflow
 from shared.contracts import (
+    ApplicantMatchWithdrawn,
     ApplicantRegistered,
     ApplicantReinstated,
     ApplicantWithdrawn,
@@ -43,6 +44,7 @@ def _handlers() -> dict:
         ApplicantRegistered: use(handlers.on_applicant_registered),
         ApplicantWithdrawn: use(handlers.on_applicant_withdrawn),
         ApplicantReinstated: use(handlers.on_applicant_reinstated),
+        ApplicantMatchWithdrawn: use(handlers.on_applicant_match_withdrawn),
         ProgramRegistered: use(handlers.on_program_registered),
         TrackPositionsChanged: use(handlers.on_track_positions_changed),
         TrackWithdrawn: use(handlers.on_track_withdrawn),

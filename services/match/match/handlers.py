@@ -26,6 +26,7 @@ from match.domain.runs import AWAIT, PLAN, RunRecord, run_id, step_key
 from match.domain.season import MATCH, MPII, ROUNDS, round_named
 from shared.auth import Principal, require_program
 from shared.contracts import (
+    ApplicantMatchWithdrawn,
     ApplicantRegistered,
     ApplicantReinstated,
     ApplicantWithdrawn,
@@ -60,6 +61,12 @@ def on_applicant_withdrawn(svc: Match, e: ApplicantWithdrawn) -> None:
 
 def on_applicant_reinstated(svc: Match, e: ApplicantReinstated) -> None:
     svc.store.set_applicant_status(e.season, e.applicant_id, e.code_number, REGISTERED, version=e.version)
+
+
+def on_applicant_match_withdrawn(svc: Match, e: ApplicantMatchWithdrawn) -> None:
+    """S5 / M3: withdrawn from the Match (the registration stays): flagged on others' lists,
+    named in the snapshot's ``withdrawn``, skipped by the run, not in MPII."""
+    svc.store.set_match_withdrawn(e.season, e.applicant_id, e.code_number, e.version)
 
 
 def on_program_registered(svc: Match, e: ProgramRegistered) -> None:

@@ -53,7 +53,9 @@ def applicant_out(a: Applicant, notes: list[str] | None = None) -> ApplicantOut:
         amount_due_cents=a.amount_due_cents, timezone=a.timezone, first_name=a.first_name, last_name=a.last_name,
         email=a.email, cms_id=a.cms_id, college=a.college, graduation_year=a.graduation_year, address=a.address,
         phone=a.phone, warnings=a.warnings, created_at=a.created_at, registered_at=a.registered_at,
-        withdrawal_reason=a.withdrawal_reason, withdrawn_at=a.withdrawn_at, notes=notes or [])
+        withdrawal_reason=a.withdrawal_reason, withdrawn_at=a.withdrawn_at, match_withdrawn=a.match_withdrawn,
+        match_withdrawal_reason=a.match_withdrawal_reason, match_withdrawn_at=a.match_withdrawn_at,
+        notes=notes or [])
 
 
 def program_out(p: Program) -> ProgramOut:

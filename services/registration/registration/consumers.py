@@ -2,22 +2,28 @@
 
 season.deadline_reached.v1: every instant is logged; registration_final closes the
 unpaid registrations of its season (R6) and tells their holders by email.
-(credits_used will be spent by the applications service's designation events (A5) once
-they exist; registration subscribes to nothing else yet.)"""
+scores.withdrawal_due.v1 (S5): withdrawn from CASPR (scope caspr) or from the Match (scope
+match, applicant.match_withdrawn.v1).
+application.designated.v1 (A5): credits_used keeps the highest count the applications
+service reports."""
 
 from __future__ import annotations
 
 from chalice import Blueprint
 
 from registration import bootstrap, handlers
-from shared.contracts import SeasonDeadlineReached
+from shared.contracts import ApplicationDesignated, ScoresWithdrawalDue, SeasonDeadlineReached
 from shared.settings import Settings
 from shared.wiring import LazyConsumer
 
 bp = Blueprint(__name__)
 consumer = LazyConsumer(
     "registration",
-    handlers=lambda: {SeasonDeadlineReached: lambda e: handlers.record_deadline(bootstrap.container(), e)},
+    handlers=lambda: {
+        SeasonDeadlineReached: lambda e: handlers.record_deadline(bootstrap.container(), e),
+        ScoresWithdrawalDue: lambda e: handlers.withdraw_for_scores(bootstrap.container(), e),
+        ApplicationDesignated: lambda e: handlers.record_designation(bootstrap.container(), e),
+    },
     persistence=lambda: bootstrap.container().platform.idempotency_store("registration"),
 )
 

@@ -37,7 +37,7 @@ from registration.domain.rules import (
     registration_fee_cents,
 )
 from shared.auth import Principal, require_admin, require_program
-from shared.contracts import SeasonDeadlineReached
+from shared.contracts import ApplicationDesignated, ScoresWithdrawalDue, SeasonDeadlineReached
 from shared.errors import (
     Conflict,
     DomainError,
@@ -450,8 +450,47 @@ def _close_unpaid(svc: Registration, applicant_id: str) -> bool:
     return False
 
 
-# credits_used is kept on the applicant and will be spent by events from the applications
-# service (A5: one credit per designation); no such event exists yet, so nothing spends it.
+# ----------------------------------------------------------------------------- S5 and A5 (consumers)
+def _apply(svc: Registration, applicant_id: str, change_of, rule: str) -> Applicant | None:
+    """A change decided by another service's event: read, decide, versioned save; a 409 (the
+    applicant changed meanwhile) reloads and decides again. A decision that changes nothing
+    (already applied: a redelivery) writes nothing. None when the applicant is unknown here."""
+    for attempt in range(RETRIES):
+        try:
+            a = svc.applicants.get(applicant_id)
+        except NotFound:
+            logger.warning("event for an applicant registration does not hold; ignored",
+                           extra={"applicant_id": applicant_id, "rule": rule})
+            return None
+        change = change_of(a)
+        if change.state == a and not change.events:
+            return a
+        try:
+            return svc.applicants.save(change, rule=rule)
+        except Conflict:
+            if attempt == RETRIES - 1:
+                raise  # the event is redelivered
+    return None
+
+
+def withdraw_for_scores(svc: Registration, event: ScoresWithdrawalDue) -> Applicant | None:
+    """S5: scope "caspr" (part1_pass_by): withdrawn from CASPR as R7 does (status withdrawn, the
+    reason naming S5, applicant.withdrawn.v1); scope "match" (part2_pass_by): the registration
+    stays, marked withdrawn from the Match (applicant.match_withdrawn.v1, M3). Both idempotent."""
+    now = svc.clock.now()
+    if event.scope == "caspr":
+        return _apply(svc, event.applicant_id, lambda a: a.withdraw_for_scores(event.reason, now), "S5")
+    if event.scope == "match":
+        return _apply(svc, event.applicant_id, lambda a: a.withdraw_from_match(event.reason, now), "S5")
+    logger.warning("scores.withdrawal_due.v1 with an unknown scope; ignored",
+                   extra={"applicant_id": event.applicant_id, "scope": event.scope})
+    return None
+
+
+def record_designation(svc: Registration, event: ApplicationDesignated) -> Applicant | None:
+    """A5 / R4: the applications service spent a credit; credits_used keeps the highest count
+    seen, so credits_left agrees in /registration and /applications once events settle."""
+    return _apply(svc, event.applicant_id, lambda a: a.record_credits_used(event.credits_used), "A5")
 
 
 # ----------------------------------------------------------------------------- programs (R8)

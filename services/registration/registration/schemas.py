@@ -108,6 +108,10 @@ class ApplicantOut(BaseModel):
     registered_at: datetime | None = None
     withdrawal_reason: str | None = None
     withdrawn_at: datetime | None = None
+    match_withdrawn: bool = Field(False, description="S5: withdrawn from the Match at part2_pass_by (M3); "
+                                  "the registration itself stays")
+    match_withdrawal_reason: str | None = Field(None, description="why (names S5)")
+    match_withdrawn_at: datetime | None = None
     notes: list[str] = Field(default_factory=list)
 
 

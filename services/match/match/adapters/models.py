@@ -53,6 +53,10 @@ class ApplicantItem(BaseItem):
     last_name = UnicodeAttribute(null=True)
     owner_sub = UnicodeAttribute(null=True)
     version = NumberAttribute(null=True)  # registration's status_version of the status held (M3)
+    # S5 at part2_pass_by: withdrawn from the Match (M3), never undone; the status_version of the
+    # applicant.match_withdrawn.v1 that said so (a stale, redelivered one changes nothing)
+    match_withdrawn = BooleanAttribute(null=True)
+    match_withdrawn_version = NumberAttribute(null=True)
 
 
 class PointerItem(BaseItem):

@@ -133,6 +133,12 @@ class MatchStore(ABC):
         is ignored); without one (an older producer): written unconditionally."""
 
     @abstractmethod
+    def set_match_withdrawn(self, season: str, applicant_id: str, code_number: str | None, version: int) -> bool:
+        """S5 / M3: the applicant is withdrawn from the Match (its registration stays); kept apart
+        from the status, so a later withdrawal or reinstatement leaves it. Written only when its
+        version is newer than the one held: a redelivery changes nothing (False)."""
+
+    @abstractmethod
     def applicant(self, season: str, applicant_id: str) -> ApplicantInfo | None: ...
 
     @abstractmethod
@@ -290,7 +296,8 @@ class MatchStore(ABC):
 def _applicant(season: str, i: ApplicantItem) -> ApplicantInfo:
     return ApplicantInfo(season=season, applicant_id=i.applicant_id, code_number=i.code_number or "",
                          status=i.status or REGISTERED, email=i.email or "", first_name=i.first_name or "",
-                         last_name=i.last_name or "", owner_sub=i.owner_sub)
+                         last_name=i.last_name or "", owner_sub=i.owner_sub,
+                         match_withdrawn=bool(i.match_withdrawn))
 
 
 def _track(season: str, i: TrackItem) -> TrackInfo:
@@ -415,6 +422,22 @@ class DynamoMatchStore(MatchStore):
             item.update(actions=actions)
         else:
             self._set_if_newer(item, actions, version)
+
+    @transient
+    def set_match_withdrawn(self, season, applicant_id, code_number, version):
+        item = ApplicantItem(pk=_season(season), sk=f"applicant#{applicant_id}")
+        actions = [ApplicantItem.applicant_id.set(applicant_id), ApplicantItem.match_withdrawn.set(True),
+                   ApplicantItem.match_withdrawn_version.set(version)]
+        if code_number:
+            actions.append(ApplicantItem.code_number.set(code_number))
+        try:
+            item.update(actions=actions, condition=ApplicantItem.match_withdrawn_version.does_not_exist()
+                        | (ApplicantItem.match_withdrawn_version < version))
+        except UpdateError as exc:
+            if not _conditional_failure(exc):
+                raise
+            return False  # applied before (a redelivery)
+        return True
 
     @transient
     def applicant(self, season, applicant_id):

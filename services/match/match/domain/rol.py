@@ -33,10 +33,13 @@ class ApplicantInfo:
     first_name: str = ""
     last_name: str = ""
     owner_sub: str | None = None
+    # S5 at part2_pass_by: withdrawn from the Match while the registration stays (M3)
+    match_withdrawn: bool = False
 
     @property
     def withdrawn(self) -> bool:
-        return self.status == WITHDRAWN
+        """M3: withdrawn from CASPR (registration's status) or from the Match (S5)."""
+        return self.status == WITHDRAWN or self.match_withdrawn
 
     @property
     def name(self) -> str:

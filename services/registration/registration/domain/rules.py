@@ -17,6 +17,7 @@ from registration.domain import emails
 from registration.domain.calendar import SeasonCalendar
 from registration.domain.profile import check_phone, check_timezone, refuse_immutable
 from shared.contracts import (
+    ApplicantMatchWithdrawn,
     ApplicantProfileUpdated,
     ApplicantRegistered,
     ApplicantReinstated,
@@ -73,6 +74,10 @@ class Applicant:
     status_before_withdrawal: str | None = None
     withdrawal_reason: str | None = None
     withdrawn_at: datetime | None = None
+    # S5 at part2_pass_by: withdrawn from the Match (M3) while the registration itself stays
+    match_withdrawn: bool = False
+    match_withdrawal_reason: str | None = None
+    match_withdrawn_at: datetime | None = None
     # incremented with every status change (in the same conditional write): events carry it so
     # consumers apply a status only when it is newer than the one they hold (SQS does not order)
     status_version: int = 0
@@ -165,6 +170,38 @@ class Applicant:
         return Change(after, (ApplicantReinstated(season=self.season, applicant_id=self.applicant_id,
                                                   code_number=self.code_number, version=after.status_version),))
 
+    def withdraw_for_scores(self, reason: str, now: datetime) -> Change[Applicant]:
+        """S5 at part1_pass_by (no APMLE Part I pass): withdrawn from CASPR as R7 withdraws, with
+        the reason naming S5. Idempotent: a registration already withdrawn (or closed unpaid)
+        stays as it is and announces nothing; a registration still pending payment is withdrawn
+        too (R7 withdraws pending ones; it could otherwise be paid into CASPR without a pass)."""
+        if self.status not in WITHDRAWABLE:
+            return Change(self)
+        return self.withdraw(s5_reason(reason), now)
+
+    def withdraw_from_match(self, reason: str, now: datetime) -> Change[Applicant]:
+        """S5 at part2_pass_by (no Part II Written pass, or no CSPE pass where S4 requires it):
+        withdrawn from the Match (M3) while the registration stays; announced with the next
+        status_version. Idempotent: once withdrawn from the Match, nothing more. Only a
+        registration that completed (registered, or withdrawn after it) has a place in the
+        Match; one pending payment or closed unpaid is left as it is."""
+        if self.match_withdrawn or self.code_number is None or self.status not in (REGISTERED, WITHDRAWN):
+            return Change(self)
+        reason = s5_reason(reason)
+        after = replace(self, match_withdrawn=True, match_withdrawal_reason=reason, match_withdrawn_at=now,
+                        status_version=self.status_version + 1)
+        return Change(after, (ApplicantMatchWithdrawn(season=self.season, applicant_id=self.applicant_id,
+                                                      code_number=self.code_number, reason=reason,
+                                                      version=after.status_version),))
+
+    def record_credits_used(self, credits_used: int) -> Change[Applicant]:
+        """A5 / R4: the applications service spends the credits (one per designation) and says
+        how many are spent; registration keeps the highest count seen (events arrive in any order,
+        and twice), so credits_left agrees in both services once the events settle."""
+        if credits_used <= self.credits_used:
+            return Change(self)
+        return Change(replace(self, credits_used=credits_used))
+
     def close_unpaid(self) -> Change[Applicant]:
         """R6: registration_final closes a registration still pending payment, and says so by email."""
         if self.status != PENDING:
@@ -181,6 +218,12 @@ class Applicant:
     @property
     def credits_left(self) -> int:
         return self.credits_total - self.credits_used
+
+
+def s5_reason(reason: str) -> str:
+    """The reason of an automatic withdrawal always names S5."""
+    reason = (reason or "").strip() or "withdrawn automatically"
+    return reason if "S5" in reason else f"S5: {reason}"
 
 
 def fmt(dt: datetime) -> str:
