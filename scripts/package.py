@@ -454,6 +454,10 @@ def service_environment(stage: str) -> dict:
     }
 
 
+# the key prefixes each service keeps in the documents bucket (infra/stack.py DocumentsBucket)
+DOCUMENT_PREFIXES = {"applications": ("",), "scores": ("scores/",)}
+
+
 def service_policy(svc: ServiceBuild, stage: str) -> dict:
     """Least privilege, per service (chalice's autogen policy is off)."""
     statements: list[dict] = [
@@ -501,6 +505,12 @@ def service_policy(svc: ServiceBuild, stage: str) -> dict:
             "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                        "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
             "Resource": {"Ref": "EventsQueueArn"},
+        })
+    if svc.name in DOCUMENT_PREFIXES:  # PDFs in the shared stack's documents bucket (presigned uploads, checks)
+        bucket = "arn:${AWS::Partition}:s3:::" + resource_name(stage, "documents") + "-${AWS::AccountId}"
+        statements.append({
+            "Sid": "Documents", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+            "Resource": [sub(f"{bucket}/{prefix}*") for prefix in DOCUMENT_PREFIXES[svc.name]],
         })
     if svc.name == "registration":  # the season calendar: one-time schedules on the bus
         statements += [

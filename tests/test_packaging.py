@@ -600,3 +600,18 @@ def test_packaging_refuses_a_compiled_module_needing_a_newer_glibc(tmp_path):
     new.write_bytes(b"\x7fELF...GLIBC_2.2.5\x00GLIBC_2.38\x00")
     with pytest.raises(package.PackageError, match=r"needs glibc 2\.38"):
         package.check_glibc(new)
+
+
+def test_packaging_lets_applications_and_scores_reach_the_documents_bucket_only():
+    from scripts.package import ServiceBuild, service_policy
+
+    def document_statements(name: str) -> list[dict]:
+        svc = ServiceBuild(name=name, base_path=name, has_table=True, has_queue=True, queue_name=f"caspr-dev-{name}-events",
+                           queue_visibility=180, out=Path("/tmp"))
+        return [s for s in service_policy(svc, "dev")["Statement"] if s.get("Sid") == "Documents"]
+
+    [scores] = document_statements("scores")
+    assert scores["Action"] == ["s3:GetObject", "s3:PutObject"]
+    assert [r["Fn::Sub"] for r in scores["Resource"]] == [
+        "arn:${AWS::Partition}:s3:::caspr-dev-documents-${AWS::AccountId}/scores/*"]
+    assert document_statements("applications") and not document_statements("registration")
