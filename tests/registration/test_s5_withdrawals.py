@@ -186,3 +186,14 @@ def test_s5_a_pending_registration_is_withdrawn_at_part1_pass_by_but_not_from_th
 def test_s5_an_event_for_an_unknown_applicant_is_ignored(api, reg, season):  # noqa: F811
     feed(due("no-such-applicant", "caspr", event_id="evt-x"))
     assert reg.publisher.of(ApplicantWithdrawn) == []
+
+
+def test_s5_caspr_scope_redelivered_after_a_reinstatement_changes_nothing(api, reg, season):  # noqa: F811
+    applicant_id, token = registered(api, reg)
+    event = due(applicant_id, "caspr", event_id="evt-r1")
+    feed(event)
+    assert api.call("POST", f"/applicants/{applicant_id}/reinstatement", token).status_code == 200
+    feed(due(applicant_id, "caspr", event_id="evt-r2"))  # the same fact again (its idempotency record gone)
+    a = reg.applicants.get(applicant_id)
+    assert (a.status, a.status_version) == ("registered", 3)
+    assert len(reg.publisher.of(ApplicantWithdrawn)) == 1

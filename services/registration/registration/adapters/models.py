@@ -72,6 +72,7 @@ class ApplicantItem(BaseItem):
     status_before_withdrawal = UnicodeAttribute(null=True)
     withdrawal_reason = UnicodeAttribute(null=True)
     withdrawn_at = UTCDateTimeAttribute(null=True)
+    s5_withdrawn = BooleanAttribute(null=True)  # S5 at part1_pass_by applied (absent: False)
     match_withdrawn = BooleanAttribute(null=True)  # S5 at part2_pass_by (absent: False)
     match_withdrawal_reason = UnicodeAttribute(null=True)
     match_withdrawn_at = UTCDateTimeAttribute(null=True)

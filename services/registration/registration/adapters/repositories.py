@@ -178,7 +178,7 @@ def _applicant(i: ApplicantItem) -> Applicant:
         warnings=list(i.warnings or []), created_at=i.created_at, registered_at=i.registered_at,
         payment_id=i.payment_id, payment_key=i.payment_key, payment_intent=i.payment_intent,
         status_before_withdrawal=i.status_before_withdrawal, withdrawal_reason=i.withdrawal_reason,
-        withdrawn_at=i.withdrawn_at, match_withdrawn=bool(i.match_withdrawn),
+        withdrawn_at=i.withdrawn_at, s5_withdrawn=bool(i.s5_withdrawn), match_withdrawn=bool(i.match_withdrawn),
         match_withdrawal_reason=i.match_withdrawal_reason, match_withdrawn_at=i.match_withdrawn_at,
         status_version=int(i.status_version or 0), version=int(i.version or 0))
 
@@ -193,7 +193,7 @@ def _applicant_item(a: Applicant) -> ApplicantItem:
         phone=a.phone, warnings=a.warnings or None, created_at=a.created_at, registered_at=a.registered_at,
         payment_id=a.payment_id, payment_key=a.payment_key, payment_intent=a.payment_intent,
         status_before_withdrawal=a.status_before_withdrawal, withdrawal_reason=a.withdrawal_reason,
-        withdrawn_at=a.withdrawn_at, match_withdrawn=a.match_withdrawn or None,
+        withdrawn_at=a.withdrawn_at, s5_withdrawn=a.s5_withdrawn or None, match_withdrawn=a.match_withdrawn or None,
         match_withdrawal_reason=a.match_withdrawal_reason, match_withdrawn_at=a.match_withdrawn_at,
         status_version=a.status_version, version=a.version + 1,
         gsi1pk=f"season#{a.season}#applicants", gsi1sk=f"{a.status}#{a.applicant_id}")

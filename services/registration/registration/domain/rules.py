@@ -74,6 +74,9 @@ class Applicant:
     status_before_withdrawal: str | None = None
     withdrawal_reason: str | None = None
     withdrawn_at: datetime | None = None
+    # S5 at part1_pass_by was applied (once per applicant: a redelivered event after a
+    # reinstatement changes nothing)
+    s5_withdrawn: bool = False
     # S5 at part2_pass_by: withdrawn from the Match (M3) while the registration itself stays
     match_withdrawn: bool = False
     match_withdrawal_reason: str | None = None
@@ -173,11 +176,13 @@ class Applicant:
     def withdraw_for_scores(self, reason: str, now: datetime) -> Change[Applicant]:
         """S5 at part1_pass_by (no APMLE Part I pass): withdrawn from CASPR as R7 withdraws, with
         the reason naming S5. Idempotent: a registration already withdrawn (or closed unpaid)
-        stays as it is and announces nothing; a registration still pending payment is withdrawn
+        stays as it is and announces nothing, and so does one withdrawn by S5 before and reinstated
+        since (a redelivery); a registration still pending payment is withdrawn
         too (R7 withdraws pending ones; it could otherwise be paid into CASPR without a pass)."""
-        if self.status not in WITHDRAWABLE:
+        if self.s5_withdrawn or self.status not in WITHDRAWABLE:
             return Change(self)
-        return self.withdraw(s5_reason(reason), now)
+        change = self.withdraw(s5_reason(reason), now)
+        return Change(replace(change.state, s5_withdrawn=True), change.events, change.emails)
 
     def withdraw_from_match(self, reason: str, now: datetime) -> Change[Applicant]:
         """S5 at part2_pass_by (no Part II Written pass, or no CSPE pass where S4 requires it):
