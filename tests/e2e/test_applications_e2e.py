@@ -12,7 +12,9 @@ import pytest
 import requests
 
 from shared.clock import parse_instant
-from tests.e2e.test_scores_e2e import HEADER, applicant, mails, release, upload, wait_for
+
+from .problem_checks import CHECKS
+from .test_scores_e2e import HEADER, applicant, mails, release, upload, wait_for
 
 pytestmark = pytest.mark.e2e
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -200,27 +202,13 @@ def test_a5_twelve_credits_fifteen_simultaneous_designations_over_http_exactly_t
 
 
 # ----------------------------------------------------------------------------- schemathesis
-import json  # noqa: E402
 
 import schemathesis  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
 
 OPERATIONS = r"^/applications/"
 
 
-@schemathesis.check
-def refusals_are_problem_json(ctx, response, case):
-    if response.status_code < 400:
-        return None
-    ctype = ";".join(response.headers.get("content-type", [""])).split(";")[0].strip()
-    if ctype != "application/problem+json":
-        raise AssertionError(f"{response.status_code} with Content-Type {ctype!r}")
-    body = json.loads(response.content)
-    missing = [k for k in ("type", "title", "status", "detail") if k not in body]
-    if missing or body["status"] != response.status_code:
-        raise AssertionError(f"bad problem {body}")
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -248,7 +236,7 @@ applications_operations = schemathesis.pytest.from_fixture("applications_schema"
 @settings(max_examples=12, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_schemathesis_applications_no_5xx_and_problem_json(case, role_headers):
     for headers in role_headers.values():
-        case.call_and_validate(headers=headers, checks=[not_a_server_error, refusals_are_problem_json], timeout=60)
+        case.call_and_validate(headers=headers, checks=CHECKS, timeout=60)
 
 
 # ----------------------------------------------------------------------------- pages (headless Chromium)

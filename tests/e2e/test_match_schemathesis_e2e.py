@@ -5,35 +5,18 @@ program account and applicant; a few examples per operation keep it short."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
+
+from .problem_checks import CHECKS
 
 pytestmark = pytest.mark.e2e
 
 MAX_EXAMPLES = 8
 OPERATIONS = r"^/match/"
-PROBLEM = "application/problem+json"
 
 
-def match_refusals_are_problem_json(ctx, response, case):
-    if response.status_code < 400:
-        return None
-    ctype = ";".join(response.headers.get("content-type", [""])).split(";")[0].strip()
-    assert ctype == PROBLEM, f"{response.status_code} with Content-Type {ctype!r}, expected {PROBLEM}"
-    body = json.loads(response.content)
-    missing = [k for k in ("type", "title", "status", "detail") if k not in body]
-    assert not missing, f"problem+json without {missing}: {body}"
-    assert body["status"] == response.status_code
-    for error in body.get("errors", []):
-        assert set(error) == {"field", "message"}, error
-    return None
-
-
-CHECKS = [not_a_server_error, schemathesis.check(match_refusals_are_problem_json)]
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ and the S2 / S5 notices fired by the calendar on the movable clock. The season i
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -14,9 +13,10 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
 
 from shared.clock import parse_instant
+
+from .problem_checks import CHECKS
 
 pytestmark = pytest.mark.e2e
 CARD = "4242424242424242"
@@ -157,24 +157,8 @@ def test_scores_release_upload_eligibility_and_withdrawals_on_the_local_stack(st
 # ----------------------------------------------------------------------------- schemathesis over /scores
 MAX_EXAMPLES = 8
 OPERATIONS = r"^/scores/"
-PROBLEM = "application/problem+json"
 
 
-def scores_refusals_are_problem_json(ctx, response, case):
-    if response.status_code < 400:
-        return None
-    ctype = ";".join(response.headers.get("content-type", [""])).split(";")[0].strip()
-    assert ctype == PROBLEM, f"{response.status_code} with Content-Type {ctype!r}, expected {PROBLEM}"
-    body = json.loads(response.content)
-    missing = [k for k in ("type", "title", "status", "detail") if k not in body]
-    assert not missing, f"problem+json without {missing}: {body}"
-    assert body["status"] == response.status_code
-    for error in body.get("errors", []):
-        assert set(error) == {"field", "message"}, error
-    return None
-
-
-CHECKS = [not_a_server_error, schemathesis.check(scores_refusals_are_problem_json)]
 
 
 @pytest.fixture(scope="module")
