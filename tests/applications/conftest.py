@@ -74,8 +74,8 @@ def svc(aws, clock, monkeypatch):
     import boto3
 
     from applications import bootstrap
-    from applications.adapters.storage import S3DocumentStorage
     from applications.adapters.store import DynamoApplicationStore
+    from shared.adapters.storage import S3DocumentStorage
 
     boto3.client("s3").create_bucket(Bucket="caspr-test-documents")
     settings = Settings.from_env()

@@ -53,15 +53,15 @@ def scores(aws, clock):
     import boto3
 
     from scores import bootstrap
-    from scores.adapters.storage import S3ReportStorage
     from scores.adapters.store import ScoresStore
+    from shared.adapters.storage import S3DocumentStorage
 
     settings = Settings.from_env()
     boto3.client("s3", region_name=settings.region).create_bucket(Bucket=REPORTS_BUCKET)
     platform = Platform(settings=settings, clock=clock)
     svc = bootstrap.Scores(platform=platform, deadlines=InMemoryDeadlineLog(), store=ScoresStore(),
                            publisher=InMemoryPublisher(), mailer=RecordingMailer(), clock=clock,
-                           verifier=FakeVerifier(), reports=S3ReportStorage(REPORTS_BUCKET, settings.region),
+                           verifier=FakeVerifier(), reports=S3DocumentStorage(REPORTS_BUCKET, settings.region),
                            commit_workers=1)  # moto in-process: one transaction at a time (bootstrap)
     bootstrap.override(svc)
     yield svc

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from applications.adapters.storage import DocumentStorage, S3DocumentStorage, documents_bucket
 from applications.adapters.store import ApplicationStore, DynamoApplicationStore
 from shared.adapters.inbox import DeadlineLog, dynamo_deadline_log
+from shared.adapters.storage import DocumentStorage, S3DocumentStorage, documents_bucket
 from shared.runtime import Platform, default_platform
 from shared.wiring import Wiring
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from scores.adapters.storage import ReportStorage, S3ReportStorage, documents_bucket
 from scores.adapters.store import ScoresStore
 from shared.adapters.inbox import DeadlineLog, dynamo_deadline_log
+from shared.adapters.storage import DocumentStorage, S3DocumentStorage, documents_bucket
 from shared.auth import TokenVerifier
 from shared.clock import Clock
 from shared.email import Mailer
@@ -26,7 +26,7 @@ class Scores:
     mailer: Mailer
     clock: Clock
     verifier: TokenVerifier
-    reports: ReportStorage | None = None  # S7: the PDF score reports
+    reports: DocumentStorage | None = None  # S7: the PDF score reports
     # S2: how long before score_release_deadline the reminder goes out
     reminder_days: int = 7
     # S3: transactions of one upload committed side by side (1: one after another; the in-process
@@ -47,7 +47,7 @@ def build() -> Scores:
     return Scores(platform=platform, deadlines=dynamo_deadline_log("scores"), store=ScoresStore(),
                   publisher=platform.publisher, mailer=platform.mailer, clock=platform.clock,
                   verifier=platform.verifier,
-                  reports=S3ReportStorage(documents_bucket(platform.settings), platform.settings.region))
+                  reports=S3DocumentStorage(documents_bucket(platform.settings), platform.settings.region))
 
 
 wiring = Wiring(build)

@@ -1,6 +1,8 @@
-"""Where the PDFs live: S3 (the emulator's S3 locally). The browser uploads straight to a
-presigned POST (at most 5 MB, by the policy's content-length-range); the service then checks
-the object itself (exists, `%PDF-` by its bytes, size) before it counts (A1, A7)."""
+"""Where the PDFs live: the documents bucket (infra/stack.py's DocumentsBucket; the emulator's S3
+locally), one key prefix per service (applications: documents, letters, college records,
+packets; scores: `scores/`, the S7 score reports). The browser uploads straight to a presigned
+POST (at most 5 MB, by the policy's content-length-range); the service then checks the object
+itself (exists, `%PDF-` by its bytes, size) before it counts (A1, A7, S7)."""
 
 from __future__ import annotations
 
@@ -69,7 +71,7 @@ class S3DocumentStorage(DocumentStorage):
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
                 return None, None
             raise
         size = int(head["ContentLength"])
