@@ -42,13 +42,12 @@ def sqs_record(event) -> dict:
 
 def feed(*events) -> None:
     """As EventBridge -> SQS -> the registration consumer, then the relay."""
-    from conftest import deliver_outbox
-
+    from registration import bootstrap
     from registration.consumers import consumer
 
     out = consumer.handle({"Records": [sqs_record(e) for e in events]})
     assert out["batchItemFailures"] == [], out
-    deliver_outbox()
+    bootstrap.outbox().sweep(older_than=0)
 
 
 def registered(api, reg, n: int = 0) -> tuple[str, str]:

@@ -4,9 +4,9 @@ the in-process AWS emulator (`aws`), with fakes for what leaves the process."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 
 import pytest
+from scores_support import CALENDAR, REPORTS_BUCKET, SEASON, START, deliver_outbox, register  # noqa: F401
 
 from shared.adapters.inbox import InMemoryDeadlineLog
 from shared.auth import Principal, TokenVerifier
@@ -16,18 +16,6 @@ from shared.errors import Unauthorized
 from shared.events import InMemoryPublisher
 from shared.runtime import Platform
 from shared.settings import Settings
-
-SEASON = "2024"
-REPORTS_BUCKET = "caspr-local-documents-test"
-START = datetime(2023, 8, 1, 12, 0, tzinfo=UTC)
-CALENDAR = {
-    "registration_opens": START - timedelta(days=10),
-    "score_release_deadline": datetime(2023, 10, 26, 3, 59, tzinfo=UTC),
-    "scores_uploaded": datetime(2023, 10, 26, 12, 0, tzinfo=UTC),
-    "part1_pass_by": datetime(2023, 11, 1, 3, 59, tzinfo=UTC),
-    "part2_pass_by": datetime(2024, 3, 1, 4, 59, tzinfo=UTC),
-    "part2_uploaded": datetime(2024, 3, 2, 12, 0, tzinfo=UTC),
-}
 
 
 class FakeVerifier(TokenVerifier):
@@ -68,19 +56,6 @@ def scores(aws, clock):
     bootstrap.override(None)
 
 
-def deliver_outbox() -> int:
-    """What the relay does after every change: the outbox items committed so far go to the
-    wired publisher and mailer."""
-    from scores import bootstrap
-
-    total = 0
-    while True:
-        n = bootstrap.outbox().sweep(older_than=0, limit=1000)
-        total += n
-        if n == 0:
-            return total
-
-
 @pytest.fixture
 def season(scores):
     """The 2024 season's calendar, as season.calendar_set.v1 brings it."""
@@ -89,24 +64,6 @@ def season(scores):
 
     handlers.on_calendar_set(scores, SeasonCalendarSet(season=SEASON, calendar=CALENDAR, version=1))
     return SEASON
-
-
-_n = iter(range(10000, 99999))
-
-
-def register(svc, *, owner: str | None = None, graduation_year: int = 2024, season: str = SEASON,
-             email: str | None = None) -> str:
-    """An applicant registered (applicant.registered.v1 as registration publishes it)."""
-    from scores import handlers
-    from shared.contracts import ApplicantRegistered
-
-    n = next(_n)
-    applicant_id = f"app-{n}"
-    handlers.on_applicant_registered(svc, ApplicantRegistered(
-        season=season, applicant_id=applicant_id, code_number=str(n), cms_id=f"PRO-{n:09d}",
-        email=email or f"{applicant_id}@test.caspr", first_name="Ada", last_name=f"Lee{n}", college="Temple",
-        graduation_year=graduation_year, timezone="America/Chicago", credits_total=12, owner_sub=owner, version=1))
-    return applicant_id
 
 
 class Api:

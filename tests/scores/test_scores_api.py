@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import CALENDAR, SEASON, register
+from scores_support import CALENDAR, SEASON, register
 
 from shared.contracts import (
     ScoresMayApply,
@@ -94,7 +94,7 @@ def test_s2_a_release_after_the_deadline_is_not_on_time(api, scores, season, clo
 
 
 def test_s2_at_the_deadline_the_applicants_without_a_release_are_told(api, scores, season, clock):
-    from conftest import deliver_outbox
+    from scores_support import deliver_outbox
 
     from scores import handlers
 
@@ -112,7 +112,7 @@ def test_s2_at_the_deadline_the_applicants_without_a_release_are_told(api, score
 
 
 def test_s2_a_reminder_seven_days_before_the_deadline(api, scores, season, clock):
-    from conftest import deliver_outbox
+    from scores_support import deliver_outbox
 
     from scores import handlers
 
@@ -259,7 +259,7 @@ def test_s4_the_cspe_table_overlaps_refused_and_eligibility(api, scores, season)
 
 # ----------------------------------------------------------------------------- S5
 def test_s5_withdrawals_on_schedule_once_and_prevented_by_a_recorded_pass(api, scores, season, clock):
-    from conftest import deliver_outbox
+    from scores_support import deliver_outbox
 
     from scores import handlers
 
@@ -294,7 +294,7 @@ def test_s5_withdrawn_applicants_are_not_withdrawn_again(api, scores, season, cl
 
 
 def test_s2_an_applicant_registered_after_the_deadline_is_told_at_once(api, scores, season, clock):
-    from conftest import deliver_outbox
+    from scores_support import deliver_outbox
 
     clock.set(CALENDAR["score_release_deadline"] + timedelta(days=2))
     late = register(scores, owner="u9")

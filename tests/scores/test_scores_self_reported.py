@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from conftest import REPORTS_BUCKET, register
+from scores_support import REPORTS_BUCKET, register
 
 from shared.contracts import ScoresResultRecorded
 
