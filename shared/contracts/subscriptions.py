@@ -46,5 +46,6 @@ SUBSCRIPTIONS: dict[str, list[str]] = {
         "track.positions_changed.v1",
         "track.withdrawn.v1",
         "track.reinstated.v1",
+        "application.delivered.v1",
     ],
 }

@@ -9,7 +9,10 @@ Season: programs 201 (track 2011, 1 position), 202 (2021: 3, 2022: 2) and 203 (2
   A4 none, A5 [2021] edited after certifying and left uncertified (M1).
   2011 ranks [A1, A0, A3]; 2021 ranks [A0, A2, A3, A5]; 2031 ranks [A2] (A2 would match it).
   -> A0 2021, A1 2011, A2 2021; A3, A4, A5 unmatched; unfilled 2021: 1, 2022: 2.
-  MPII (M7): A4, A5 and tracks 2021 (1), 2022 (2). A4 [2021], A5 [2022]; 2021 [A4], 2022 [A5]
+  MPII (M7): A4, A5 and tracks 2021 (1), 2022 (2). A4 and A5 send complete applications (Part I
+  pass, documents, letter requests) and designate program 202 in the MPII window through
+  /applications: MPII lists are limited to those MPII applications (application.delivered.v1).
+  A4 [2021], A5 [2022]; 2021 [A4], 2022 [A5]
   -> A4 2021, A5 2022; Post-Match list (M8): 2022 with 1 open position.
 """
 
@@ -23,6 +26,7 @@ import requests
 
 pytestmark = pytest.mark.e2e
 CARD = "4242424242424242"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def wait_for(fn, what: str, timeout: float = 120.0):
@@ -55,9 +59,9 @@ class Season:
 
     def add_applicant(self) -> dict:
         session, account = self.stack.new_account()
+        cms = f"EEE-{uuid.uuid4().hex[:9].upper()}"
         body = {"season": self.season, "first_name": "Ada", "last_name": f"Applicant{len(self.applicants)}",
-                "email": account["email"], "cms_id": f"EEE-{uuid.uuid4().hex[:9].upper()}", "college": "TUSPM",
-                "graduation_year": 2024}
+                "email": account["email"], "cms_id": cms, "college": "TUSPM", "graduation_year": 2024}
         r = session.post(f"{self.stack.url}/registration/applicants", json=body, timeout=30)
         assert r.status_code == 201, r.text
         applicant_id = r.json()["applicant_id"]
@@ -65,9 +69,60 @@ class Season:
                          json={"amount_cents": 55_000, "card_number": CARD},
                          headers={"Idempotency-Key": f"match-e2e-{applicant_id}"}, timeout=60)
         assert r.status_code == 201, r.text
-        a = {"session": session, "applicant_id": applicant_id, "code": r.json()["code_number"]}
+        a = {"session": session, "applicant_id": applicant_id, "code": r.json()["code_number"], "cms": cms}
         self.applicants.append(a)
         return a
+
+    def submit_application(self, n: int) -> None:
+        """A whole application through /applications (A1): personal statement and CV through
+        presigned POSTs, three letter requests, submission."""
+        a = self.applicants[n]
+        s, aid, base = a["session"], a["applicant_id"], f"{self.stack.url}/applications/applicants/{a['applicant_id']}"
+        wait_for(lambda: s.get(base, timeout=30).status_code == 200, "the applications service to know the applicant")
+        for kind in ("personal_statement", "cv"):
+            r = s.post(f"{base}/documents", json={"kind": kind, "filename": "x.pdf", "size": len(PDF)}, timeout=30)
+            assert r.status_code == 201, r.text
+            form = r.json()["upload"]
+            assert requests.post(form["url"], data=form["fields"], files={"file": ("x.pdf", PDF, "application/pdf")},
+                                 timeout=30).status_code in (200, 201, 204)
+            assert s.post(f"{base}/documents/{r.json()['document_id']}/completion", timeout=30).status_code == 200
+        for i in range(3):
+            r = s.post(f"{base}/letters", json={"writer_name": f"Dr {i}", "writer_email": f"m{i}-{aid}@test.caspr",
+                                                "label": "clinical", "waived": True}, timeout=30)
+            assert r.status_code == 201, r.text
+        assert s.post(f"{base}/submission", timeout=30).status_code == 200
+
+    def release_scores(self, n: int) -> None:
+        """The score release (S1), so that the passes reach registration and applications."""
+        a, url = self.applicants[n], self.stack.url
+        s, aid = a["session"], a["applicant_id"]
+        a["att"] = f"0020{self.season}{n}"
+        release = {"att_number": a["att"], "cms_id": a["cms"].lower(), "name_at_exam": "Ada", "explanation": "",
+                   "authorize_part1": True, "authorize_part2": True}
+        wait_for(lambda: s.put(f"{url}/scores/applicants/{aid}/release", json=release, timeout=30).status_code == 200,
+                 "the scores service to know the applicant")
+
+    def pass_exams(self, ns: list[int]) -> None:
+        """Part I and Part II Written passes (NBPME upload): S5 withdraws nobody at part1_pass_by
+        nor at part2_pass_by, and A3 lets them send applications."""
+        csv = "att_number,cms_id,exam,exam_date,result\n" + "".join(
+            f"{self.applicants[n]['att']},{self.applicants[n]['cms']},{exam},2023-07-18,pass\n"
+            for n in ns for exam in ("part1", "part2_written"))
+        r = self.stack.admin.post(f"{self.stack.url}/scores/seasons/{self.season}/results", data=csv.encode(),
+                                  headers={"Content-Type": "text/csv"}, timeout=300)
+        assert r.status_code == 200, r.text
+        for n in ns:
+            s, aid = self.applicants[n]["session"], self.applicants[n]["applicant_id"]
+            wait_for(lambda s=s, aid=aid: s.get(f"{self.stack.url}/applications/applicants/{aid}",
+                                                timeout=30).json()["may_apply"], "the Part I pass")
+
+    def designate(self, n: int, program_code: str) -> dict:
+        s, aid = self.applicants[n]["session"], self.applicants[n]["applicant_id"]
+        url = f"{self.stack.url}/applications/applicants/{aid}/designations"
+        r = wait_for(lambda: (lambda r: r if r.status_code != 422 or r.json().get("rule") != "M7" else None)(
+            s.post(url, json={"program_code": program_code}, timeout=30)), "the applications service to learn MPII")
+        assert r.status_code == 201 and r.json()["delivered_at"], r.text  # MPII: delivered at once (M7)
+        return r.json()
 
     def rank(self, n: int, tracks: list[str], rnd: str = "", certify: bool = True) -> dict:
         s = self.applicants[n]["session"]
@@ -114,6 +169,14 @@ def test_match_and_mpii_on_the_local_stack(stack):
     A = s.applicants
     wait_for(lambda: len(stack.admin.get(f"{s.base}/tracks", timeout=30).json()["tracks"]) == 4,
              "the match service to learn the tracks from program.registered.v1")
+    # everyone passes Part I and Part II Written (else S5 withdraws them at part1_pass_by or from the
+    # Match at part2_pass_by); A4 and A5
+    # submit applications, which their MPII applications need later (M7)
+    for n in range(6):
+        s.release_scores(n)
+    for n in (4, 5):
+        s.submit_application(n)
+    s.pass_exams(list(range(6)))
 
     # M1: lists open at rol_opens
     r = A[0]["session"].put(f"{s.base}/applicants/me/rol", json={"tracks": ["2011"]}, timeout=30)
@@ -199,6 +262,11 @@ def test_match_and_mpii_on_the_local_stack(stack):
     assert [(t["track_code"], t["positions"]) for t in mpii["tracks"]] == [("2021", 1), ("2022", 2)]
     assert A[4]["session"].get(f"{s.base}/mpii", timeout=30).json()["participant"] is True
     assert A[0]["session"].get(f"{s.base}/mpii", timeout=30).json()["participant"] is False
+    # M7: A4 and A5 send MPII applications to program 202 (delivered at once), which their lists
+    # and 202's lists are then limited to
+    stack.at(s.cal, "mpii_applications_open")
+    for n in (4, 5):
+        s.designate(n, "202")
     stack.at(s.cal, "mpii_rol_opens")
     r = A[0]["session"].put(f"{s.base}/mpii/applicants/me/rol", json={"tracks": ["2022"]}, timeout=30)
     assert r.status_code == 422 and r.json()["rule"] == "M7"
@@ -206,6 +274,10 @@ def test_match_and_mpii_on_the_local_stack(stack):
     assert r.status_code == 422 and r.json()["rule"] == "M7"
     r = s.programs["202"].put(f"{s.base}/mpii/tracks/2021/rol", json={"applicants": [A[0]["code"]]}, timeout=30)
     assert r.status_code == 422 and r.json()["rule"] == "M7"
+    wait_for(lambda: A[4]["session"].put(f"{s.base}/mpii/applicants/me/rol", json={"tracks": ["2021"]},
+                                         timeout=30).status_code == 200, "match to learn A4's MPII application")
+    wait_for(lambda: A[5]["session"].put(f"{s.base}/mpii/applicants/me/rol", json={"tracks": ["2022"]},
+                                         timeout=30).status_code == 200, "match to learn A5's MPII application")
     s.rank(4, ["2021"], rnd="/mpii")
     s.rank(5, ["2022"], rnd="/mpii")
     s.program_ranks("2021", [4], rnd="/mpii")

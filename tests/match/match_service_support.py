@@ -13,6 +13,7 @@ from shared.auth import Principal, TokenVerifier
 from shared.clock import ControlledClock
 from shared.contracts import (
     ApplicantRegistered,
+    ApplicationDelivered,
     Contract,
     ProgramRegistered,
     SeasonCalendarSet,
@@ -129,6 +130,14 @@ def seed_season(season: str = SEASON, applicants: int = 12, calendar: dict | Non
             graduation_year=2031, timezone="America/Chicago", credits_total=12, owner_sub=f"sub-applicant-{n}"))
     feed(*events)
     return ids
+
+
+def mpii_delivered(applicant: int, program_code: str, season: str = SEASON,
+                   at: datetime | None = None) -> ApplicationDelivered:
+    """M7: the applications service delivered applicant n's (seed_season's id) MPII application."""
+    at = at or CALENDAR["mpii_applications_open"] + timedelta(hours=1)
+    return ApplicationDelivered(season=season, applicant_id=f"app-{season}-{applicant}", program_code=program_code,
+                                round="mpii", designated_at=at, delivered_at=at)
 
 
 def submit_lists(svc):

@@ -26,6 +26,7 @@ from match_service_support import (
     build_service,
     deadline,
     feed,
+    mpii_delivered,
     program_principal,
     relay,
     seed_season,
@@ -149,6 +150,10 @@ def test_m4_m5_m6_m7_m8_a_whole_season_runs_on_the_state_machine(svc, clock):
     with pytest.raises(RuleViolation) as limited:
         handlers.put_applicant_rol(svc, SEASON, "mpii", "me", ["1011"], applicant_principal(1))
     assert limited.value.rule == "M7"
+    with pytest.raises(RuleViolation) as no_application:  # M7: no MPII application to 103 yet
+        handlers.put_applicant_rol(svc, SEASON, "mpii", "me", ["1031"], applicant_principal(1))
+    assert no_application.value.rule == "M7"
+    feed(mpii_delivered(1, "103"), mpii_delivered(6, "103"))
     for n in (1, 6):
         handlers.put_applicant_rol(svc, SEASON, "mpii", "me", ["1031"], applicant_principal(n))
         handlers.certify_applicant_rol(svc, SEASON, "mpii", "me", None, applicant_principal(n))

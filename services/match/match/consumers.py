@@ -1,6 +1,6 @@
 """on_sqs_message: the match service's queue carries two kinds of message.
 
-- EventBridge events (registration, calendar): parsed by the shared EventConsumer into
+- EventBridge events (registration, calendar, MPII deliveries of applications): parsed by the shared EventConsumer into
   their contracts, idempotent by event id, and turned into use cases;
 - task messages of the Match state machine (``{"caspr_task": "match", "step", ...,
   "task_token"}``, the .waitForTaskToken SQS pattern): performed by match.workflow,
@@ -20,6 +20,7 @@ from shared.contracts import (
     ApplicantRegistered,
     ApplicantReinstated,
     ApplicantWithdrawn,
+    ApplicationDelivered,
     ProgramRegistered,
     SeasonCalendarSet,
     SeasonDeadlineReached,
@@ -46,6 +47,7 @@ def _handlers() -> dict:
         ApplicantReinstated: use(handlers.on_applicant_reinstated),
         ApplicantMatchWithdrawn: use(handlers.on_applicant_match_withdrawn),
         ProgramRegistered: use(handlers.on_program_registered),
+        ApplicationDelivered: use(handlers.on_application_delivered),
         TrackPositionsChanged: use(handlers.on_track_positions_changed),
         TrackWithdrawn: use(handlers.on_track_withdrawn),
         TrackReinstated: use(handlers.on_track_reinstated),

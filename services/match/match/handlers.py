@@ -7,7 +7,7 @@ from __future__ import annotations
 from match.adapters.stepfunctions import Execution
 from match.bootstrap import Match
 from match.domain import release as rel
-from match.domain.mpii import MpiiParticipants
+from match.domain.mpii import MpiiParticipants, require_applied_applicants, require_applied_tracks
 from match.domain.rol import (
     APPLICANT,
     REGISTERED,
@@ -30,6 +30,7 @@ from shared.contracts import (
     ApplicantRegistered,
     ApplicantReinstated,
     ApplicantWithdrawn,
+    ApplicationDelivered,
     ProgramRegistered,
     SeasonCalendarSet,
     SeasonDeadlineReached,
@@ -74,6 +75,12 @@ def on_program_registered(svc: Match, e: ProgramRegistered) -> None:
         svc.store.upsert_track(TrackInfo(season=e.season, track_code=t.track_code, program_code=e.program_code,
                                          program_name=e.name, name=t.name, positions=t.positions),
                               version=e.version)
+
+
+def on_application_delivered(svc: Match, e: ApplicationDelivered) -> None:
+    """M7: MPII lists are limited to MPII applications; a Match-round delivery changes nothing here."""
+    if e.round == MPII:
+        svc.store.add_mpii_application(e.season, e.applicant_id, e.program_code, e.delivered_at)
 
 
 def _track_changed(svc: Match, e: TrackPositionsChanged | TrackWithdrawn | TrackReinstated,
@@ -217,9 +224,11 @@ def put_applicant_rol(svc: Match, season: str, rnd: str, applicant_id: str, trac
     if participants is not None and a.code_number not in participants.applicant_codes:
         raise RuleViolation("only applicants unmatched in the Match (registered, not withdrawn) take part in "
                             "MPII", rule="M7")
+    known = svc.store.tracks(season)
     entries = validate_applicant_entries(
-        tracks, svc.store.tracks(season), season=season,
-        mpii_tracks=participants.track_codes if participants is not None else None)
+        tracks, known, season=season, mpii_tracks=participants.track_codes if participants is not None else None)
+    if participants is not None:  # M7: MPII lists are limited to MPII applications
+        require_applied_tracks(entries, known, svc.store.mpii_applications(season).get(a.applicant_id, ()))
     rol = svc.store.save_rol(season, rnd, APPLICANT, a.applicant_id, entries, svc.platform.clock.now(),
                              principal.sub, _version_read(svc, season, rnd, APPLICANT, a.applicant_id, version))
     return _rol_view(svc, rol, applicant_id=a.applicant_id, code_number=a.code_number, withdrawn=a.withdrawn)
@@ -255,6 +264,10 @@ def put_track_rol(svc: Match, season: str, rnd: str, track_code: str, applicants
     entries = resolve_applicants(
         applicants, {a.applicant_id: a for a in people}, {a.code_number: a for a in people}, season=season,
         mpii_codes=participants.applicant_codes if participants is not None else None)
+    if participants is not None:  # M7: MPII lists are limited to MPII applications
+        applied = svc.store.mpii_applications(season)
+        require_applied_applicants(entries, t.program_code,
+                                   {a.code_number: applied.get(a.applicant_id, ()) for a in people})
     rol = svc.store.save_rol(season, rnd, TRACK, t.track_code, entries, svc.platform.clock.now(), principal.sub,
                              _version_read(svc, season, rnd, TRACK, t.track_code, version))
     return _rol_view(svc, rol, track_code=t.track_code, program_code=t.program_code)

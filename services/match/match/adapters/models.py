@@ -15,6 +15,7 @@
 | stored result of track       | season#{s}         | result#{round}#track#{track_code}          |
 | release state                | season#{s}         | release                                    |
 | MPII participants            | season#{s}         | mpii                                       |
+| MPII application (M7)        | season#{s}         | mpii-application#{applicant_id}#{program}  |
 | Post-Match list              | season#{s}         | post-match                                 |
 | run (one per attempt)        | season#{s}         | run#{run_id}                               |
 | step log of a run            | season#{s}         | runstep#{run_id}#{step_key}                |
@@ -135,6 +136,16 @@ class DocumentItem(BaseItem):
     Meta = META
     document = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+
+
+class MpiiApplicationItem(BaseItem):
+    """M7: the applications service delivered this applicant's application to this program
+    in the MPII round (application.delivered.v1, round "mpii")."""
+
+    Meta = META
+    applicant_id = UnicodeAttribute()
+    program_code = UnicodeAttribute()
+    delivered_at = UTCDateTimeAttribute()
 
 
 class RunItem(BaseItem):

@@ -31,6 +31,7 @@ from match.adapters.models import (
     BlobItem,
     CalendarItem,
     DocumentItem,
+    MpiiApplicationItem,
     PointerItem,
     ReleaseItem,
     RolItem,
@@ -244,6 +245,15 @@ class MatchStore(ABC):
 
     @abstractmethod
     def mpii(self, season: str) -> MpiiParticipants | None: ...
+
+    @abstractmethod
+    def add_mpii_application(self, season: str, applicant_id: str, program_code: str,
+                             delivered_at: datetime) -> None:
+        """M7: an MPII delivery (idempotent: a redelivered event writes the same item)."""
+
+    @abstractmethod
+    def mpii_applications(self, season: str) -> dict[str, frozenset[str]]:
+        """M7: applicant id -> the programs its MPII applications were delivered to."""
 
     @abstractmethod
     def save_post_match(self, season: str, entries: list[dict], now: datetime) -> tuple[list[dict], datetime]: ...
@@ -700,6 +710,19 @@ class DynamoMatchStore(MatchStore):
             return None
         doc = json.loads(item.document)
         return MpiiParticipants(tuple(doc["applicants"]), {k: int(v) for k, v in doc["tracks"].items()})
+
+    @transient
+    def add_mpii_application(self, season, applicant_id, program_code, delivered_at):
+        MpiiApplicationItem(pk=_season(season), sk=f"mpii-application#{applicant_id}#{program_code}",
+                            applicant_id=applicant_id, program_code=program_code, delivered_at=delivered_at).save()
+
+    @transient
+    def mpii_applications(self, season):
+        out: dict[str, set[str]] = {}
+        for i in MpiiApplicationItem.query(_season(season), MpiiApplicationItem.sk.startswith("mpii-application#"),
+                                           consistent_read=True):
+            out.setdefault(i.applicant_id, set()).add(i.program_code)
+        return {k: frozenset(v) for k, v in out.items()}
 
     @transient
     def save_post_match(self, season, entries, now):

@@ -4,7 +4,9 @@ An applicant ranks tracks (track codes); a program ranks applicants, one list pe
 track (stored as the applicants' code numbers). Lists have no length limit. Any
 edit uncertifies a list; only certified lists count in a run. Withdrawn
 participants stay on lists, flagged, and the run skips them (M3). In the MPII
-round both sides may rank only MPII participants (M7).
+round both sides may rank only MPII participants (M7), and further only where an MPII
+application was delivered: an applicant the tracks of programs it applied to in MPII, a
+program the applicants who applied to it in MPII (match.domain.mpii.require_applied_*).
 """
 
 from __future__ import annotations
