@@ -337,3 +337,37 @@ def test_i8_at_interviews_close_applicants_who_never_booked_are_refunded_once(ap
     deliver_outbox()
     refunds = svc.platform.publisher.of(InterviewFeeRefundDue)
     assert [(e.applicant_id, e.amount_cents, e.rule) for e in refunds] == [("a2", 25_000, "I8")]
+
+
+def test_calendar_ics_one_vevent_per_booking_sequence_on_rebook_cancelled_and_a_private_address(api, svc,
+                                                                                               open_season):
+    from icalendar import Calendar
+
+    t1, t2 = make_type(api), make_type(api, name="Residents")
+    e1, e2 = make_event(api, t1, CRIP_DAY), make_event(api, t1, CRIP_DAY + timedelta(hours=2))
+    e3 = make_event(api, t2, CRIP_DAY + timedelta(hours=4))
+    inv = invite(api, "a1", [t1, t2])
+    b1 = book(api, inv, t1, e1, "applicant:sub-a1").data["booking_id"]
+    b2 = book(api, inv, t2, e3, "applicant:sub-a1").data["booking_id"]
+    assert api.call("PUT", f"/bookings/{b1}", "applicant:sub-a1", {"event_id": e2}).status_code == 200
+    assert api.call("DELETE", f"/bookings/{b2}", "applicant:sub-a1").status_code == 200
+    r = api.client.http.get("/applicants/a1/calendar.ics", headers={"Authorization": "Bearer applicant:sub-a1"})
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/calendar")
+    events = {str(v["uid"]): v for v in Calendar.from_ical(r.body).walk("VEVENT")}
+    assert set(events) == {f"{b1}@interviews.caspr", f"{b2}@interviews.caspr"}
+    moved, gone = events[f"{b1}@interviews.caspr"], events[f"{b2}@interviews.caspr"]
+    assert int(moved["sequence"]) == 1 and str(moved["status"]) == "CONFIRMED"
+    assert moved.decoded("dtstart") == CRIP_DAY + timedelta(hours=2)
+    assert str(gone["status"]) == "CANCELLED"
+    assert api.call("GET", "/applicants/a1/calendar.ics", "applicant:sub-a2").status_code == 403
+    # the private address: no sign-in; a new one revokes the old one; DELETE revokes
+    r = api.call("POST", "/applicants/a1/calendar-address", "applicant:sub-a1")
+    assert r.status_code == 201
+    path = "/" + r.data["url"].split("/interviews/", 1)[1]
+    assert api.client.http.get(path).status_code == 200
+    r2 = api.call("POST", "/applicants/a1/calendar-address", "applicant:sub-a1")
+    assert api.client.http.get(path).status_code == 404
+    path2 = "/" + r2.data["url"].split("/interviews/", 1)[1]
+    assert b"BEGIN:VEVENT" in api.client.http.get(path2).body
+    assert api.call("DELETE", "/applicants/a1/calendar-address", "applicant:sub-a1").status_code == 204
+    assert api.client.http.get(path2).status_code == 404

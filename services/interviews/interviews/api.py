@@ -12,6 +12,7 @@ from interviews.schemas import (
     ApplicantInvitations,
     BookingIn,
     BookingOut,
+    CalendarAddress,
     EventIn,
     EventList,
     EventOut,
@@ -185,3 +186,34 @@ def get_booking_page(query: TokenQuery):
     return Response(body=pages.booking_page(), status_code=200,
                     headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
                              "Referrer-Policy": "no-referrer"})
+
+
+ICS = {"Content-Type": "text/calendar; charset=utf-8", "Cache-Control": "no-store"}
+
+
+@bp.endpoint("/applicants/{applicant_id}/calendar.ics", "GET", summary="The applicant's interviews as an "
+             "iCalendar file (RFC 5545): one VEVENT per booking, SEQUENCE raised on a rebook, cancelled ones "
+             "STATUS:CANCELLED", query=TokenQuery, roles=PUBLIC, errors=(401, 403, 404))
+def get_calendar(applicant_id: str, query: TokenQuery, principal):
+    return Response(body=handlers.applicant_calendar(svc(), principal, applicant_id, query.token),
+                    status_code=200, headers=ICS)
+
+
+@bp.endpoint("/applicants/{applicant_id}/calendar-address", "POST", summary="A private calendar subscription "
+             "address (no sign-in); a new one revokes the previous one", response=CalendarAddress, status=201,
+             roles=("applicant", "admin"), errors=(401, 403, 404))
+def post_calendar_address(applicant_id: str, principal):
+    return CalendarAddress(url=handlers.calendar_subscription(svc(), principal, applicant_id))
+
+
+@bp.endpoint("/applicants/{applicant_id}/calendar-address", "DELETE", summary="Revoke the private calendar "
+             "address", status=204, roles=("applicant", "admin"), errors=(401, 403, 404))
+def delete_calendar_address(applicant_id: str, principal):
+    handlers.revoke_calendar_subscription(svc(), principal, applicant_id)
+    return Response(body="", status_code=204)
+
+
+@bp.endpoint("/calendars/{secret}", "GET", summary="A private calendar subscription address "
+             "(/calendars/{secret}.ics, no sign-in)", roles=PUBLIC, errors=(404,))
+def get_subscribed_calendar(secret: str):
+    return Response(body=handlers.subscribed_calendar(svc(), secret), status_code=200, headers=ICS)

@@ -337,6 +337,40 @@ def applicant_invitations(svc: Interviews, principal: Principal | None, applican
     return a, out, bookings
 
 
+# ----------------------------------------------------------------------------- calendar (.ics)
+def calendar_of(svc: Interviews, applicant_id: str) -> str:
+    from interviews.calendar import applicant_calendar
+
+    rows = [(b, svc.store.event(b.event_id), svc.store.program(b.program_code))
+            for b in svc.store.bookings(applicant_id)]
+    return applicant_calendar(rows, svc.platform.clock.now())
+
+
+def applicant_calendar(svc: Interviews, principal: Principal | None, applicant_id: str,
+                       token: str | None = None) -> str:
+    require_applicant(svc, principal, applicant_id, token)
+    return calendar_of(svc, applicant_id)
+
+
+def calendar_subscription(svc: Interviews, principal: Principal, applicant_id: str) -> str:
+    """A private address for calendar apps (no sign-in); a new one revokes the previous one."""
+    require_applicant(svc, principal, applicant_id)
+    secret = svc.store.new_calendar_secret(applicant_id)
+    return f"{svc.platform.settings.public_base_url.rstrip('/')}/interviews/calendars/{secret}.ics"
+
+
+def revoke_calendar_subscription(svc: Interviews, principal: Principal, applicant_id: str) -> None:
+    require_applicant(svc, principal, applicant_id)
+    svc.store.revoke_calendar_secret(applicant_id)
+
+
+def subscribed_calendar(svc: Interviews, secret: str) -> str:
+    applicant_id = svc.store.calendar_owner(secret.removesuffix(".ics"))
+    if applicant_id is None:
+        raise NotFound("no such calendar address (it may have been revoked)")
+    return calendar_of(svc, applicant_id)
+
+
 # ----------------------------------------------------------------------------- I8
 def refund_unbooked(svc: Interviews, season: str, at: datetime) -> int:
     """I8: at interviews_close every registered applicant who never booked through the system is

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -67,7 +67,7 @@ class EventList(BaseModel):
 class InvitationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     applicant_id: str = Field(**ID)
-    type_ids: list[str] = Field(min_length=1, max_length=20)
+    type_ids: list[Annotated[str, Field(**ID)]] = Field(min_length=1, max_length=20)
     message: str = Field(default="", max_length=4000)
 
 
@@ -104,7 +104,7 @@ class TokenQuery(BaseModel):
 
 
 class ScheduleQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)  # ?from= (or from_=) and ?to=
     from_: AwareDatetime | None = Field(default=None, alias="from")
     to: AwareDatetime | None = None
 
@@ -166,3 +166,7 @@ class ApplicantInvitations(BaseModel):
     timezone: str
     invitations: list[ApplicantInvitation]
     bookings: list[BookingOut]
+
+
+class CalendarAddress(BaseModel):
+    url: str = Field(description="the private .ics address for a calendar app (keep it secret)")

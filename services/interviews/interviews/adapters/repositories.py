@@ -159,6 +159,12 @@ class InterviewStore(ABC):
     def announce_refund(self, applicant_id: str, now: datetime, events: Iterable[Contract]) -> bool:
         """I8: announces the refund once per applicant (False when announced before)."""
     @abstractmethod
+    def new_calendar_secret(self, applicant_id: str) -> str: ...
+    @abstractmethod
+    def revoke_calendar_secret(self, applicant_id: str) -> None: ...
+    @abstractmethod
+    def calendar_owner(self, secret: str) -> str | None: ...
+    @abstractmethod
     def ever_booked(self, applicant_id: str) -> bool:
         """I8: whether the applicant ever booked through the system (a cancellation keeps it)."""
 
@@ -453,3 +459,28 @@ class DynamoInterviewStore(InterviewStore):
 
     def ever_booked(self, applicant_id: str) -> bool:
         return _get(DeliveredItem, f"applicant#{applicant_id}", "ever_booked") is not None
+
+    # ---- the private calendar address
+    def new_calendar_secret(self, applicant_id: str) -> str:
+        import secrets
+
+        self.revoke_calendar_secret(applicant_id)
+        secret = secrets.token_urlsafe(24)
+        t = self._tx(self.now())
+        t.put(TypeBookingItem(pk=f"calendar#{secret}", sk="calendar", booking_id=applicant_id),
+              condition=TypeBookingItem.pk.does_not_exist())
+        t.put(TypeBookingItem(pk=f"applicant#{applicant_id}", sk="calendar_secret", booking_id=secret))
+        t.commit()
+        return secret
+
+    def revoke_calendar_secret(self, applicant_id: str) -> None:
+        current = _get(TypeBookingItem, f"applicant#{applicant_id}", "calendar_secret")
+        if current is not None:
+            TypeBookingItem(pk=f"calendar#{current.booking_id}", sk="calendar").delete()
+            current.delete()
+
+    def calendar_owner(self, secret: str) -> str | None:
+        if not secret or len(secret) > 100:
+            return None
+        item = _get(TypeBookingItem, f"calendar#{secret}", "calendar")
+        return item.booking_id if item else None

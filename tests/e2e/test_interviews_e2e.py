@@ -1,0 +1,238 @@
+"""Interviews on the running local stack: registration's applicants and programs reach the
+interviews service through the bus; deliveries are announced as the applications service
+announces them (application.delivered.v1 on the bus); the program invites from
+invitations_open on the local clock; applicants book from their emailed links, without
+signing in, all at once.
+
+- 200 applicants, each with an invitation, all booking 20 seats (2 events x 10) at once:
+  exactly 20 bookings, no event over capacity, every other attempt a clean 409 naming I4.
+- one applicant booking 10 overlapping events of 10 programs at once: exactly 1 booking."""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+import requests
+
+from shared.clock import iso, parse_instant
+
+pytestmark = pytest.mark.e2e
+CARD = "4242424242424242"
+LINK = re.compile(r"https?://\S+/interviews/book\?token=(\S+)")
+_codes = iter(range(700, 1000))
+
+
+def registration(season: str, email: str) -> dict:
+    return {"season": season, "first_name": "Ada", "last_name": "Lovelace", "email": email,
+            "cms_id": f"EEE-{uuid.uuid4().hex[:9].upper()}", "college": "TUSPM", "graduation_year": 2024}
+
+
+def program(season: str, code: str) -> dict:
+    return {"season": season, "program_code": code, "name": f"Program {code}", "city": "Chicago", "state": "IL",
+            "coth": True, "crip": False, "contact": {"name": "Director"},
+            "tracks": [{"track_code": f"{code}1", "name": "PMSR/RRA", "positions": 2}]}
+
+
+def sessions(stack):
+    local = threading.local()
+
+    def session():
+        if not hasattr(local, "s"):
+            local.s = stack.session(stack.admin.headers["Authorization"].removeprefix("Bearer "))
+        return local.s
+
+    return session
+
+
+def register_paid(stack, season: str, n: int) -> list[dict]:
+    """n registered (paid) applicants, registered by the administrator on their behalf."""
+    session = sessions(stack)
+    url = f"{stack.url}/registration/applicants"
+
+    def one(i):
+        email = f"iv{i}-{uuid.uuid4().hex[:8]}@e2e.caspr"
+        r = session().post(url, json=registration(season, email), timeout=120)
+        assert r.status_code == 201, r.text
+        aid = r.json()["applicant_id"]
+        p = session().post(f"{url}/{aid}/payments", json={"amount_cents": 55_000, "card_number": CARD},
+                           headers={"Idempotency-Key": f"pay-{aid}"}, timeout=120)
+        assert p.status_code == 201, p.text
+        return {"id": aid, "email": email}
+
+    first = [one(0)]
+    with ThreadPoolExecutor(8) as pool:
+        return first + list(pool.map(one, range(1, n)))
+
+
+def deliver(stack, season: str, pairs: list[tuple[str, str]]) -> None:
+    """What the applications service announces at applications_delivered (A5)."""
+    from shared.contracts import ApplicationDelivered
+    from shared.events import EventBridgePublisher
+    from shared.settings import Settings
+
+    now = stack.now()
+    bus = EventBridgePublisher(Settings.from_env().event_bus)
+    events = [ApplicationDelivered(season=season, applicant_id=a, program_code=c, round="match", designated_at=now,
+                                   delivered_at=now) for a, c in pairs]
+    for i in range(0, len(events), 10):
+        bus.publish(*events[i:i + 10])
+
+
+def wait_for(check, what: str, timeout: float = 120.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def season_with_programs(stack, n_programs: int, past: bool = False):
+    """A new season and its programs; `past`: its invitations_open passed a few minutes ago (its
+    earlier instants fire at once, with nobody registered yet; the session's clock stays)."""
+    season, cal = stack.new_season(stack.now() - timedelta(days=30, minutes=5) if past else None)
+    codes = [f"{next(_codes)}" for _ in range(n_programs)]
+    for code in codes:
+        r = stack.admin.post(f"{stack.url}/registration/programs", json=program(season, code), timeout=60)
+        assert r.status_code == 201, r.text
+    return season, cal, codes
+
+
+def make_type_and_event(stack, code: str, start, capacity: int, minutes: int = 30) -> tuple[str, str]:
+    base = f"{stack.url}/interviews/programs/{code}"
+    r = wait_for(lambda: (lambda r: r if r.status_code == 201 else None)(
+        stack.admin.post(f"{base}/types", json={"name": "Faculty interview"}, timeout=60)),
+        f"program {code} to reach the interviews service")
+    type_id = r.json()["type_id"]
+    r = stack.admin.post(f"{base}/events", json={
+        "type_id": type_id, "start": iso(start), "end": iso(start + timedelta(minutes=minutes)), "capacity": capacity,
+        "place": "virtual", "location": "video call", "timezone": "America/Chicago"}, timeout=60)
+    assert r.status_code == 201, r.text
+    return type_id, r.json()["event_id"]
+
+
+def invite_all(stack, code: str, type_id: str, applicant_ids: list[str]) -> dict[str, str]:
+    url = f"{stack.url}/interviews/programs/{code}/invitations"
+    session = sessions(stack)
+
+    def one(aid):
+        def sent():  # 403 while the delivery has not reached the interviews service yet
+            r = session().post(url, json={"applicant_id": aid, "type_ids": [type_id], "message": "Welcome"},
+                               timeout=120)
+            assert r.status_code in (201, 403), r.text
+            return r if r.status_code == 201 else None
+
+        return aid, wait_for(sent, f"the invitation of {aid}", timeout=240).json()["invitation_id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        return dict(pool.map(one, applicant_ids))
+
+
+def links_by_invitation(stack) -> dict[str, str]:
+    """Every booking link emailed so far, by the invitation its token names."""
+    import base64
+    import json
+
+    out = {}
+    for msg in stack.local.outbox():
+        for token in LINK.findall(msg["body"]):
+            body = token.split(".")[0]
+            payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+            out[payload["i"]] = token
+    return out
+
+
+def burst(calls):
+    start = threading.Barrier(len(calls))
+
+    def one(call):
+        start.wait(timeout=60)
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(one, calls))
+
+
+def test_i4_two_hundred_applicants_booking_twenty_seats_at_once_exactly_twenty(stack):
+    import time
+
+    started = time.monotonic()
+
+    def phase(name):
+        print(f"{name}: {time.monotonic() - started:.1f} s")
+
+    season, cal, (code,) = season_with_programs(stack, 1)
+    stack.at(cal, "invitations_open")  # first: the instants before it fire with nobody registered yet
+    applicants = register_paid(stack, season, 200)
+    phase("200 registered")
+    deliver(stack, season, [(a["id"], code) for a in applicants])
+    stack.local.settle(180)  # the invitations below wait for the deliveries they need
+    phase("delivered")
+    day = parse_instant(cal["non_crip_interviews_from"]) + timedelta(days=1)
+    type_id, e1 = make_type_and_event(stack, code, day, capacity=10)
+    r = stack.admin.post(f"{stack.url}/interviews/programs/{code}/events", json={
+        "type_id": type_id, "start": iso(day + timedelta(hours=2)), "end": iso(day + timedelta(hours=2, minutes=30)),
+        "capacity": 10, "place": "virtual", "location": "video call", "timezone": "America/Chicago"}, timeout=60)
+    assert r.status_code == 201, r.text
+    e2 = r.json()["event_id"]
+    invitations = invite_all(stack, code, type_id, [a["id"] for a in applicants])
+    phase("invited")
+    links = wait_for(lambda: (lambda ls: ls if all(i in ls for i in invitations.values()) else None)(
+        links_by_invitation(stack)), "every invitation email")
+    phase("links")
+
+    def attempt(i, inv):
+        return requests.post(f"{stack.url}/interviews/invitations/{inv}/bookings", params={"token": links[inv]},
+                             json={"type_id": type_id, "event_id": e1 if i % 2 else e2}, timeout=180)
+
+    outcomes = burst([lambda i=i, inv=inv: attempt(i, inv) for i, inv in enumerate(invitations.values())])
+    phase("burst")
+    statuses = Counter(r.status_code for r in outcomes)
+    assert statuses == {201: 20, 409: 180}, statuses
+    refused = [r.json() for r in outcomes if r.status_code == 409]
+    assert all(p["rule"] == "I4" and p["i4"] == "capacity" and p["type"].endswith("/I4") for p in refused), refused[:2]
+    schedule = stack.admin.get(f"{stack.url}/interviews/programs/{code}/schedule", timeout=60).json()["events"]
+    assert sorted((e["booked"], len(e["bookings"])) for e in schedule) == [(10, 10), (10, 10)]
+    booked = {b["applicant_id"] for e in schedule for b in e["bookings"]}
+    assert len(booked) == 20
+
+
+def test_i4_one_applicant_booking_ten_overlapping_events_of_ten_programs_at_once_exactly_one(stack):
+    season, cal, codes = season_with_programs(stack, 10, past=True)
+    (applicant,) = register_paid(stack, season, 1)
+    deliver(stack, season, [(applicant["id"], c) for c in codes])
+    stack.local.settle(120)
+    day = parse_instant(cal["non_crip_interviews_from"]) + timedelta(days=1)
+    offers = []
+    for k, code in enumerate(codes):
+        # 3 minutes apart, 30 minutes long: every two of them overlap
+        type_id, event_id = make_type_and_event(stack, code, day + timedelta(minutes=3 * k), capacity=5)
+        (inv,) = invite_all(stack, code, type_id, [applicant["id"]]).values()
+        offers.append((inv, type_id, event_id))
+    links = wait_for(lambda: (lambda ls: ls if all(o[0] in ls for o in offers) else None)(links_by_invitation(stack)),
+                     "the ten invitation emails")
+    outcomes = burst([lambda o=o: requests.post(f"{stack.url}/interviews/invitations/{o[0]}/bookings",
+                                                params={"token": links[o[0]]},
+                                                json={"type_id": o[1], "event_id": o[2]}, timeout=180)
+                      for o in offers])
+    assert Counter(r.status_code for r in outcomes) == {201: 1, 409: 9}, [r.text for r in outcomes]
+    won = next(r.json() for r in outcomes if r.status_code == 201)
+    assert all(r.json()["i4"] == "overlap_or_buffer" and r.json()["booking_id"] == won["booking_id"]
+               for r in outcomes if r.status_code == 409)
+    # the booking page of the link works without signing in; another invitation's link is refused
+    inv0 = offers[0][0]
+    page = requests.get(f"{stack.url}/interviews/book", params={"token": links[inv0]}, timeout=60)
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    other = offers[1]
+    r = requests.post(f"{stack.url}/interviews/invitations/{other[0]}/bookings", params={"token": links[inv0]},
+                      json={"type_id": other[1], "event_id": other[2]}, timeout=60)
+    assert r.status_code == 403
