@@ -236,3 +236,39 @@ def test_i4_one_applicant_booking_ten_overlapping_events_of_ten_programs_at_once
     r = requests.post(f"{stack.url}/interviews/invitations/{other[0]}/bookings", params={"token": links[inv0]},
                       json={"type_id": other[1], "event_id": other[2]}, timeout=60)
     assert r.status_code == 403
+
+
+# ----------------------------------------------------------------------------- schemathesis
+import schemathesis  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+from .problem_checks import CHECKS  # noqa: E402
+
+OPERATIONS = r"^/interviews/"
+
+
+@pytest.fixture(scope="module")
+def interviews_schema(stack):
+    loaded = schemathesis.openapi.from_url(f"{stack.url}/openapi.json", timeout=30)
+    loaded.config.phases.coverage.unexpected_methods = {"get", "put", "post", "delete", "patch"}
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def interviews_roles(stack):
+    applicant_session, _ = stack.new_account("applicant")
+    program_session, _ = stack.new_account("program", program_code="101")
+    return {"admin": {"Authorization": stack.admin.headers["Authorization"]},
+            "applicant": {"Authorization": applicant_session.headers["Authorization"]},
+            "program": {"Authorization": program_session.headers["Authorization"]},
+            "anonymous": {}}
+
+
+interviews_operations = schemathesis.pytest.from_fixture("interviews_schema").include(path_regex=OPERATIONS)
+
+
+@interviews_operations.parametrize()
+@settings(max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+def test_schemathesis_interviews_no_5xx_and_problem_json(case, interviews_roles):
+    for headers in interviews_roles.values():
+        case.call_and_validate(headers=headers, checks=CHECKS, timeout=60)

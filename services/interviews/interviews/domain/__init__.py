@@ -16,6 +16,7 @@ BUFFER = timedelta(minutes=15)  # I4: no booking starts or ends within 15 minute
 BUCKET_MINUTES = 15  # the claim grid; exact because BUFFER >= one bucket (see slot_claims)
 DEFAULT_TIMEZONE = "America/Chicago"  # I6: Central
 PLACES = ("crip", "onsite", "virtual")
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 I9_NOTICE = ("Communication guidelines (I9): you may freely discuss any matter and express a high level of "
              "interest; neither the applicant nor the program may ask or prompt the other side for ranking "
              "intentions, and neither may solicit or disclose rank positions.")
@@ -152,6 +153,11 @@ def require_before_lockout(e: InterviewEvent, now: datetime, what: str = "this b
 def validate_event(start: datetime, end: datetime, capacity: int, place: str, timezone: str,
                    lockout_at: datetime) -> None:
     errors = []
+    for name, t in (("start", start), ("end", end), ("lockout_at", lockout_at)):
+        if not EARLIEST <= t <= LATEST:
+            errors.append(FieldError(name, "must lie between 2000 and 2100"))
+    if errors:
+        raise ValidationFailed("the event has invalid fields", errors=errors)
     if end <= start:
         errors.append(FieldError("end", "must be after start"))
     elif end - start > timedelta(hours=8):
