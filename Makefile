@@ -51,6 +51,7 @@ deploy: package
 bench: install
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_match.py
+	$(BIN)/python bench/bench_applications.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
