@@ -371,3 +371,31 @@ def test_calendar_ics_one_vevent_per_booking_sequence_on_rebook_cancelled_and_a_
     assert b"BEGIN:VEVENT" in api.client.http.get(path2).body
     assert api.call("DELETE", "/applicants/a1/calendar-address", "applicant:sub-a1").status_code == 204
     assert api.client.http.get(path2).status_code == 404
+
+
+def test_i1_patch_and_delete_an_event_a_booked_one_never_shrinks_below_its_bookings(api, svc, open_season):
+    t1 = make_type(api)
+    e1 = make_event(api, t1, CRIP_DAY, capacity=3)
+    inv0, inv1 = invite(api, "a0", [t1]), invite(api, "a1", [t1])
+    assert book(api, inv0, t1, e1, "applicant:sub-a0").status_code == 201
+    assert book(api, inv1, t1, e1, "applicant:sub-a1").status_code == 201
+    r = api.call("PATCH", f"/programs/101/events/{e1}", P1, {"capacity": 1})
+    assert r.status_code == 409 and r.data["rule"] == "I1"
+    r = api.call("PATCH", f"/programs/101/events/{e1}", P1, {"start": iso(CRIP_DAY + timedelta(hours=1)),
+                                                             "end": iso(CRIP_DAY + timedelta(hours=2))})
+    assert r.status_code == 409
+    r = api.call("PATCH", f"/programs/101/events/{e1}", P1, {"capacity": 2, "location": "Hall B"})
+    assert r.status_code == 200 and (r.data["capacity"], r.data["location"]) == (2, "Hall B")
+    assert api.call("PATCH", f"/programs/101/events/{e1}", P2, {"capacity": 5}).status_code == 403
+    deliver_outbox()
+    before = len(svc.platform.mailer.sent)
+    r = api.call("DELETE", f"/programs/101/events/{e1}", P1)
+    assert r.status_code == 200 and r.data["bookings_cancelled"] == 2
+    deliver_outbox()
+    told = {m.to for m in svc.platform.mailer.sent[before:]}
+    assert told == {"a0@test.caspr", "a1@test.caspr"}
+    assert svc.store.event(e1) is None
+    assert [b.status for b in svc.store.bookings("a0")] == ["cancelled"]
+    # the time is free again: a0 books another event of the type at the same time
+    e2 = make_event(api, t1, CRIP_DAY, capacity=1)
+    assert book(api, inv0, t1, e2, "applicant:sub-a0").status_code == 201

@@ -13,9 +13,11 @@ from interviews.schemas import (
     BookingIn,
     BookingOut,
     CalendarAddress,
+    EventDeleted,
     EventIn,
     EventList,
     EventOut,
+    EventPatch,
     ForceBookingIn,
     Health,
     InvitationIn,
@@ -108,6 +110,21 @@ def post_event(code: str, body: EventIn, principal):
              response=EventList, roles=PROGRAM, errors=(401, 403, 404, 422))
 def get_events(code: str, principal):
     return EventList(events=[event_out(e) for e in handlers.events(svc(), principal, code)])
+
+
+@bp.endpoint("/programs/{code}/events/{event_id}", "PATCH", summary="Change an event (I1): a booked event cannot "
+             "shrink below its bookings nor move", body=EventPatch, response=EventOut, roles=PROGRAM,
+             errors=(401, 403, 404, 409, 422))
+def patch_event(code: str, event_id: str, body: EventPatch, principal):
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    return event_out(handlers.change_event(svc(), principal, code, event_id, changes))
+
+
+@bp.endpoint("/programs/{code}/events/{event_id}", "DELETE", summary="Delete an event (I1): its bookings are "
+             "cancelled and the booked applicants told by email", response=EventDeleted, roles=PROGRAM,
+             errors=(401, 403, 404, 409))
+def delete_event(code: str, event_id: str, principal):
+    return EventDeleted(event_id=event_id, bookings_cancelled=handlers.delete_event(svc(), principal, code, event_id))
 
 
 @bp.endpoint("/programs/{code}/invitations", "POST", summary="Invite an applicant delivered to the program to "

@@ -37,3 +37,13 @@ def booked(a: ApplicantInfo, p: ProgramInfo | None, b: Booking, e: InterviewEven
               f"{in_zone(b.start, e.timezone)} to {in_zone(b.end, e.timezone)} ({e.timezone}, the program's)\n"
               f"Place: {e.place}, {e.location}\nBooking: {b.booking_id}\n\n"
               f"You can rebook or cancel until {in_zone(e.lockout_at, a.timezone)}.\n\n{I9_NOTICE}\n\nCASPR\n"))
+
+
+def event_cancelled(a: ApplicantInfo, p: ProgramInfo, b: Booking, e: InterviewEvent) -> Email:
+    """I1: the program deleted the event the applicant had booked."""
+    return Email(
+        to=a.email, subject=f"CASPR: {p.name} ({p.program_code}) cancelled your interview of "
+                            f"{in_zone(b.start, a.timezone)}",
+        body=(f"Dear {a.first_name} {a.last_name},\n\n{p.name} ({p.program_code}) cancelled the interview event you "
+              f"had booked ({in_zone(b.start, a.timezone)}, {a.timezone}). Your booking {b.booking_id} is cancelled; "
+              "you may book another time of the same interview type from your invitation.\n\nCASPR\n"))

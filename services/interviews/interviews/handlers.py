@@ -119,6 +119,49 @@ def add_event(svc: Interviews, principal: Principal, code: str, *, type_id: str,
     return e
 
 
+def change_event(svc: Interviews, principal: Principal, code: str, event_id: str, changes: dict) -> InterviewEvent:
+    """I1: PATCH an event; a booked event cannot shrink below its bookings nor move (a condition)."""
+    p = _program(svc, principal, code)
+    e = svc.store.event(event_id)
+    if e is None or e.program_code != code:
+        raise NotFound(f"event {event_id} is not an event of program {code}")
+    after = replace(e, **changes)
+    validate_event(after.start, after.end, after.capacity, after.place, after.timezone, after.lockout_at)
+    if "start" in changes or "end" in changes:
+        check_event_window(p, after.place, after.start, after.end, svc.store.calendar(p.season))  # I7
+    return svc.store.update_event(e, changes)
+
+
+def delete_event(svc: Interviews, principal: Principal, code: str, event_id: str) -> int:
+    """I1: the event takes no new booking, each booking of it is cancelled and its applicant told by
+    email (one transaction each, as a cancellation), then the event is deleted. Returns how many
+    bookings were cancelled."""
+    p = _program(svc, principal, code)
+    e = svc.store.event(event_id)
+    if e is None or e.program_code != code:
+        raise NotFound(f"event {event_id} is not an event of program {code}")
+    svc.store.close_event(event_id)
+    now = svc.platform.clock.now()
+    cancelled = 0
+    for _ in range(CONFLICT_RETRIES):
+        for b in svc.store.event_bookings(event_id):
+            a = svc.store.applicant(b.applicant_id)
+            mails = [emails.event_cancelled(a, p, b, e)] if a else []
+            try:
+                svc.store.cancel(b, e, now, [InterviewBookingCancelled(
+                    season=e.season, booking_id=b.booking_id, applicant_id=b.applicant_id, program_code=code,
+                    type_id=b.type_id, event_id=event_id, sequence=b.sequence + 1, at=now)], mails)
+                cancelled += 1
+            except Conflict:
+                continue  # cancelled or moved meanwhile
+        try:
+            svc.store.delete_event(event_id)
+            return cancelled
+        except Conflict:
+            continue
+    raise Conflict(f"event {event_id} is still being booked; retry", extra={"retry": True})
+
+
 def events(svc: Interviews, principal: Principal | None, code: str) -> list[InterviewEvent]:
     _program(svc, principal, code)
     return svc.store.events(code)

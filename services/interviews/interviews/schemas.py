@@ -44,6 +44,20 @@ class EventIn(BaseModel):
                                              "(I5); default: the event's start")
 
 
+class EventPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: AwareDatetime | None = None
+    end: AwareDatetime | None = None
+    capacity: int | None = Field(default=None, ge=1, le=10_000)
+    location: str | None = Field(default=None, max_length=500)
+    lockout_at: AwareDatetime | None = None
+
+
+class EventDeleted(BaseModel):
+    event_id: str
+    bookings_cancelled: int
+
+
 class EventOut(BaseModel):
     event_id: str
     program_code: str

@@ -93,6 +93,7 @@ class EventItem(BaseItem):
     location = UnicodeAttribute()
     timezone = UnicodeAttribute()
     lockout_at = UTCDateTimeAttribute()
+    closed = BooleanAttribute(null=True)  # being deleted: takes no new booking
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
     gsi1 = Gsi1()

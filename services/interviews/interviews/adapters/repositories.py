@@ -159,6 +159,15 @@ class InterviewStore(ABC):
     def announce_refund(self, applicant_id: str, now: datetime, events: Iterable[Contract]) -> bool:
         """I8: announces the refund once per applicant (False when announced before)."""
     @abstractmethod
+    def update_event(self, e: InterviewEvent, changes: dict) -> InterviewEvent:
+        """Changes location, lockout, capacity (never below its bookings: a condition) and, while
+        nothing is booked, start and end."""
+    @abstractmethod
+    def close_event(self, event_id: str) -> None: ...
+    @abstractmethod
+    def delete_event(self, event_id: str) -> None:
+        """Deletes a closed event that holds no booking (Conflict otherwise)."""
+    @abstractmethod
     def new_calendar_secret(self, applicant_id: str) -> str: ...
     @abstractmethod
     def revoke_calendar_secret(self, applicant_id: str) -> None: ...
@@ -252,7 +261,8 @@ def _seat(t: Transaction, e: InterviewEvent, delta: int) -> None:
     item = EventItem(pk=f"event#{e.event_id}", sk="event")
     if delta > 0:
         t.update(item, actions=[EventItem.booked.add(delta)],
-                 condition=EventItem.pk.exists() & (EventItem.booked < e.capacity) & (EventItem.capacity == e.capacity),
+                 condition=EventItem.pk.exists() & (EventItem.booked < e.capacity) & (EventItem.capacity == e.capacity)
+                 & EventItem.closed.does_not_exist(),
                  refusal=_event_refusal(e))
     else:
         t.update(item, actions=[EventItem.booked.add(delta)], condition=EventItem.booked > 0)
@@ -484,3 +494,41 @@ class DynamoInterviewStore(InterviewStore):
             return None
         item = _get(TypeBookingItem, f"calendar#{secret}", "calendar")
         return item.booking_id if item else None
+
+    # ---- changing and deleting events (I1)
+    def update_event(self, e: InterviewEvent, changes: dict) -> InterviewEvent:
+        from dataclasses import replace
+
+        E = EventItem
+        actions, condition = [], E.pk.exists() & E.closed.does_not_exist()
+        for name in ("location", "lockout_at", "capacity", "start", "end"):
+            if name in changes:
+                actions.append(getattr(E, name).set(changes[name]))
+        if "capacity" in changes:
+            condition &= E.booked <= changes["capacity"]
+        if "start" in changes or "end" in changes:
+            condition &= E.booked == 0
+            if "start" in changes:
+                actions += [E.gsi1sk.set(f"{changes['start'].isoformat()}#{e.event_id}")]
+        if not actions:
+            return e
+        try:
+            EventItem(pk=f"event#{e.event_id}", sk="event").update(actions=actions, condition=condition)
+        except Exception as exc:
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                raise Conflict(f"event {e.event_id} holds bookings: its capacity cannot go below them and its "
+                               "times cannot change (cancel or move the bookings first)", rule="I1") from exc
+            raise
+        return replace(e, **changes)
+
+    def close_event(self, event_id: str) -> None:
+        EventItem(pk=f"event#{event_id}", sk="event").update(actions=[EventItem.closed.set(True)],
+                                                              condition=EventItem.pk.exists())
+
+    def delete_event(self, event_id: str) -> None:
+        try:
+            EventItem(pk=f"event#{event_id}", sk="event").delete(condition=EventItem.booked == 0)
+        except Exception as exc:
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                raise Conflict(f"event {event_id} still holds bookings; retry", extra={"retry": True}) from exc
+            raise
