@@ -16,6 +16,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -272,3 +273,40 @@ interviews_operations = schemathesis.pytest.from_fixture("interviews_schema").in
 def test_schemathesis_interviews_no_5xx_and_problem_json(case, interviews_roles):
     for headers in interviews_roles.values():
         case.call_and_validate(headers=headers, checks=CHECKS, timeout=60)
+
+
+# ----------------------------------------------------------------------------- the booking page (headless Chromium)
+def test_pages_the_booking_page_from_the_email_link_books_and_shows_the_applicants_time_zone(stack):
+    from tests.e2e.test_pages_e2e import CHROMIUM_ARGS, _chromium
+
+    path = _chromium()
+    if not path:
+        pytest.skip("Debian's chromium is not installed (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    season, cal, (code,) = season_with_programs(stack, 1, past=True)
+    (applicant,) = register_paid(stack, season, 1)
+    deliver(stack, season, [(applicant["id"], code)])
+    day = parse_instant(cal["non_crip_interviews_from"]) + timedelta(days=1)
+    type_id, event_id = make_type_and_event(stack, code, day, capacity=2)
+    (inv,) = invite_all(stack, code, type_id, [applicant["id"]]).values()
+    links = wait_for(lambda: (lambda ls: ls if inv in ls else None)(links_by_invitation(stack)), "the invitation")
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_context().new_page()
+            page.set_default_timeout(60_000)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{stack.url}/interviews/book?token={links[inv]}")  # no sign-in
+            page.locator(f"button[data-event='{event_id}']").click()
+            page.locator("#status.ok").wait_for()
+            status = page.locator("#status").inner_text()
+            central = day.astimezone(ZoneInfo("America/Chicago")).isoformat()
+            assert status.startswith(f"Booked: {central}"), status  # Central time: I6's default
+            page.locator("#bookings li").first.wait_for()
+        finally:
+            browser.close()
+    assert not errors, errors
+    schedule = stack.admin.get(f"{stack.url}/interviews/programs/{code}/schedule", timeout=60).json()["events"]
+    assert [b["applicant_id"] for b in schedule[0]["bookings"]] == [applicant["id"]]
