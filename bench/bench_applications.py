@@ -52,13 +52,14 @@ CARD = "4242424242424242"
 PROGRAM = "901"
 
 
-def wait_for(fn, what: str, timeout: float = 300.0):
+def wait_for(fn, what: str, timeout: float = 600.0, every: float = 1.0):
+    """Polls gently: the stack is one process, and busy polling starves its event pollers."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         last = fn()
         if last:
             return last
-        time.sleep(0.3)
+        time.sleep(every)
     raise RuntimeError(f"timed out waiting for {what}")
 
 
@@ -74,9 +75,8 @@ class Builder:
         self.url = stack.url
         self.base = f"{stack.url}/applications"
 
-    def applicant(self, n: int) -> dict:
-        """Account, registration + payment, score release, documents, three letter requests,
-        submission."""
+    def register(self, n: int) -> dict:
+        """Account (sign-up + the emailed link), registration + payment."""
         s, account = self.stack.new_account()
         cms = f"BEN-{uuid.uuid4().hex[:9].upper()}"
         body = {"season": self.season, "first_name": f"Bench{n}", "last_name": f"Applicant{n:03d}",
@@ -84,13 +84,18 @@ class Builder:
         aid = ok(s.post(f"{self.url}/registration/applicants", json=body, timeout=60)).json()["applicant_id"]
         ok(s.post(f"{self.url}/registration/applicants/{aid}/payments", json={"amount_cents": 55_000,
                "card_number": CARD}, headers={"Idempotency-Key": f"bench-{aid}"}, timeout=60))
+        return {"session": s, "id": aid, "cms": cms, "n": n}
+
+    def application(self, a: dict) -> dict:
+        """Score release, documents, three letter requests, submission."""
+        s, aid, cms, n = a["session"], a["id"], a["cms"], a["n"]
         att = f"{n + 1:09d}"
         release = {"att_number": att, "cms_id": cms.lower(), "name_at_exam": f"Bench{n}", "explanation": "",
                    "authorize_part1": True, "authorize_part2": True}
         wait_for(lambda: s.put(f"{self.url}/scores/applicants/{aid}/release", json=release,
-                               timeout=60).status_code == 200, f"scores to know {aid}")
+                               timeout=60).status_code == 200, f"scores to know {aid}", every=2.0)
         wait_for(lambda: s.get(f"{self.base}/applicants/{aid}", timeout=60).status_code == 200,
-                 f"applications to know {aid}")
+                 f"applications to know {aid}", every=2.0)
         for kind in ("personal_statement", "cv"):
             doc = ok(s.post(f"{self.base}/applicants/{aid}/documents", json={"kind": kind, "filename": "x.pdf",
                                                                             "size": len(PDF)}, timeout=60)).json()
@@ -104,11 +109,12 @@ class Builder:
         ok(s.post(f"{self.base}/applicants/{aid}/submission", timeout=60))
         if (n + 1) % 50 == 0:
             print(f"  {n + 1} applications submitted", flush=True)
-        return {"session": s, "id": aid, "cms": cms, "att": att}
+        return {**a, "att": att}
 
     def designate(self, a: dict) -> None:
         s, aid = a["session"], a["id"]
-        wait_for(lambda: s.get(f"{self.base}/applicants/{aid}", timeout=60).json()["may_apply"], "the Part I pass")
+        wait_for(lambda: s.get(f"{self.base}/applicants/{aid}", timeout=60).json()["may_apply"], "the Part I pass",
+                 every=2.0)
         ok(s.post(f"{self.base}/applicants/{aid}/designations", json={"program_code": PROGRAM}, timeout=60))
 
 
@@ -131,7 +137,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--applications", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=6)
     args = parser.parse_args()
 
     from caspr_local.host import LocalStack
@@ -152,17 +158,21 @@ def main() -> int:
         builder = Builder(stack, season)
         n = args.applications
         with ThreadPoolExecutor(args.workers) as pool:
-            applicants = list(pool.map(builder.applicant, range(n)))
-            csv = "att_number,cms_id,exam,exam_date,result\n" + "".join(
-                f"{a['att']},{a['cms']},part1,2023-07-18,pass\n" for a in applicants)
-            ok(stack.admin.post(f"{stack.url}/scores/seasons/{season}/results", data=csv.encode(),
-                                headers={"Content-Type": "text/csv"}, timeout=600))
-            list(pool.map(builder.designate, applicants))
+            registered = list(pool.map(builder.register, range(n)))
+            print(f"  {n} registered and paid", flush=True)
+            applicants = list(pool.map(builder.application, registered))
+        csv = "att_number,cms_id,exam,exam_date,result\n" + "".join(
+            f"{a['att']},{a['cms']},part1,2023-07-18,pass\n" for a in applicants)
+        ok(stack.admin.post(f"{stack.url}/scores/seasons/{season}/results", data=csv.encode(),
+                            headers={"Content-Type": "text/csv"}, timeout=600))
+        for a in applicants:  # one at a time: the Part I passes settle meanwhile
+            builder.designate(a)
+        print(f"  {n} designations", flush=True)
         stack.move_clock(parse_instant(cal["applications_delivered"]) + timedelta(minutes=1))
         listing = f"{builder.base}/programs/{PROGRAM}/applications"
         params = {"season": season, "review_status": "new"}
         wait_for(lambda: len(desk.get(listing, params=params, timeout=60).json()["applications"]) == n,
-                 f"{n} deliveries")
+                 f"{n} deliveries", every=3.0)
         setup_s = time.perf_counter() - t_start
         print(f"setup: local stack + {n} delivered applications to program {PROGRAM} in {setup_s:.0f} s "
               f"({args.workers} workers)")
