@@ -12,6 +12,7 @@ from interviews.bootstrap import Interviews
 from interviews.domain import (
     ApplicantInfo,
     Booking,
+    EventFull,
     InterviewEvent,
     InterviewType,
     Invitation,
@@ -254,7 +255,8 @@ def _booked_event(b: Booking, e: InterviewEvent, season: str, now: datetime, pre
                            at=now, previous_event_id=previous)
 
 
-def _open_event(svc: Interviews, event_id: str, type_id: str, program_code: str, now: datetime) -> InterviewEvent:
+def _open_event(svc: Interviews, event_id: str, type_id: str, program_code: str, now: datetime,
+                full_check: bool = True) -> InterviewEvent:
     e = svc.store.event(event_id)
     if e is None or e.program_code != program_code:
         raise NotFound(f"event {event_id} is not an event of program {program_code}")
@@ -262,6 +264,10 @@ def _open_event(svc: Interviews, event_id: str, type_id: str, program_code: str,
         raise ValidationFailed("the event is of another interview type",
                                errors=[FieldError("event_id", f"is not an event of type {type_id}")])
     require_before_lockout(e, now, "this event")  # I5
+    if full_check and e.booked >= e.capacity:  # turned away without a write (the condition decides the rest)
+        raise EventFull(f"the event {e.event_id} is full: its {e.capacity} seats are booked (I4: an event never "
+                        "holds more bookings than its capacity)", rule="I4",
+                        extra={"i4": "capacity", "event_id": e.event_id, "capacity": e.capacity})
     return e
 
 
@@ -295,7 +301,7 @@ def _book(svc: Interviews, inv: Invitation, a: ApplicantInfo, type_id: str, even
         raise Conflict(f"the invitation does not name interview type {type_id} (I4: one booking per invited type)",
                        rule="I4", extra={"i4": "not_invited", "type_id": type_id})
     now = svc.platform.clock.now()
-    e = _open_event(svc, event_id, type_id, inv.program_code, now)
+    e = _open_event(svc, event_id, type_id, inv.program_code, now, full_check=not idempotency_key)
     booking_id = (uuid.uuid5(uuid.NAMESPACE_URL, f"caspr:booking:{inv.applicant_id}:{idempotency_key}").hex
                   if idempotency_key else uuid.uuid4().hex)
     b = Booking(booking_id=booking_id, invitation_id=inv.invitation_id, applicant_id=inv.applicant_id,

@@ -35,10 +35,13 @@ from interviews.domain import (
     ApplicantInfo,
     Booking,
     Claim,
+    EventFull,
     InterviewEvent,
     InterviewType,
     Invitation,
     ProgramInfo,
+    SlotTaken,
+    TypeBookedAlready,
     slot_claims,
 )
 from shared.adapters.outbox import Transaction
@@ -52,18 +55,6 @@ Now = Callable[[], datetime]
 
 
 # ----------------------------------------------------------------------------- refusals (I4)
-class SlotTaken(Conflict):
-    """I4: the applicant's own time clashes (overlap or the 15-minute buffer)."""
-
-
-class EventFull(Conflict):
-    """I4: the event holds as many bookings as its capacity."""
-
-
-class TypeBookedAlready(Conflict):
-    """I4: one booking per invited type."""
-
-
 def _type_refusal(applicant_id: str, type_id: str) -> Callable[[], DomainError]:
     def refuse() -> DomainError:
         try:

@@ -177,6 +177,18 @@ def validate_event(start: datetime, end: datetime, capacity: int, place: str, ti
 
 
 # ----------------------------------------------------------------------------- I4
+class SlotTaken(Conflict):
+    """I4: the applicant's own time clashes (overlap or the 15-minute buffer)."""
+
+
+class EventFull(Conflict):
+    """I4: the event holds as many bookings as its capacity."""
+
+
+class TypeBookedAlready(Conflict):
+    """I4: one booking per invited type."""
+
+
 def too_close(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
     """I4: two bookings of one applicant clash when they overlap or one starts or ends within
     15 minutes of the other: their intervals padded by the buffer at the end intersect."""
