@@ -85,7 +85,7 @@ def deliver(stack, season: str, pairs: list[tuple[str, str]]) -> None:
         bus.publish(*events[i:i + 10])
 
 
-def wait_for(check, what: str, timeout: float = 120.0):
+def wait_for(check, what: str, timeout: float = 300.0):
     import time
 
     deadline = time.monotonic() + timeout
@@ -132,7 +132,7 @@ def invite_all(stack, code: str, type_id: str, applicant_ids: list[str]) -> dict
             assert r.status_code in (201, 403), r.text
             return r if r.status_code == 201 else None
 
-        return aid, wait_for(sent, f"the invitation of {aid}", timeout=240).json()["invitation_id"]
+        return aid, wait_for(sent, f"the invitation of {aid}", timeout=600).json()["invitation_id"]
 
     with ThreadPoolExecutor(8) as pool:
         return dict(pool.map(one, applicant_ids))
@@ -176,7 +176,7 @@ def test_i4_two_hundred_applicants_booking_twenty_seats_at_once_exactly_twenty(s
     applicants = register_paid(stack, season, 200)
     phase("200 registered")
     deliver(stack, season, [(a["id"], code) for a in applicants])
-    stack.local.settle(180)  # the invitations below wait for the deliveries they need
+    stack.local.settle(60)  # the invitations below wait (retrying) for the deliveries they need
     phase("delivered")
     day = parse_instant(cal["non_crip_interviews_from"]) + timedelta(days=1)
     type_id, e1 = make_type_and_event(stack, code, day, capacity=10)
