@@ -123,7 +123,11 @@ def test_r6_registration_final_closes_unpaid_registrations_and_emails_them(stack
             break
         time.sleep(0.5)
     assert status == "closed_unpaid"
-    assert stack.admin.get(f"{base}/applicants/{paid['applicant_id']}", timeout=30).json()["status"] == "registered"
+    paid_now = stack.admin.get(f"{base}/applicants/{paid['applicant_id']}", timeout=30).json()
+    # R6 leaves a paid registration alone; this season's part1_pass_by (before registration_final)
+    # has withdrawn it for want of a Part I pass (S5), which is not R6's doing
+    assert paid_now["status"] != "closed_unpaid"
+    assert paid_now["status"] == "registered" or "S5" in (paid_now.get("withdrawal_reason") or ""), paid_now
     assert any("closed unpaid" in m["subject"] for m in outbox(stack, unpaid_email))
     assert not any("closed unpaid" in m["subject"] for m in outbox(stack, paid_email))
     r = pay(stack.admin, stack, unpaid["applicant_id"], "too-late")
@@ -234,3 +238,6 @@ def test_r3_one_thousand_registrations_get_one_thousand_distinct_code_numbers(st
     assert len(codes) == 1000 and len(set(codes)) == 1000
     assert all(len(c) == 5 and 10_000 <= int(c) <= 99_999 for c in codes)
     print(f"1000 registrations paid in {elapsed:.1f} s")
+    # every registration's events reach every consumer (match, scores, applications, interviews)
+    # before the next test: nothing is left queued behind them
+    assert stack.local.settle(timeout=900)
