@@ -32,7 +32,7 @@ integration: install
 	$(PYTEST) -q -m integration
 
 e2e: install browser
-	$(PYTEST) -q -m e2e
+	$(PYTEST) -q -m e2e --durations=25
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)

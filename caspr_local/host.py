@@ -174,7 +174,8 @@ class LocalStack:
             p.kick()
         quiet = 0
         while time.monotonic() < deadline:
-            busy = any(p.depth() for p in pollers) or not all(p.idle.is_set() for p in pollers)
+            # idle flags first: asking a queue its depth costs the emulator a pass over its messages
+            busy = not all(p.idle.is_set() for p in pollers) or any(p.depth() for p in pollers)
             quiet = 0 if busy else quiet + 1
             if quiet >= 2:  # twice in a row: an event that produced another event is caught too
                 return True
