@@ -2,7 +2,8 @@
 from this table, and each service's consumer is tested against it."""
 
 SUBSCRIPTIONS: dict[str, list[str]] = {
-    "registration": ["season.deadline_reached.v1", "scores.withdrawal_due.v1", "application.designated.v1"],
+    "registration": ["season.deadline_reached.v1", "scores.withdrawal_due.v1", "application.designated.v1",
+                     "interview.fee_refund_due.v1"],
     # applications, scores and interviews get their features (and subscriptions) in later issues
     "applications": [
         "season.deadline_reached.v1",

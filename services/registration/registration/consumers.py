@@ -5,14 +5,21 @@ unpaid registrations of its season (R6) and tells their holders by email.
 scores.withdrawal_due.v1 (S5): withdrawn from CASPR (scope caspr) or from the Match (scope
 match, applicant.match_withdrawn.v1).
 application.designated.v1 (A5): credits_used keeps the highest count the applications
-service reports."""
+service reports.
+interview.fee_refund_due.v1 (I8): the $250 interview scheduling fee is refunded once (a ledger
+entry keyed on season + applicant, with the applicant's email, in one transaction)."""
 
 from __future__ import annotations
 
 from chalice import Blueprint
 
 from registration import bootstrap, handlers
-from shared.contracts import ApplicationDesignated, ScoresWithdrawalDue, SeasonDeadlineReached
+from shared.contracts import (
+    ApplicationDesignated,
+    InterviewFeeRefundDue,
+    ScoresWithdrawalDue,
+    SeasonDeadlineReached,
+)
 from shared.settings import Settings
 from shared.wiring import LazyConsumer
 
@@ -23,6 +30,7 @@ consumer = LazyConsumer(
         SeasonDeadlineReached: lambda e: handlers.record_deadline(bootstrap.container(), e),
         ScoresWithdrawalDue: lambda e: handlers.withdraw_for_scores(bootstrap.container(), e),
         ApplicationDesignated: lambda e: handlers.record_designation(bootstrap.container(), e),
+        InterviewFeeRefundDue: lambda e: handlers.refund_interview_fee(bootstrap.container(), e),
     },
     persistence=lambda: bootstrap.container().platform.idempotency_store("registration"),
 )

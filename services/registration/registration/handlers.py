@@ -22,9 +22,17 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 
 from registration.adapters.repositories import AlreadyInLedger, CodeNumberTaken
 from registration.bootstrap import Registration
+from registration.domain import emails as registration_emails
 from registration.domain.calendar import SeasonCalendar, check_season_id, parse_calendar
 from registration.domain.cms import normalize_cms_id
-from registration.domain.ledger import REFUND, credit_entries, registration_entries
+from registration.domain.ledger import (
+    REFUND,
+    credit_entries,
+    fee_charge_ref,
+    interview_fee_refund,
+    interview_fee_refund_id,
+    registration_entries,
+)
 from registration.domain.programs import Program, Track, matches
 from registration.domain.rules import (
     PENDING,
@@ -37,7 +45,12 @@ from registration.domain.rules import (
     registration_fee_cents,
 )
 from shared.auth import Principal, require_admin, require_program
-from shared.contracts import ApplicationDesignated, ScoresWithdrawalDue, SeasonDeadlineReached
+from shared.contracts import (
+    ApplicationDesignated,
+    InterviewFeeRefundDue,
+    ScoresWithdrawalDue,
+    SeasonDeadlineReached,
+)
 from shared.errors import (
     Conflict,
     DomainError,
@@ -47,6 +60,7 @@ from shared.errors import (
     TemporarilyUnavailable,
     ValidationFailed,
 )
+from shared.money import INTERVIEW_FEE_CENTS
 from shared.runtime import LAMBDA_CONTEXT
 
 logger = Logger(service="registration")
@@ -491,6 +505,41 @@ def record_designation(svc: Registration, event: ApplicationDesignated) -> Appli
     """A5 / R4: the applications service spent a credit; credits_used keeps the highest count
     seen, so credits_left agrees in /registration and /applications once events settle."""
     return _apply(svc, event.applicant_id, lambda a: a.record_credits_used(event.credits_used), "A5")
+
+
+# ----------------------------------------------------------------------------- I8 (consumer)
+def refund_interview_fee(svc: Registration, event: InterviewFeeRefundDue) -> bool:
+    """I8 / R2: the interviews service found that the applicant booked no interview through the
+    system by interviews_close. The $250 interview scheduling fee goes back: the card processor's
+    refund (idempotent per season + applicant), then ONE transaction with the refund's ledger entry
+    (keyed on season + applicant, conditioned on its absence: a redelivery writes nothing) and the
+    applicant's email. Nothing when the fee was never paid or was refunded already. True when the
+    refund was written now."""
+    try:
+        a = svc.applicants.get(event.applicant_id)
+    except NotFound:
+        logger.warning("interview fee refund for an applicant registration does not hold; ignored",
+                       extra={"applicant_id": event.applicant_id, "rule": "I8"})
+        return False
+    if a.season != event.season:
+        logger.warning("interview fee refund of another season than the registration's; ignored",
+                       extra={"applicant_id": a.applicant_id, "season": event.season, "rule": "I8"})
+        return False
+    entries = svc.ledger.entries(a.applicant_id)
+    now = svc.clock.now()
+    if interview_fee_refund(a.applicant_id, a.season, entries, now) is None:
+        logger.info("no interview fee to refund (never paid, or refunded already)",
+                    extra={"applicant_id": a.applicant_id, "rule": "I8"})
+        return False
+    charge_ref = fee_charge_ref(entries, a.season)
+    refund_ref = svc.payments.refund(charge_ref, amount_cents=INTERVIEW_FEE_CENTS,
+                                     idempotency_key=f"{interview_fee_refund_id(a.season)}-{a.applicant_id}")
+    entry = interview_fee_refund(a.applicant_id, a.season, entries, now, refund_ref)
+    written = svc.ledger.append_announced(
+        entry, now, emails=[registration_emails.interview_fee_refunded(a, entry.amount_cents, refund_ref)])
+    logger.info("interview fee refunded" if written else "interview fee refund written before",
+                extra={"applicant_id": a.applicant_id, "rule": "I8"})
+    return written
 
 
 # ----------------------------------------------------------------------------- programs (R8)

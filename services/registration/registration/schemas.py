@@ -18,7 +18,8 @@ INSTANT = "ISO 8601 instant with offset, e.g. 2024-02-15T23:59:00-05:00"
 
 
 class SeasonCalendarIn(BaseModel):
-    """The season calendar (SPEC): every key required, each an ISO 8601 instant with offset."""
+    """The season calendar (SPEC): every key required except interviews_close, each an ISO 8601
+    instant with offset."""
 
     model_config = ConfigDict(extra="allow")  # unknown keys are named in the problem (domain)
     registration_opens: str = Field(description=INSTANT)
@@ -38,6 +39,9 @@ class SeasonCalendarIn(BaseModel):
     part2_uploaded: str = Field(description=INSTANT)
     rol_opens: str = Field(description=INSTANT)
     rol_deadline: str = Field(description=INSTANT)
+    interviews_close: str | None = Field(
+        default=None, description=f"optional (I8; absent: rol_deadline): after invitations_open, no later than "
+                                  f"rol_deadline; {INSTANT}")
     match_status_day: str = Field(description=INSTANT)
     mpii_applications_open: str = Field(description=INSTANT)
     mpii_application_deadline: str = Field(description=INSTANT)

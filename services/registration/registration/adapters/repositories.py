@@ -109,6 +109,12 @@ class Ledger(ABC):
     @abstractmethod
     def entries(self, applicant_id: str) -> list[LedgerEntry]: ...
 
+    @abstractmethod
+    def append_announced(self, entry: LedgerEntry, now: datetime, events: Sequence = (),
+                         emails: Sequence = ()) -> bool:
+        """ONE transaction: the entry, conditioned on its absence, and the outbox items of its
+        events and emails. False (nothing written, nothing announced) when the entry exists."""
+
 
 class ProgramRepository(ABC):
     @abstractmethod
@@ -293,6 +299,18 @@ class DynamoLedger(Ledger):
                 if not _conditional_failure(exc):
                     raise
                 # the same entry (same id) was written by an earlier attempt: never twice
+
+    def append_announced(self, entry: LedgerEntry, now: datetime, events: Sequence = (),
+                         emails: Sequence = ()) -> bool:
+        t = Transaction(SERVICE, now)
+        t.put(_entry_item(entry), condition=LedgerItem.pk.does_not_exist(),
+              refusal=AlreadyInLedger(f"ledger entry {entry.entry_id} is written already"))
+        t.announce(f"applicant#{entry.applicant_id}", events, emails)
+        try:
+            t.commit()
+        except AlreadyInLedger:
+            return False
+        return True
 
     def entries(self, applicant_id: str) -> list[LedgerEntry]:
         items = LedgerItem.query(f"ledger#{applicant_id}", LedgerItem.sk.startswith("entry#"), consistent_read=True)

@@ -44,6 +44,12 @@ CALENDAR_KEYS: tuple[str, ...] = (
     "match_day",
 )
 
+# keys a calendar may carry or leave out (a consumer falls back when absent):
+# interviews_close (I8; the interviews service uses rol_deadline when it is absent)
+OPTIONAL_KEYS: tuple[str, ...] = ("interviews_close",)
+ALL_KEYS: tuple[str, ...] = (*CALENDAR_KEYS[:CALENDAR_KEYS.index("rol_deadline") + 1], *OPTIONAL_KEYS,
+                             *CALENDAR_KEYS[CALENDAR_KEYS.index("rol_deadline") + 1:])
+
 # (earlier, later, strictly): `earlier` must come before `later` (or at the same instant
 # when not strictly). SPEC's calendar and the effects that depend on the order.
 ORDER: tuple[tuple[str, str, bool], ...] = (
@@ -61,8 +67,12 @@ ORDER: tuple[tuple[str, str, bool], ...] = (
     ("mpii_application_deadline", "mpii_rol_opens", False),
     ("mpii_rol_opens", "mpii_rol_deadline", True),
     ("mpii_rol_deadline", "match_day", True),
+    # I8: the interview season closes after invitations open (strictly: invitations need time to be
+    # booked) and no later than rol_deadline (its default; the refund must not wait past the lists' lock)
+    ("invitations_open", "interviews_close", True),
+    ("interviews_close", "rol_deadline", False),
 ) + tuple(  # registration (and applications) open first
-    ("registration_opens", key, False) for key in CALENDAR_KEYS if key != "registration_opens"
+    ("registration_opens", key, False) for key in ALL_KEYS if key != "registration_opens"
 )
 
 
@@ -86,7 +96,7 @@ class SeasonCalendar:
         return {k: v.astimezone(UTC).isoformat().replace("+00:00", "Z") for k, v in self.ordered()}
 
     def ordered(self) -> list[tuple[str, datetime]]:
-        return [(k, self.instants[k]) for k in CALENDAR_KEYS if k in self.instants]
+        return [(k, self.instants[k]) for k in ALL_KEYS if k in self.instants]
 
     def set(self, stored: SeasonCalendar | None) -> Change[SeasonCalendar]:
         """This calendar replaces the season's stored one (None: the season is new): it becomes
@@ -114,24 +124,29 @@ def parse_calendar(season: str, raw: dict) -> SeasonCalendar:
     check_season_id(season)
     errors: list[FieldError] = []
     instants: dict[str, datetime] = {}
-    for key in CALENDAR_KEYS:
+    for key in ALL_KEYS:
         if key not in raw or raw[key] in (None, ""):
-            errors.append(FieldError(key, "is required (an ISO 8601 instant with offset)"))
+            if key not in OPTIONAL_KEYS:
+                errors.append(FieldError(key, "is required (an ISO 8601 instant with offset)"))
             continue
         try:
             instants[key] = _parse(raw[key])
         except (ValueError, TypeError):
             errors.append(FieldError(key, f"{raw[key]!r} is not an ISO 8601 instant with offset, "
                                           "e.g. 2024-02-15T23:59:00-05:00"))
-    for key in sorted(set(raw) - set(CALENDAR_KEYS)):
-        errors.append(FieldError(key, f"is not a calendar key; the keys are {', '.join(CALENDAR_KEYS)}"))
+    for key in sorted(set(raw) - set(ALL_KEYS)):
+        errors.append(FieldError(key, f"is not a calendar key; the keys are {', '.join(ALL_KEYS)} "
+                                      f"(optional: {', '.join(OPTIONAL_KEYS)})"))
     if errors:
         raise ValidationFailed("the season calendar is incomplete or malformed", errors=errors)
     for earlier, later, strict in ORDER:
+        if earlier not in instants or later not in instants:
+            continue  # an optional key left out
         a, b = instants[earlier], instants[later]
         if a > b or (strict and a == b):
             relation = "before" if strict else "no later than"
-            errors.append(FieldError(later, f"{earlier} ({a.isoformat()}) must be {relation} {later} "
+            named = earlier if earlier in OPTIONAL_KEYS else later  # the optional key is the one to fix
+            errors.append(FieldError(named, f"{earlier} ({a.isoformat()}) must be {relation} {later} "
                                             f"({b.isoformat()})"))
     if errors:
         first = errors[0].message

@@ -41,3 +41,17 @@ def closed_unpaid(a: Applicant) -> Email:
         body=(f"Dear {a.first_name} {a.last_name},\n\nthe registration deadline of the {a.season} CASPR season "
               "has passed and your registration fee was not paid, so your registration is closed (R6). "
               "Nothing was charged.\n\nCASPR\n"))
+
+
+def interview_fee_refunded(a: Applicant, amount_cents: int, refund_ref: str | None) -> Email:
+    """I8 / R2: the interview scheduling fee goes back to an applicant who booked no interview
+    through CASPR by the close of the interview season."""
+    return Email(
+        to=a.email, subject=f"CASPR season {a.season}: your {dollars(amount_cents)} interview scheduling fee is "
+                            "refunded",
+        body=(f"Dear {a.first_name} {a.last_name},\n\n"
+              f"your {dollars(amount_cents)} interview scheduling fee is refunded because you booked no interview "
+              f"through CASPR by the close of the {a.season} interview season (I8, R2). The refund goes back to "
+              f"the card you paid with"
+              + (f" (refund reference {refund_ref})" if refund_ref else "") + ".\n\n"
+              "The $300 applicant fee is non-refundable (R2).\n\nCASPR\n"))

@@ -49,3 +49,35 @@ def credit_entries(applicant_id: str, season: str, payment_id: str, provider_ref
 
 def balance_cents(entries: list[LedgerEntry]) -> int:
     return sum(e.signed_cents for e in entries)
+
+
+INTERVIEW_FEE = "interview_fee"
+
+
+def interview_fee_refund_id(season: str) -> str:
+    """I8: the one refund entry of the interview scheduling fee of an applicant in a season (the
+    ledger's key is the applicant's, so season + applicant key it): however often the refund is
+    announced, a conditional put of this id writes it once."""
+    return f"i8-{season}.{INTERVIEW_FEE}.{REFUND}"
+
+
+def interview_fee_refund(applicant_id: str, season: str, entries: list[LedgerEntry], at: datetime,
+                         refund_ref: str | None = None) -> LedgerEntry | None:
+    """I8 / R2: the refund entry of the $250 interview scheduling fee, or None when nothing is due:
+    the fee was never paid (no charge entry), or it was refunded already (by I8 before, or with a
+    registration refunded whole). The amount is the fee part of the ledger, never the event's."""
+    fee = [e for e in entries if e.part == INTERVIEW_FEE and e.season == season]
+    charges = [e for e in fee if e.kind == CHARGE]
+    held = sum(e.signed_cents for e in fee)
+    if not charges or held <= 0 or any(e.entry_id == interview_fee_refund_id(season) for e in fee):
+        return None
+    return LedgerEntry(interview_fee_refund_id(season), applicant_id, season, REFUND, INTERVIEW_FEE, held,
+                       charges[0].payment_id, at, refund_ref,
+                       note="I8: no interview was booked through CASPR by interviews_close: the interview "
+                            "scheduling fee is refunded (R2)")
+
+
+def fee_charge_ref(entries: list[LedgerEntry], season: str) -> str | None:
+    """The card processor's reference of the interview fee's charge (a refund names it)."""
+    return next((e.provider_ref for e in entries
+                 if e.part == INTERVIEW_FEE and e.kind == CHARGE and e.season == season), None)
