@@ -52,6 +52,7 @@ bench: install
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_match.py
 	$(BIN)/python bench/bench_applications.py
+	$(BIN)/python bench/bench_interviews.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
