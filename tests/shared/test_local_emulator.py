@@ -96,3 +96,83 @@ def test_conditional_updates_never_overbook_under_40_threads(emulator, preemptiv
     item = ddb.get_item(TableName=table, Key={"pk": {"S": "slot"}}, ConsistentRead=True)["Item"]
     assert item["booked"] == {"N": str(CAPACITY)}
     ddb.delete_table(TableName=table)
+
+
+def _queries(ddb, table: str) -> list[dict]:
+    """A spread of Query shapes: base partition, range conditions, descending, pages, an index,
+    a filter; each answer with every page followed."""
+    shapes = [
+        {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "p3"}}},
+        {"KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b",
+         "ExpressionAttributeValues": {":p": {"S": "p3"}, ":a": {"S": "s03"}, ":b": {"S": "s11"}}},
+        {"KeyConditionExpression": "pk = :p AND begins_with(sk, :a)", "ScanIndexForward": False,
+         "ExpressionAttributeValues": {":p": {"S": "p1"}, ":a": {"S": "s1"}}},
+        {"KeyConditionExpression": "pk = :p", "Limit": 4, "ExpressionAttributeValues": {":p": {"S": "p2"}}},
+        {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "nobody"}}},
+        {"IndexName": "gsi1", "KeyConditionExpression": "g = :g",
+         "ExpressionAttributeValues": {":g": {"S": "pending#1"}}},
+        {"IndexName": "gsi1", "KeyConditionExpression": "g = :g AND gs < :c", "Limit": 3,
+         "ExpressionAttributeValues": {":g": {"S": "pending#0"}, ":c": {"S": "0015"}}},
+        {"IndexName": "gsi1", "KeyConditionExpression": "g = :g", "ScanIndexForward": False,
+         "FilterExpression": "n > :n", "ExpressionAttributeValues": {":g": {"S": "pending#2"}, ":n": {"N": "20"}}},
+    ]
+    answers = []
+    for shape in shapes:
+        pages, start = [], None
+        while True:
+            page = ddb.query(TableName=table, **shape, **({"ExclusiveStartKey": start} if start else {}))
+            pages.append((page["Items"], page.get("LastEvaluatedKey")))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        answers.append(pages)
+    return answers
+
+
+def test_queries_read_one_partition_and_answer_exactly_as_moto_does(emulator, monkeypatch):
+    """caspr_local.emulator.fast_queries: moto sorted the whole table for every Query; the
+    patch gives moto's query only the matching partition. Same answers, pages included."""
+    from moto.dynamodb.models.table import Table
+
+    ddb = client(emulator)
+    table = f"emulator-query-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "g", "gs")],
+        GlobalSecondaryIndexes=[{"IndexName": "gsi1", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
+                                               {"AttributeName": "gs", "KeyType": "RANGE"}]}])
+    for i in range(60):
+        item = {"pk": {"S": f"p{i % 5}"}, "sk": {"S": f"s{i:02d}"}, "n": {"N": str(i)}}
+        if i % 2:
+            item |= {"g": {"S": f"pending#{i % 3}"}, "gs": {"S": f"{60 - i:04d}"}}
+        ddb.put_item(TableName=table, Item=item)
+
+    fast = _queries(ddb, table)
+    assert Table.query.caspr_fast
+    monkeypatch.setattr(Table, "query", Table.query.moto_query)
+    monkeypatch.setattr(Table, "all_items", Table.all_items.moto_all_items)
+    assert fast == _queries(ddb, table)
+    assert sum(len(p[0]) for p in fast[3]) == 12 and len(fast[3]) > 1  # pages of 4
+    assert sum(len(p[0]) for p in fast[5]) == 10  # odd i with i % 3 == 1
+    ddb.delete_table(TableName=table)
+
+
+def test_calls_of_this_process_reach_the_emulator_without_a_socket(emulator, monkeypatch):
+    """caspr_local.emulator.InProcessTransport answers the emulator's own endpoint in-process
+    (the served app, same lock) and leaves every other URL to botocore's HTTP."""
+    from caspr_local.emulator import TRANSPORT
+
+    served = []
+    app = TRANSPORT.app
+    monkeypatch.setattr(TRANSPORT, "app", lambda environ, start: served.append(environ["PATH_INFO"]) or
+                        app(environ, start))
+    ddb = client(emulator)
+    ddb.list_tables()
+    assert served == ["/"]
+
+    class Request:
+        url = "http://elsewhere.example/"
+
+    assert TRANSPORT(Request()) is None
