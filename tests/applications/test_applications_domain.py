@@ -143,3 +143,24 @@ def test_a6_review_fields():
     assert (r.tags, r.rating, r.review_status) == (("x",), 5, "invite")
     with pytest.raises(ValidationFailed):
         r.patch({"rating": 0}, T0)
+
+
+def test_a6_s6_the_desk_list_filters_sorts_and_shows_results_from_their_instant():
+    from applications.domain.review import DeskRow, desk_list
+
+    later = T0 + timedelta(days=200)
+    rows = [DeskRow("101", "2024", "a1", "match", T0, "Ada", "Lovelace", "1", "Temple",
+                    results=({"exam": "part1", "exam_date": "2023-07-18", "result": "pass", "official": True,
+                              "visible_from": T0}, {"exam": "part2_written", "exam_date": "2024-01-01",
+                                                    "result": "pass", "official": True, "visible_from": later}),
+                    review=Review("101", "2024", "a1", ("surgery",), 5, "invite")),
+            DeskRow("101", "2024", "a2", "match", T0, "Grace", "Hopper", "2", "Temple"),
+            DeskRow("101", "2024", "a3", "match", None, "Not", "Delivered", "3", "Temple")]
+    shown = desk_list(rows, T0 + timedelta(days=1))
+    assert [r["applicant_id"] for r in shown] == ["a2", "a1"]  # by name; never the undelivered
+    assert [r["exam"] for r in shown[1]["results"]] == ["part1"]  # S6: Part II not yet visible
+    assert [r["exam"] for r in desk_list(rows, later)[1]["results"]] == ["part1", "part2_written"]
+    assert [r["applicant_id"] for r in desk_list(rows, T0, review_status="new")] == ["a2"]
+    assert [r["applicant_id"] for r in desk_list(rows, T0, tag="surgery", rating_min=5)] == ["a1"]
+    assert [r["applicant_id"] for r in desk_list(rows, T0, sort="-rating")] == ["a1", "a2"]
+    assert [r["applicant_id"] for r in desk_list(rows, T0, q="HOPP")] == ["a2"]

@@ -65,3 +65,100 @@ def test_a6_review_fields_are_private_to_the_program_filters_and_csv(api, svc, c
     table = list(csv.DictReader(io.StringIO(r.data)))
     assert [(t["applicant_id"], t["rating"], t["review_status"]) for t in table] == [("a1", "5", "invite")]
     assert table[0]["tags"] == "surgery" and table[0]["notes"] == "'=HYPERLINK(1)"  # no spreadsheet formulas
+
+
+# ----------------------------------------------------------------------------- the desk rows (one item a row)
+TEMPLE = "college:c1:TEMPLE"
+RECORD = {"gpa": 3.7, "class_rank": 4, "class_size": 100, "clinicals": []}
+
+
+def _letter_received(api, svc, token, to="w0@example.org"):
+    from .conftest import PDF, put_object
+    from .test_applications_documents_letters import link_token
+
+    letter_id = next(x["letter_id"] for x in api.call("GET", "/applicants/a1", token).data["letters"]
+                     if x["status"] == "requested")
+    link = link_token(svc, to)
+    assert api.call("POST", f"/letters/{letter_id}/response?token={link}", body={"accept": True}).status_code == 200
+    put_object(svc, api.call("POST", f"/letters/{letter_id}/upload?token={link}").data["upload"]["fields"]["key"], PDF)
+    assert api.call("POST", f"/letters/{letter_id}/completion?token={link}").status_code == 200
+
+
+def _same_as_the_application(api, row):
+    one = api.call("GET", f"/programs/101/applications/{row['applicant_id']}?season=2024", P101).data
+    assert {k: one[k] for k in row} == row
+
+
+def test_a6_the_list_row_follows_every_change_after_delivery(api, svc, clock):
+    """The list reads one desk row per application: letters received, the college record, the
+    exam attempts and the review, each changed after the delivery, show in it at once."""
+    from datetime import date
+
+    from applications import handlers
+    from shared.contracts import ScoresResultRecorded
+
+    delivered_season(api, svc, clock)
+    clock.set(CALENDAR["applications_delivered"])
+    deadline(svc, "applications_delivered")
+    listing = lambda q="": api.call("GET", f"/programs/101/applications?season=2024{q}",  # noqa: E731
+                                    P101).data["applications"]
+    [row] = listing()
+    assert (row["letters_received"], row["gpa"], row["results"], row["rating"]) == (0, None, [], None)
+    _same_as_the_application(api, row)
+    token = "applicant:u1"
+    _letter_received(api, svc, token)
+    assert api.call("PUT", "/colleges/Temple/students/a1/record", TEMPLE, RECORD).status_code == 200
+    handlers.on_result(svc, ScoresResultRecorded(
+        season="2024", applicant_id="a1", result_id="r9", exam="part1", exam_date=date(2023, 7, 18), result="pass",
+        official=True, visible_from=CALENDAR["scores_uploaded"]))
+    assert api.call("PATCH", "/programs/101/applications/a1?season=2024", P101,
+                    {"rating": 4, "tags": ["podiatry"]}).status_code == 200
+    [row] = listing("&rating_min=4&tag=podiatry&q=lovelace")
+    assert row["letters_received"] == 1
+    assert (row["gpa"], row["class_rank"], row["class_size"]) == (3.7, 4, 100)
+    assert [(r["exam"], r["result"]) for r in row["results"]] == [("part1", "pass")]
+    assert (row["rating"], row["tags"], row["review_status"]) == (4, ["podiatry"], "new")
+    _same_as_the_application(api, row)
+    csv_rows = list(csv.DictReader(io.StringIO(api.call("GET", "/programs/101/applications.csv?season=2024",
+                                                        P101).data)))
+    assert [(t["applicant_id"], t["letters_received"], t["rating"]) for t in csv_rows] == [("a1", "1", "4")]
+
+
+def test_a5_a6_a_designation_after_the_delivery_instant_is_on_the_list_at_once(api, svc, clock):
+    from .conftest import at, program, season, submitted
+
+    season(svc)
+    program(svc, "103", deadline=at(2024, 1, 10))
+    token = submitted(api, svc)
+    clock.set(CALENDAR["applications_delivered"])
+    deadline(svc, "applications_delivered")
+    assert api.call("POST", "/applicants/a1/designations", token, {"program_code": "103"}).status_code == 201
+    [row] = api.call("GET", "/programs/103/applications?season=2024", "program:p3:103").data["applications"]
+    assert row["applicant_id"] == "a1" and row["delivered_at"] and row["letters_received"] == 0
+
+
+def test_a6_a_letter_received_while_the_delivery_is_written_is_on_the_row(api, svc, clock):
+    """The delivery writes the row from what it read and checks in its transaction that none of it
+    changed: a letter completed in between makes it read again (the row is never stale)."""
+    from applications.adapters.store import DynamoApplicationStore
+
+    delivered_season(api, svc, clock)
+
+    class LetterInBetween(DynamoApplicationStore):
+        during = None
+
+        def _app_item(self, applicant_id):
+            item = super()._app_item(applicant_id)
+            if self.during is not None:
+                during, self.during = self.during, None
+                during()
+            return item
+
+    racing = LetterInBetween(clock.now)
+    racing.during = lambda: _letter_received(api, svc, "applicant:u1")
+    svc.store = racing
+    clock.set(CALENDAR["applications_delivered"])
+    deadline(svc, "applications_delivered")
+    assert racing.during is None  # the letter did arrive in between
+    [row] = api.call("GET", "/programs/101/applications?season=2024", P101).data["applications"]
+    assert row["letters_received"] == 1

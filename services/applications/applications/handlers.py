@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from applications.adapters import projections
 from applications.adapters.store import CreditCounterMoved, require_facts
@@ -35,7 +35,7 @@ from applications.domain.designations import (
     delivery_instant,
     program_deadline,
 )
-from applications.domain.review import Review, matches
+from applications.domain.review import Review, desk_list, letters_received, visible_results
 from shared import links
 from shared.auth import Principal, require_program
 from shared.contracts import ApplicantRegistered as Registered
@@ -100,7 +100,7 @@ def _change(svc: Applications, applicant_id: str, season: str, decide: Callable[
         app = svc.store.application(applicant_id, season)
         change = decide(app)
         try:
-            return svc.store.save(change, rule=rule, new_letter=new_letter)
+            return svc.store.save(change, rule=rule, new_letter=new_letter, before=app)
         except Conflict as exc:
             if "changed meanwhile" not in exc.detail and not exc.extra.get("retry") or attempt == RETRIES - 1:
                 raise
@@ -405,56 +405,25 @@ def _program_season(svc: Applications, principal: Principal, program_code: str, 
     return season
 
 
-def visible_results(results: list[dict], at: datetime) -> list[dict]:
-    """S6, A6: pass/fail of every attempt, each only from its visible_from (Part I from
-    scores_uploaded, Part II from part2_uploaded)."""
-    return [{"exam": r["exam"], "exam_date": r["exam_date"], "result": r["result"], "official": r["official"]}
-            for r in results if r["visible_from"] is None or r["visible_from"] <= at]
-
-
 def _row(d: Designation, facts: ApplicantFacts, app: Application | None, review: Review,
          record: CollegeRecord | None = None, results: list[dict] | None = None) -> dict:
-    received = len([x for x in (app.letters if app else ()) if x.status == RECEIVED])
     return {"gpa": record.gpa if record else None, "class_rank": record.class_rank if record else None,
-            "class_size": record.class_size if record else None, "results": results or [],"applicant_id": d.applicant_id, "first_name": facts.first_name, "last_name": facts.last_name,
+            "class_size": record.class_size if record else None, "results": results or [],
+            "applicant_id": d.applicant_id, "first_name": facts.first_name, "last_name": facts.last_name,
             "code_number": facts.code_number, "college": facts.college, "round": d.round,
-            "delivered_at": d.delivered_at, "letters_received": received, "tags": list(review.tags),
-            "rating": review.rating, "review_status": review.review_status, "notes": review.notes}
-
-
-SORTS = {"name": lambda r: (r["last_name"].lower(), r["first_name"].lower()),
-         "delivered_at": lambda r: r["delivered_at"] or datetime.min.replace(tzinfo=UTC),
-         "code_number": lambda r: r["code_number"] or ""}
+            "delivered_at": d.delivered_at, "letters_received": letters_received(app) if app else 0,
+            "tags": list(review.tags), "rating": review.rating, "review_status": review.review_status,
+            "notes": review.notes}
 
 
 def review_list(svc: Applications, principal: Principal, program_code: str, *, season: str | None = None,
                 review_status: str | None = None, tag: str | None = None, rating_min: int | None = None,
                 q: str | None = None, sort: str | None = None) -> tuple[str, list[dict]]:
-    """A6: only applications delivered to the program, with its own review fields."""
+    """A6: only applications delivered to the program, with its own review fields: one Query of
+    the program's desk rows (one item per delivered application), filtered and sorted in the domain."""
     season = _program_season(svc, principal, program_code, season)
-    delivered: dict[str, Designation] = {}
-    for d in svc.store.delivered_to(program_code, season):
-        delivered.setdefault(d.applicant_id, d)
-    ids = list(delivered)
-    facts = svc.store.facts_many(ids)
-    apps = svc.store.applications_many(ids)
-    records = svc.store.college_records_many(ids)
-    reviews = svc.store.reviews(program_code, season)
-    at = now(svc)
-    rows = []
-    for applicant_id, d in delivered.items():
-        if applicant_id not in facts:
-            continue
-        review = reviews.get(applicant_id) or Review(program_code, season, applicant_id)
-        row = _row(d, facts[applicant_id], apps.get(applicant_id), review, records.get(applicant_id),
-                   visible_results(list(facts[applicant_id].results), at))
-        if matches(row, review, review_status=review_status, tag=tag, rating_min=rating_min, q=q):
-            rows.append(row)
-    key, descending = (sort or "name").lstrip("-"), (sort or "").startswith("-")
-    if key == "rating":  # the unrated last either way
-        rows.sort(key=lambda r: (r["rating"] is None, -(r["rating"] or 0) if descending else (r["rating"] or 0)))
-    else:
-        rows.sort(key=SORTS[key], reverse=descending)
+    rows = desk_list(svc.store.desk(program_code, season), now(svc), review_status=review_status, tag=tag,
+                     rating_min=rating_min, q=q, sort=sort)
     return season, rows
 
 
@@ -472,7 +441,7 @@ def review_one(svc: Applications, principal: Principal, program_code: str, appli
     d = _delivered_to(svc, program_code, season, applicant_id)
     facts = require_facts(svc.store, applicant_id)
     app = svc.store.application(applicant_id, season)
-    review = svc.store.reviews(program_code, season).get(applicant_id) or Review(program_code, season, applicant_id)
+    review = svc.store.review(program_code, season, applicant_id) or Review(program_code, season, applicant_id)
     record = svc.store.college_record(applicant_id)
     row = _row(d, facts, app, review, record, visible_results(svc.store.results(applicant_id), now(svc)))
     row["email"] = facts.email
@@ -521,7 +490,7 @@ def _record_change(svc: Applications, facts: ApplicantFacts, college: str, decid
         read = svc.store.college_record(facts.applicant_id) or CollegeRecord(facts.applicant_id, college.upper())
         new = decide(read)
         try:
-            svc.store.save_college_record(new, read.version)
+            svc.store.save_college_record(new, read.version, before=read)
             return replace(new, version=read.version + 1)
         except Conflict:
             if attempt == RETRIES - 1:
@@ -587,7 +556,7 @@ def review_patch(svc: Applications, principal: Principal, program_code: str, app
                  season: str | None = None) -> dict:
     season = _program_season(svc, principal, program_code, season)
     _delivered_to(svc, program_code, season, applicant_id)
-    review = svc.store.reviews(program_code, season).get(applicant_id) or Review(program_code, season, applicant_id)
+    review = svc.store.review(program_code, season, applicant_id) or Review(program_code, season, applicant_id)
     svc.store.save_review(review.patch(changes, now(svc)))
     return review_one(svc, principal, program_code, applicant_id, season)
 

@@ -11,8 +11,13 @@
 | program facts             | program#{code}           | season#{season}             | season#{s}#programs / {code}             |
 | season calendar           | season#{season}          | calendar                    |                                          |
 | deadline seen             | season#{season}          | deadline#{key}              |                                          |
-| review (one program's)    | review#{code}#{season}   | applicant#{id}              |                                          |
+| desk row (one program's)  | desk#{code}#{season}     | applicant#{id}              |                                          |
 | outbox item               | outbox#{stream}          | {ns}#{n}                    | (shared.adapters.outbox)                 |
+
+The desk row is the program's list and CSV row of one delivered application and the
+program's private review of it: written by the delivery, and updated in the transaction of
+every change of what the list shows (the review, letters received, the college record's GPA
+and class rank, the exam attempts), so the list is one Query on desk#{code}#{season}.
 
 Outbox streams: applicant#{id} (one applicant's application and designations, in order).
 """
@@ -54,6 +59,7 @@ class FactsItem(BaseItem):
     release_missing = BooleanAttribute(null=True)  # S2: no release by the deadline
     results_json = UnicodeAttribute(null=True)  # the exam attempts (S6) as JSON, for the review desk's list
     results_count = NumberAttribute(null=True)
+    results_version = NumberAttribute(null=True)  # + 1 on every write of results_json (desk rows' guard)
     credits_total = NumberAttribute(null=True)
     credits_used = NumberAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
@@ -142,11 +148,26 @@ class CalendarItem(BaseItem):
     mpii_tracks = ListAttribute(of=UnicodeAttribute, null=True)
 
 
-class ReviewItem(BaseItem):
+class DeskRowItem(BaseItem):
+    """pk desk#{code}#{season}, sk applicant#{id}: the program's row of one delivered application
+    (what the list and CSV show) and the program's review of it (A6)."""
+
     Meta = META
     program_code = UnicodeAttribute()
     season = UnicodeAttribute()
     applicant_id = UnicodeAttribute()
+    round = UnicodeAttribute(null=True)
+    delivered_at = UTCDateTimeAttribute(null=True)
+    first_name = UnicodeAttribute(null=True)
+    last_name = UnicodeAttribute(null=True)
+    code_number = UnicodeAttribute(null=True)
+    college = UnicodeAttribute(null=True)
+    gpa = NumberAttribute(null=True)
+    class_rank = NumberAttribute(null=True)
+    class_size = NumberAttribute(null=True)
+    letters_received = NumberAttribute(null=True)
+    results_json = UnicodeAttribute(null=True)
+    # the program's review
     tags = ListAttribute(of=UnicodeAttribute, null=True)
     rating = NumberAttribute(null=True)
     review_status = UnicodeAttribute(null=True)

@@ -4,12 +4,17 @@ redelivers and does not order)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pynamodb.exceptions import UpdateError
 
-from applications.adapters.models import CalendarItem, FactsItem, ProgramFactsItem, ResultItem
+from applications.adapters.models import CalendarItem, DeskRowItem, FactsItem, ProgramFactsItem, ResultItem
+from applications.adapters.store import SERVICE, DynamoApplicationStore, SourcesMoved, desk_sync, results_json
+from shared.adapters.outbox import Transaction
 from shared.clock import iso
+from shared.errors import Conflict
+
+RESULT_RETRIES = 8
 
 
 def _condition_failed(exc: Exception) -> bool:
@@ -127,14 +132,35 @@ def result(applicant_id: str, result_id: str, exam: str, exam_date: str, outcome
     ResultItem(pk=f"applicant#{applicant_id}", sk=f"result#{result_id}", exam=exam, exam_date=exam_date,
                result=outcome, official=official, visible_from=visible_from).save()
     # the review desk lists hundreds of applicants at once: their attempts ride on the facts item
-    # (one batch read); rebuilt from the attempts stored, never written over a longer list
-    import json
-
-    items = list(ResultItem.query(f"applicant#{applicant_id}", ResultItem.sk.startswith("result#"),
-                                  consistent_read=True))
-    rows = [{"result_id": i.sk.removeprefix("result#"), "exam": i.exam, "exam_date": i.exam_date,
-             "result": i.result, "official": bool(i.official),
-             "visible_from": iso(i.visible_from) if i.visible_from else None} for i in items]
+    # and on the desk row of each program the applicant was delivered to (one item a row), in one
+    # transaction; rebuilt from the attempts stored, never written over a longer list
+    store = DynamoApplicationStore()
     F = FactsItem
-    _update(_facts(applicant_id), [F.results_json.set(json.dumps(rows)), F.results_count.set(len(rows))],
-            condition=F.results_count.does_not_exist() | (F.results_count <= len(rows)))
+    for attempt in range(RESULT_RETRIES):
+        items = list(ResultItem.query(f"applicant#{applicant_id}", ResultItem.sk.startswith("result#"),
+                                      consistent_read=True))
+        rows = sorted(({"result_id": i.sk.removeprefix("result#"), "exam": i.exam, "exam_date": i.exam_date,
+                        "result": i.result, "official": bool(i.official),
+                        "visible_from": iso(i.visible_from) if i.visible_from else None} for i in items),
+                      key=lambda r: (r["exam"], r["exam_date"], r["result_id"]))
+        text = results_json(rows)
+        t = Transaction(SERVICE, datetime.now(UTC))
+        t.update(_facts(applicant_id), [F.results_json.set(text), F.results_count.set(len(rows)),
+                                        F.results_version.add(1)],
+                 condition=F.results_count.does_not_exist() | (F.results_count <= len(rows)),
+                 refusal=_Older("a longer list of attempts is stored already"))
+        desk_sync(t, store.designations(applicant_id), applicant_id, [DeskRowItem.results_json.set(text)],
+                  SourcesMoved("delivered meanwhile", extra={"retry": True}))
+        try:
+            t.commit()
+        except _Older:
+            return
+        except Conflict as exc:
+            if exc.extra.get("retry") and attempt < RESULT_RETRIES - 1:
+                continue
+            raise
+        return
+
+
+class _Older(Conflict):
+    """A longer list of attempts is stored already (events arrive out of order)."""

@@ -9,7 +9,13 @@ write that announces something commits with its outbox items in one transaction
   it is below the credits bought, the applicant is not withdrawn and may apply: A3, A5), a check
   that the application is submitted, and its events. Credits can never be overspent, whatever
   runs at the same time (DESIGN rule 9);
-- a delivery marks the designation delivered (once) with its event."""
+- a delivery marks the designation delivered (once) with its event, and writes the program's
+  desk row of it (what the list and CSV show) from the application, college record and facts
+  read, checking in the same transaction that none of the three changed since;
+- every later change of what a desk row shows (letters received, the record's GPA and class
+  rank, the exam attempts, the program's review) updates the applicant's desk rows in its own
+  transaction, and checks that each designation it found undelivered still is (a delivery
+  committing in between makes one of the two retry): the rows never go stale."""
 
 from __future__ import annotations
 
@@ -28,18 +34,18 @@ from applications.adapters.models import (
     ClinicalMap,
     CollegeRecordItem,
     DesignationItem,
+    DeskRowItem,
     DocumentMap,
     FactsItem,
     LetterMap,
     LetterPointerItem,
     ProgramFactsItem,
     ResultItem,
-    ReviewItem,
 )
 from applications.domain.application import Application, Document, Letter
 from applications.domain.college import Clinical, CollegeRecord
 from applications.domain.designations import ApplicantFacts, Calendar, Designation, ProgramFacts
-from applications.domain.review import Review
+from applications.domain.review import DeskRow, Review, desk_row, letters_received, record_shown
 from shared.adapters.outbox import Transaction
 from shared.clock import parse_instant
 from shared.contracts import Contract
@@ -63,6 +69,13 @@ class CreditCounterMoved(Conflict):
     read again and decide again."""
 
 
+class SourcesMoved(Conflict):
+    """What a desk row shows changed while it was being written: read again and write again."""
+
+
+DELIVERY_RETRIES = 8
+
+
 # ----------------------------------------------------------------------------- mapping
 def _facts(i: FactsItem) -> ApplicantFacts:
     return ApplicantFacts(
@@ -71,7 +84,7 @@ def _facts(i: FactsItem) -> ApplicantFacts:
         code_number=i.code_number, college=i.college or "", withdrawn=bool(i.withdrawn),
         may_apply=bool(i.may_apply), in_mpii=bool(i.in_mpii), scores_released=bool(i.scores_released),
         release_explanation=i.release_explanation or "", release_missing=bool(i.release_missing),
-        results=_results(i.results_json),
+        results=_results(i.results_json), results_version=int(i.results_version or 0),
         credits_total=int(i.credits_total or 0),
         credits_used=int(i.credits_used or 0))
 
@@ -141,10 +154,77 @@ def _record(i: CollegeRecordItem) -> CollegeRecord:
                          version=int(i.version or 0))
 
 
-def _review(i: ReviewItem) -> Review:
+def _review(i: DeskRowItem) -> Review | None:
+    if i.review_status is None and i.tags is None and i.rating is None and i.notes is None:
+        return None
     return Review(program_code=i.program_code, season=i.season, applicant_id=i.applicant_id,
                   tags=tuple(i.tags or ()), rating=int(i.rating) if i.rating is not None else None,
                   review_status=i.review_status or "new", notes=i.notes or "", updated_at=i.updated_at)
+
+
+def _desk_pk(program_code: str, season: str) -> str:
+    return f"desk#{program_code}#{season}"
+
+
+def _desk_item(program_code: str, season: str, applicant_id: str) -> DeskRowItem:
+    return DeskRowItem(pk=_desk_pk(program_code, season), sk=f"applicant#{applicant_id}")
+
+
+def _desk_row(i: DeskRowItem) -> DeskRow:
+    return DeskRow(program_code=i.program_code, season=i.season, applicant_id=i.applicant_id, round=i.round or "",
+                   delivered_at=i.delivered_at, first_name=i.first_name or "", last_name=i.last_name or "",
+                   code_number=i.code_number, college=i.college or "",
+                   gpa=float(i.gpa) if i.gpa is not None else None,
+                   class_rank=int(i.class_rank) if i.class_rank is not None else None,
+                   class_size=int(i.class_size) if i.class_size is not None else None,
+                   letters_received=int(i.letters_received or 0), results=_results(i.results_json),
+                   review=_review(i))
+
+
+def results_json(results) -> str:
+    """The exam attempts as stored on the facts item and the desk rows."""
+    import json
+
+    return json.dumps([{**r, "visible_from": r["visible_from"].isoformat() if isinstance(r.get("visible_from"),
+                                                                                        datetime)
+                        else r.get("visible_from")} for r in results])
+
+
+def _set(attr, value) -> object:
+    return attr.remove() if value is None else attr.set(value)
+
+
+def _desk_actions(row: DeskRow) -> list:
+    """What a delivery writes of its desk row (the first delivery's round and instant stay when
+    the applicant is delivered to the program again in MPII; the review is left as it is)."""
+    D = DeskRowItem
+    return [D.program_code.set(row.program_code), D.season.set(row.season), D.applicant_id.set(row.applicant_id),
+            D.round.set(D.round | row.round), D.delivered_at.set(D.delivered_at | row.delivered_at),
+            D.first_name.set(row.first_name), D.last_name.set(row.last_name), _set(D.code_number, row.code_number),
+            D.college.set(row.college), *_record_actions(row.gpa, row.class_rank, row.class_size),
+            D.letters_received.set(row.letters_received), D.results_json.set(results_json(row.results))]
+
+
+def _record_actions(gpa, class_rank, class_size) -> list:
+    D = DeskRowItem
+    return [_set(D.gpa, gpa), _set(D.class_rank, class_rank), _set(D.class_size, class_size)]
+
+
+def desk_sync(t: Transaction, designations: Iterable[Designation], applicant_id: str, actions: list,
+              refusal: Conflict) -> None:
+    """Adds to a change's transaction the update of the applicant's desk rows (one per program it
+    was delivered to) and, per designation not delivered yet, a check that it still is not: a
+    delivery committing meanwhile (its row made from what it read before this change) makes one
+    of the two fail and retry."""
+    rows: set[tuple[str, str]] = set()
+    for d in designations:
+        if d.delivered_at is not None:
+            rows.add((d.program_code, d.season))
+        else:
+            t.check(DesignationItem, f"applicant#{applicant_id}", _designation_sk(d.round, d.program_code),
+                    condition=DesignationItem.delivered_at.does_not_exist(), refusal=refusal)
+    for program_code, season in sorted(rows):
+        t.update(_desk_item(program_code, season, applicant_id), actions=list(actions))
 
 
 # ----------------------------------------------------------------------------- the interface
@@ -169,7 +249,9 @@ class ApplicationStore(ABC):
 
     @abstractmethod
     def save(self, change: Change[Application], *, rule: str | None = None,
-             new_letter: str | None = None) -> Application: ...
+             new_letter: str | None = None, before: Application | None = None) -> Application:
+        """`before`: the application as read (the desk rows are updated only when what they
+        show of it changed; without it, always)."""
 
     @abstractmethod
     def letter_owner(self, letter_id: str) -> str | None: ...
@@ -209,17 +291,23 @@ class ApplicationStore(ABC):
     def college_records_many(self, applicant_ids: list[str]) -> dict[str, CollegeRecord]: ...
 
     @abstractmethod
-    def save_college_record(self, record: CollegeRecord, read_version: int) -> None: ...
+    def save_college_record(self, record: CollegeRecord, read_version: int,
+                            before: CollegeRecord | None = None) -> None: ...
 
     @abstractmethod
     def results(self, applicant_id: str) -> list[dict]: ...
 
     # reviews (A6)
     @abstractmethod
-    def reviews(self, program_code: str, season: str) -> dict[str, Review]: ...
+    def review(self, program_code: str, season: str, applicant_id: str) -> Review | None: ...
 
     @abstractmethod
-    def save_review(self, review: Review) -> None: ...
+    def save_review(self, review: Review) -> None:
+        """Only on the desk row of a delivered application (NotFound otherwise)."""
+
+    @abstractmethod
+    def desk(self, program_code: str, season: str) -> list[DeskRow]:
+        """The program's desk rows of the season: one per delivered application, one Query."""
 
 
 # ----------------------------------------------------------------------------- DynamoDB
@@ -264,15 +352,18 @@ class DynamoApplicationStore(ApplicationStore):
             return Application(applicant_id=applicant_id, season=season)
 
     def save(self, change: Change[Application], *, rule: str | None = None,
-             new_letter: str | None = None) -> Application:
+             new_letter: str | None = None, before: Application | None = None) -> Application:
         a = change.state
         t = self._transaction()
         condition = (ApplicationItem.version == a.version) if a.version else ApplicationItem.pk.does_not_exist()
-        t.put(_application_item(a), condition=condition,
-              refusal=lambda: Conflict("the application changed meanwhile; reload and retry", rule=rule))
+        moved = lambda: Conflict("the application changed meanwhile; reload and retry", rule=rule)  # noqa: E731
+        t.put(_application_item(a), condition=condition, refusal=moved)
         if new_letter:
             t.put(LetterPointerItem(pk=f"letter#{new_letter}", sk="letter", applicant_id=a.applicant_id),
                   condition=LetterPointerItem.pk.does_not_exist())
+        if a.version and (before is None or letters_received(before) != letters_received(a)):
+            desk_sync(t, self.designations(a.applicant_id), a.applicant_id,
+                      [DeskRowItem.letters_received.set(letters_received(a))], moved())
         t.announce(_stream(a.applicant_id), change.events, change.emails)
         t.commit()
         return replace(a, version=a.version + 1)
@@ -292,16 +383,30 @@ class DynamoApplicationStore(ApplicationStore):
     def designate(self, d: Designation, facts: ApplicantFacts, events: Iterable[Contract]) -> Designation:
         n = facts.credits_used
         t = self._transaction()
-        t.check(ApplicationItem, f"applicant#{d.applicant_id}", "application",
-                condition=ApplicationItem.status == "submitted",
-                refusal=RuleViolation("submit the application first (A1)", rule="A1"))
+        submitted = ApplicationItem.status == "submitted"
+        refusal: object = RuleViolation("submit the application first (A1)", rule="A1")
+        unchanged = None
+        if d.delivered_at is not None:
+            # delivered at once: its desk row is made from what is read here, unchanged at commit
+            app, record = self._app_item(d.applicant_id), self.college_record(d.applicant_id)
+            if app is not None and app.status == "submitted":
+                submitted = submitted & (ApplicationItem.version == app.version)
+                refusal = CreditCounterMoved("the application changed meanwhile", extra={"retry": True})
+            self._check_record(t, d.applicant_id, record)
+            unchanged = _results_unchanged(facts.results_version)
+            row = desk_row(d.program_code, d.season, d.applicant_id, d.round, d.delivered_at, facts,
+                           _application(app) if app is not None else None, record)
+            t.update(_desk_item(d.program_code, d.season, d.applicant_id), actions=_desk_actions(row))
+        t.check(ApplicationItem, f"applicant#{d.applicant_id}", "application", condition=submitted, refusal=refusal)
         used = FactsItem.credits_used == n
         if n == 0:
             used = used | FactsItem.credits_used.does_not_exist()
+        condition = used & (FactsItem.credits_total > n) & (FactsItem.may_apply == True)  # noqa: E712
+        condition = condition & (FactsItem.withdrawn.does_not_exist() | (FactsItem.withdrawn == False))  # noqa: E712
+        if unchanged is not None:
+            condition = condition & unchanged
         t.update(FactsItem(pk=f"applicant#{d.applicant_id}", sk="facts"),
-                 actions=[FactsItem.credits_used.set(n + 1)],
-                 condition=used & (FactsItem.credits_total > n) & (FactsItem.may_apply == True)  # noqa: E712
-                 & (FactsItem.withdrawn.does_not_exist() | (FactsItem.withdrawn == False)),  # noqa: E712
+                 actions=[FactsItem.credits_used.set(n + 1)], condition=condition,
                  refusal=lambda: CreditCounterMoved("the credit counter changed meanwhile", extra={"retry": True}))
         stored = replace(d, credit_number=n + 1)
         item = DesignationItem(pk=f"applicant#{d.applicant_id}", sk=_designation_sk(d.round, d.program_code),
@@ -316,6 +421,19 @@ class DynamoApplicationStore(ApplicationStore):
         t.commit()
         return stored
 
+    def _app_item(self, applicant_id: str) -> ApplicationItem | None:
+        try:
+            return ApplicationItem.get(f"applicant#{applicant_id}", "application", consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    @staticmethod
+    def _check_record(t: Transaction, applicant_id: str, record: CollegeRecord | None) -> None:
+        t.check(CollegeRecordItem, f"applicant#{applicant_id}", "college_record",
+                condition=(CollegeRecordItem.version == record.version) if record is not None and record.version
+                else CollegeRecordItem.pk.does_not_exist(),
+                refusal=SourcesMoved("the college record changed meanwhile", extra={"retry": True}))
+
     @staticmethod
     def _index(item: DesignationItem) -> None:
         if item.delivered_at is None:
@@ -329,20 +447,43 @@ class DynamoApplicationStore(ApplicationStore):
         return [_designation(i) for i in DesignationItem.gsi1.query(f"undelivered#{season}")]
 
     def deliver(self, d: Designation, at: datetime, events: Iterable[Contract]) -> bool:
-        item = DesignationItem(pk=f"applicant#{d.applicant_id}", sk=_designation_sk(d.round, d.program_code))
-        t = self._transaction()
-        t.update(item, actions=[
-            DesignationItem.delivered_at.set(at),
-            DesignationItem.gsi1pk.set(f"delivered#{d.season}#{d.program_code}"),
-            DesignationItem.gsi1sk.set(f"{d.applicant_id}#{d.round}")],
-            condition=DesignationItem.pk.exists() & DesignationItem.delivered_at.does_not_exist(),
-            refusal=Conflict("delivered already"))
-        t.announce(_stream(d.applicant_id), events)
-        try:
-            t.commit()
-        except Conflict:
-            return False
-        return True
+        events = list(events)
+        for attempt in range(DELIVERY_RETRIES):
+            facts = self.facts(d.applicant_id)
+            app, record = self._app_item(d.applicant_id), self.college_record(d.applicant_id)
+            item = DesignationItem(pk=f"applicant#{d.applicant_id}", sk=_designation_sk(d.round, d.program_code))
+            t = self._transaction()
+            t.update(item, actions=[
+                DesignationItem.delivered_at.set(at),
+                DesignationItem.gsi1pk.set(f"delivered#{d.season}#{d.program_code}"),
+                DesignationItem.gsi1sk.set(f"{d.applicant_id}#{d.round}")],
+                condition=DesignationItem.pk.exists() & DesignationItem.delivered_at.does_not_exist(),
+                refusal=Conflict("delivered already"))
+            moved = SourcesMoved("what the program's list shows changed meanwhile", extra={"retry": True})
+            if facts is not None:
+                # the desk row, from what was read here: the application, record and results
+                # unchanged at commit (each later change updates the row in its own transaction)
+                t.check(ApplicationItem, f"applicant#{d.applicant_id}", "application",
+                        condition=(ApplicationItem.version == app.version) if app is not None
+                        else ApplicationItem.pk.does_not_exist(), refusal=moved)
+                self._check_record(t, d.applicant_id, record)
+                t.check(FactsItem, f"applicant#{d.applicant_id}", "facts",
+                        condition=_results_unchanged(facts.results_version), refusal=moved)
+                row = desk_row(d.program_code, d.season, d.applicant_id, d.round, at, facts,
+                               _application(app) if app is not None else None, record)
+                t.update(_desk_item(d.program_code, d.season, d.applicant_id), actions=_desk_actions(row))
+            t.announce(_stream(d.applicant_id), events)
+            try:
+                t.commit()
+            except SourcesMoved:
+                continue
+            except Conflict as exc:
+                if exc.extra.get("retry") and attempt < DELIVERY_RETRIES - 1:
+                    continue
+                return False
+            return True
+        raise SourcesMoved("the application kept changing while it was being delivered; retry",
+                           extra={"retry": True})
 
     def delivered_to(self, program_code: str, season: str) -> list[Designation]:
         return [_designation(i) for i in DesignationItem.gsi1.query(f"delivered#{season}#{program_code}")]
@@ -379,10 +520,10 @@ class DynamoApplicationStore(ApplicationStore):
         keys = [(f"applicant#{i}", "college_record") for i in dict.fromkeys(applicant_ids)]
         return {r.applicant_id: r for r in (_record(i) for i in CollegeRecordItem.batch_get(keys))}
 
-    def save_college_record(self, record: CollegeRecord, read_version: int) -> None:
-        """Versioned: a write over a record changed since it was read is a 409."""
-        from pynamodb.exceptions import PutError
-
+    def save_college_record(self, record: CollegeRecord, read_version: int,
+                            before: CollegeRecord | None = None) -> None:
+        """Versioned: a write over a record changed since it was read is a 409. The desk rows of
+        the applicant's deliveries follow a change of the GPA or class rank in the same transaction."""
         item = CollegeRecordItem(
             pk=f"applicant#{record.applicant_id}", sk="college_record", applicant_id=record.applicant_id,
             college=record.college, gpa=record.gpa, class_rank=record.class_rank, class_size=record.class_size,
@@ -393,12 +534,13 @@ class DynamoApplicationStore(ApplicationStore):
             updated_at=record.updated_at, version=read_version + 1)
         condition = (CollegeRecordItem.version == read_version) if read_version else \
             CollegeRecordItem.pk.does_not_exist()
-        try:
-            item.save(condition=condition)
-        except PutError as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-                raise Conflict("the college record changed meanwhile; reload and retry", rule="A2") from exc
-            raise
+        moved = Conflict("the college record changed meanwhile; reload and retry", rule="A2")
+        t = self._transaction()
+        t.put(item, condition=condition, refusal=moved)
+        if before is None or record_shown(before) != record_shown(record):
+            desk_sync(t, self.designations(record.applicant_id), record.applicant_id,
+                      _record_actions(record.gpa, record.class_rank, record.class_size), moved)
+        t.commit()
 
     def results(self, applicant_id: str) -> list[dict]:
         items = ResultItem.query(f"applicant#{applicant_id}", ResultItem.sk.startswith("result#"))
@@ -407,14 +549,30 @@ class DynamoApplicationStore(ApplicationStore):
                        for i in items), key=lambda r: (r["exam"], r["exam_date"], r["result_id"]))
 
     # ---- reviews
-    def reviews(self, program_code: str, season: str) -> dict[str, Review]:
-        return {i.applicant_id: _review(i) for i in ReviewItem.query(f"review#{program_code}#{season}")}
+    def review(self, program_code: str, season: str, applicant_id: str) -> Review | None:
+        try:
+            return _review(DeskRowItem.get(_desk_pk(program_code, season), f"applicant#{applicant_id}",
+                                           consistent_read=True))
+        except DoesNotExist:
+            return None
 
     def save_review(self, review: Review) -> None:
-        ReviewItem(pk=f"review#{review.program_code}#{review.season}", sk=f"applicant#{review.applicant_id}",
-                   program_code=review.program_code, season=review.season, applicant_id=review.applicant_id,
-                   tags=list(review.tags) or None, rating=review.rating, review_status=review.review_status,
-                   notes=review.notes or None, updated_at=review.updated_at).save()
+        D = DeskRowItem
+        t = self._transaction()
+        t.update(_desk_item(review.program_code, review.season, review.applicant_id), actions=[
+            _set(D.tags, list(review.tags) or None), _set(D.rating, review.rating),
+            D.review_status.set(review.review_status), _set(D.notes, review.notes or None),
+            _set(D.updated_at, review.updated_at)],
+            condition=D.delivered_at.exists(),
+            refusal=NotFound(f"no application of {review.applicant_id} delivered to program {review.program_code}"))
+        t.commit()
+
+    def desk(self, program_code: str, season: str) -> list[DeskRow]:
+        return [_desk_row(i) for i in DeskRowItem.query(_desk_pk(program_code, season), consistent_read=True)]
+
+
+def _results_unchanged(version: int):
+    return (FactsItem.results_version == version) if version else FactsItem.results_version.does_not_exist()
 
 
 def require_facts(store: ApplicationStore, applicant_id: str) -> ApplicantFacts:

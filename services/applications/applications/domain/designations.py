@@ -39,6 +39,7 @@ class ApplicantFacts:
     release_explanation: str = ""
     release_missing: bool = False
     results: tuple[dict, ...] = ()  # exam attempts (S6): exam, exam_date, result, official, visible_from
+    results_version: int = 0  # how many times the attempts were written (the desk rows' guard)
     credits_total: int = 0
     credits_used: int = 0
 
