@@ -5,7 +5,7 @@
  * capacity, place, location, lockout (I1, I7); capacity change and delete; invitations of delivered
  * applicants (I2, I9); the schedule with each event's bookings and force-scheduling (I5)). */
 
-import { PLACES, refusal } from "./interviews.js";
+import { PLACES, refusal, submitting } from "./interviews.js";
 
 const I9_HINT = "Do not ask for or hint at rank intentions or positions (I9): the applicant is shown that rule with " +
   "your message.";
@@ -112,7 +112,7 @@ function scheduling(code) {
   let scheduleQuery = {};
   async function loadSchedule() {
     const r = await api("GET", `/interviews/programs/${pcode}/schedule`, { query: scheduleQuery });
-    scheduleBox.replaceChildren(r.events.length ? r.events.map((e) => {
+    scheduleBox.replaceChildren(...(r.events.length ? r.events.map((e) => {
       const who = input("applicant_id", { required: true, placeholder: "applicant id", "data-testid": "force-applicant" });
       const force = h("form", { class: "inline", "data-testid": "force-form" }, who,
         h("button", { type: "submit", class: "secondary" }, "Force-schedule into this event"));
@@ -136,12 +136,12 @@ function scheduling(code) {
           h("td", {}, String(Math.max(0, b.sequence - 1)))))))
           : h("p", { class: "muted" }, "No booking yet."),
         force);
-    }) : h("p", { class: "muted" }, "No event in this period."));
+    }) : [h("p", { class: "muted" }, "No event in this period.")]));
   }
 
   async function refresh() { await loadTypes(); await Promise.all([loadEvents(), loadSchedule()]); }
 
-  onSubmit(scheduleForm, out, async (d) => {
+  submitting(scheduleForm, out, async (d) => {
     scheduleQuery = { from: d.from ? wallToInstant(`${d.from}T00:00`, d.zone) : undefined,
       to: d.to ? wallToInstant(`${d.to}T23:59`, d.zone) : undefined };
     await loadSchedule();
@@ -151,7 +151,7 @@ function scheduling(code) {
     h("div", { class: "inline" }, row("Name", input("name", { required: true, maxlength: 200, placeholder: "Faculty interview" })),
       row("Description", input("description", { maxlength: 4000 })),
       h("div", { class: "row action" }, h("button", { type: "submit" }, "Create type"))));
-  onSubmit(typeForm, out, async (d) => {
+  submitting(typeForm, out, async (d) => {
     const t = await api("POST", `/interviews/programs/${pcode}/types`, { body: d });
     typeForm.reset();
     await loadTypes();
@@ -171,7 +171,7 @@ function scheduling(code) {
       row("Lockout (optional)", input("lockout_at", { type: "datetime-local" }),
         "No booking change on or after it (I5); default: the start.")),
     h("button", { type: "submit" }, "Create event"));
-  onSubmit(eventForm, out, async (d) => {
+  submitting(eventForm, out, async (d) => {
     const body = { type_id: d.type_id, start: wallToInstant(d.start, d.timezone), end: wallToInstant(d.end, d.timezone),
       capacity: d.capacity, place: d.place, location: d.location, timezone: d.timezone };
     if (d.lockout_at) body.lockout_at = wallToInstant(d.lockout_at, d.timezone);
@@ -186,7 +186,7 @@ function scheduling(code) {
     h("div", { class: "row" }, h("label", {}, "Interview types"), inviteTypes),
     row("Message", h("textarea", { name: "message", maxlength: 4000 }), I9_HINT),
     h("button", { type: "submit" }, "Send the invitation"));
-  onSubmit(inviteForm, out, async (d) => {
+  submitting(inviteForm, out, async (d) => {
     const typeIds = [...inviteTypes.querySelectorAll("input:checked")].map((x) => x.value);
     const inv = await api("POST", `/interviews/programs/${pcode}/invitations`,
       { body: { applicant_id: d.applicant_id, type_ids: typeIds, message: d.message } });
@@ -215,7 +215,7 @@ async function viewScheduling() {
     row("Program code", input("code", { value: programCode(), required: true, pattern: "[0-9]{3}" })),
     h("div", { class: "row action" }, h("button", { type: "submit", class: "secondary" }, "Open")));
   const out = h("div");
-  onSubmit(form, out, async (d) => { holder.replaceChildren(scheduling(d.code)); });
+  submitting(form, out, async (d) => { holder.replaceChildren(scheduling(d.code)); });
   if (programCode()) holder.append(scheduling(programCode()));
   return h("div", {}, h("h1", {}, "Interview scheduling"),
     h("p", { class: "muted" }, "Only COTH programs schedule interviews through CASPR (I3)."),

@@ -37,6 +37,18 @@ export function refusal(err) {
   return el;
 }
 
+/** onSubmit of app.js, a refusal shown in plain words above the API's problem (and its fields marked). */
+export function submitting(form, out, action) {
+  return onSubmit(form, out, async (d, submitter) => {
+    try {
+      await action(d, submitter);
+    } catch (err) {
+      markFields(form, err);
+      out.replaceChildren(refusal(err));
+    }
+  });
+}
+
 /** The server's "now": the local stack's movable clock when there is one, else this computer's. */
 export async function serverNow() {
   try {
@@ -205,7 +217,7 @@ function interviewsCard(reg) {
     body.replaceChildren(
       h("p", { class: "muted", "data-testid": "timezone-note" }, `Times in your time zone, ${tz} (I6; change it in `,
         h("a", { href: "#/applicant" }, "My registration"), "), and the program's."),
-      data.invitations.length ? invitations : h("p", { class: "muted", "data-testid": "no-invitations" },
+      data.invitations.length ? h("div", { "data-testid": "invitations" }, invitations) : h("p", { class: "muted", "data-testid": "no-invitations" },
         "No interview invitation yet."),
       h("h3", {}, "My bookings"),
       bookingRows.length ? h("table", { "data-testid": "bookings" }, h("thead", {}, h("tr", {},
