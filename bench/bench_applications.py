@@ -9,7 +9,9 @@ builds one season and one program, and sends it N applications over HTTP the way
 do: account (sign-up + the emailed confirmation link), registration + payment, score release,
 one NBPME upload with every Part I pass, personal statement and CV as PDFs through presigned
 POSTs (one small PDF reused), three letter requests (submission needs requests, not received
-letters), submission, designation; then the clock is moved past ``applications_delivered``.
+letters), submission, designation (every phase on a pool of ``--workers`` threads; each phase's
+end is printed with the seconds since the start); then the clock is moved past
+``applications_delivered``.
 
 Then, as the program account over HTTP, each measured ``--repeat`` times (after one warm-up):
 
@@ -159,15 +161,16 @@ def main() -> int:
         n = args.applications
         with ThreadPoolExecutor(args.workers) as pool:
             registered = list(pool.map(builder.register, range(n)))
-            print(f"  {n} registered and paid", flush=True)
+            print(f"  {n} registered and paid ({time.perf_counter() - t_start:.0f} s)", flush=True)
             applicants = list(pool.map(builder.application, registered))
-        csv = "att_number,cms_id,exam,exam_date,result\n" + "".join(
-            f"{a['att']},{a['cms']},part1,2023-07-18,pass\n" for a in applicants)
-        ok(stack.admin.post(f"{stack.url}/scores/seasons/{season}/results", data=csv.encode(),
-                            headers={"Content-Type": "text/csv"}, timeout=600))
-        for a in applicants:  # one at a time: the Part I passes settle meanwhile
-            builder.designate(a)
-        print(f"  {n} designations", flush=True)
+            print(f"  {n} applications submitted ({time.perf_counter() - t_start:.0f} s)", flush=True)
+            csv = "att_number,cms_id,exam,exam_date,result\n" + "".join(
+                f"{a['att']},{a['cms']},part1,2023-07-18,pass\n" for a in applicants)
+            ok(stack.admin.post(f"{stack.url}/scores/seasons/{season}/results", data=csv.encode(),
+                                headers={"Content-Type": "text/csv"}, timeout=600))
+            # the designations in the pool too: each waits for its Part I pass to settle
+            list(pool.map(builder.designate, applicants))
+        print(f"  {n} designations ({time.perf_counter() - t_start:.0f} s)", flush=True)
         stack.move_clock(parse_instant(cal["applications_delivered"]) + timedelta(minutes=1))
         listing = f"{builder.base}/programs/{PROGRAM}/applications"
         params = {"season": season, "review_status": "new"}
