@@ -254,7 +254,8 @@ def build_shared_template(stage: str = "local") -> dict:
         }
         outputs[f"{cf}StateMachineArn"] = {"Value": {"Ref": f"{cf}StateMachine"}}
     # A1, A2, A7: the applications' PDFs (uploaded by browsers to presigned POSTs, read by the
-    # applications and scores services; shared.adapters.storage.documents_bucket names it)
+    # applications and scores services, and the interviews events' PDFs under interviews/ (I1);
+    # shared.adapters.storage.documents_bucket names it)
     resources["DocumentsBucket"] = {
         "Type": "AWS::S3::Bucket",
         "Properties": {

@@ -455,7 +455,7 @@ def service_environment(stage: str) -> dict:
 
 
 # the key prefixes each service keeps in the documents bucket (infra/stack.py DocumentsBucket)
-DOCUMENT_PREFIXES = {"applications": ("",), "scores": ("scores/",)}
+DOCUMENT_PREFIXES = {"applications": ("",), "scores": ("scores/",), "interviews": ("interviews/",)}
 
 
 def service_policy(svc: ServiceBuild, stage: str) -> dict:

@@ -159,6 +159,9 @@ class ProgramRegistered(Contract):
     # additive, optional: the program's version after the change; consumers apply
     # only newer versions (SQS redelivers, does not order). None: an older producer
     version: int | None = None
+    # additive, optional: the program contact's email (the interviews service mails its daily
+    # digest there, I5). None: no contact email given, or an older producer
+    contact_email: str | None = None
 
 
 @contract("program.updated.v1", REGISTRATION)
@@ -174,6 +177,8 @@ class ProgramUpdated(Contract):
     crip_section: str | None = None
     application_deadline: datetime | None = None
     tracks: list[TrackInfo]
+    contact_email: str | None = None  # additive, optional: as in program.registered.v1
+    version: int | None = None  # additive, optional: the program's version after the change (as registered's)
 
 
 @contract("track.positions_changed.v1", REGISTRATION)

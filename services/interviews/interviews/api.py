@@ -10,6 +10,10 @@ from interviews.domain import I9_NOTICE, Booking, InterviewEvent, InterviewType,
 from interviews.schemas import (
     ApplicantInvitation,
     ApplicantInvitations,
+    AttachmentIn,
+    AttachmentLink,
+    AttachmentOut,
+    AttachmentUploadOut,
     BookingIn,
     BookingOut,
     CalendarAddress,
@@ -31,6 +35,7 @@ from interviews.schemas import (
     TypeIn,
     TypeList,
     TypeOut,
+    Upload,
 )
 from shared import health
 from shared.web import PUBLIC, ApiBlueprint
@@ -68,6 +73,14 @@ def invitation_out(i: Invitation) -> InvitationOut:
     return InvitationOut(invitation_id=i.invitation_id, program_code=i.program_code, applicant_id=i.applicant_id,
                          type_ids=list(i.type_ids), message=i.message, created_at=i.created_at,
                          communication_rule=I9_NOTICE)
+
+
+def _attachment(event_id: str) -> AttachmentLink | None:
+    found = handlers.attachment_link(svc(), event_id)
+    if found is None:
+        return None
+    a, url = found
+    return AttachmentLink(filename=a.filename, size=a.size, url=url)
 
 
 def _zones(b: Booking) -> tuple[str | None, str | None]:
@@ -151,6 +164,23 @@ def post_forced_booking(code: str, event_id: str, body: ForceBookingIn, principa
     return booking_out(b, *_zones(b))
 
 
+@bp.endpoint("/programs/{code}/events/{event_id}/attachment", "POST", summary="Offer an upload of the event's "
+             "optional PDF (I1): the browser POSTs it to the presigned form returned, then asks for its completion",
+             body=AttachmentIn, response=AttachmentUploadOut, status=201, roles=PROGRAM,
+             errors=(401, 403, 404, 422))
+def post_attachment(code: str, event_id: str, body: AttachmentIn, principal):
+    upload = handlers.offer_attachment(svc(), principal, code, event_id, body.filename, body.size)
+    return AttachmentUploadOut(upload=Upload(**upload))
+
+
+@bp.endpoint("/programs/{code}/events/{event_id}/attachment/completion", "POST", summary="Check the uploaded PDF "
+             "(exists, a PDF by its bytes, at most 5 MB) and mark it present (I1)", response=AttachmentOut,
+             roles=PROGRAM, errors=(401, 403, 404, 409, 422))
+def post_attachment_completion(code: str, event_id: str, principal):
+    a = handlers.complete_attachment(svc(), principal, code, event_id)
+    return AttachmentOut(event_id=a.event_id, filename=a.filename, size=a.size, status=a.status)
+
+
 # ----------------------------------------------------------------------------- applicants
 @bp.endpoint("/invitations/{invitation_id}/bookings", "POST", summary="Book an event of an invited type (I4), by "
              "the applicant's sign-in or the booking link's ?token=", body=BookingIn, query=TokenQuery,
@@ -192,7 +222,8 @@ def get_applicant_invitations(applicant_id: str, query: TokenQuery, principal):
                               start_applicant=in_zone(e.start, tz), end_applicant=in_zone(e.end, tz),
                               start_program=in_zone(e.start, e.timezone), end_program=in_zone(e.end, e.timezone),
                               program_timezone=e.timezone, seats_left=e.seats_left, place=e.place,
-                              location=e.location, lockout_at=e.lockout_at) for e in events]))
+                              location=e.location, lockout_at=e.lockout_at,
+                              attachment=_attachment(e.event_id)) for e in events]))
     return ApplicantInvitations(applicant_id=applicant_id, timezone=tz, invitations=out,
                                 bookings=[booking_out(b, tz, None) for b in bookings])
 

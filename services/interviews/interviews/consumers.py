@@ -2,11 +2,13 @@
 
 The interviews service keeps its own projections: programs (COTH, CRIP: I3, I7), the season
 calendar (I2, I7, I8), applicants (email, time zone: I6, owner), deliveries (who may be
-invited, I2); season.deadline_reached at interviews_close refunds (I8)."""
+invited, I2); season.deadline_reached at interviews_close refunds (I8).
+The daily digest (I5) runs on a schedule: every day at 00:30 UTC for the previous UTC day (the
+local stack runs it every few seconds and whenever its clock moves: it is idempotent)."""
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from chalice import Blueprint, Cron
 
 from interviews import bootstrap, handlers
 from shared.contracts import (
@@ -46,3 +48,8 @@ consumer = LazyConsumer(
 @bp.on_sqs_message(queue=Settings.from_env().queue_name("interviews"), batch_size=10)
 def on_event(event):
     return consumer.handle(event.to_dict(), event.context)
+
+
+@bp.schedule(Cron(30, 0, "*", "*", "?", "*"), name="send_daily_digests")
+def send_daily_digests(event):
+    return {"sent": handlers.send_digests(bootstrap.container())}

@@ -7,6 +7,7 @@ from interviews.domain import (
     I9_NOTICE,
     ApplicantInfo,
     Booking,
+    BookingChange,
     InterviewEvent,
     InterviewType,
     Invitation,
@@ -47,3 +48,25 @@ def event_cancelled(a: ApplicantInfo, p: ProgramInfo, b: Booking, e: InterviewEv
         body=(f"Dear {a.first_name} {a.last_name},\n\n{p.name} ({p.program_code}) cancelled the interview event you "
               f"had booked ({in_zone(b.start, a.timezone)}, {a.timezone}). Your booking {b.booking_id} is cancelled; "
               "you may book another time of the same interview type from your invitation.\n\nCASPR\n"))
+
+
+def daily_digest(p: ProgramInfo, day: str, changes: list[tuple[BookingChange, ApplicantInfo | None]]) -> Email:
+    """I5: the program's daily digest of its schedule's changes on one UTC day: applicant, what
+    happened, the interview's time in the event's (the program's) zone."""
+    lines = []
+    for c, a in sorted(changes, key=lambda x: x[0].at):
+        who = f"{a.first_name} {a.last_name}" if a else f"applicant {c.applicant_id}"
+        when = f"{in_zone(c.start, c.timezone)} to {in_zone(c.end, c.timezone)} ({c.timezone})"
+        if c.kind == "rebooked":
+            what = f"rebooked from {in_zone(c.previous_start, c.timezone)} to {when}" if c.previous_start \
+                else f"rebooked to {when}"
+        elif c.kind == "cancelled":
+            what = f"cancelled {when}"
+        else:
+            what = f"{'force-scheduled by the program' if c.forced else 'booked'} {when}"
+        lines.append(f"- {who}: {what} (booking {c.booking_id})")
+    return Email(
+        to=p.email or "", subject=f"CASPR: interview schedule changes of {p.name} ({p.program_code}) on {day}",
+        body=(f"Dear {p.name} ({p.program_code}),\n\nyour interview schedule changed on {day} (UTC day), "
+              f"{len(lines)} change(s):\n" + "\n".join(lines)
+              + f"\n\nYour schedule: GET /interviews/programs/{p.program_code}/schedule\n\n{I9_NOTICE}\n\nCASPR\n"))

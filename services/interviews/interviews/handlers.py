@@ -7,17 +7,25 @@ import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from aws_lambda_powertools import Logger
+
 from interviews import emails
 from interviews.bootstrap import Interviews
 from interviews.domain import (
+    MAX_ATTACHMENT_BYTES,
     ApplicantInfo,
+    Attachment,
     Booking,
     EventFull,
     InterviewEvent,
     InterviewType,
     Invitation,
     ProgramInfo,
+    attachment_key,
+    check_attachment_offer,
     check_event_window,
+    check_pdf,
+    digest_days,
     require_before_lockout,
     require_coth,
     require_invitations_open,
@@ -42,6 +50,7 @@ from shared.contracts import (
 from shared.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from shared.money import INTERVIEW_FEE_CENTS
 
+logger = Logger(service="interviews")
 LINK_PURPOSE = "interview-booking"
 LINK_TTL = timedelta(days=120)
 CONFLICT_RETRIES = 3
@@ -62,7 +71,7 @@ def on_calendar(svc: Interviews, e: SeasonCalendarSet) -> None:
 
 def on_program(svc: Interviews, e: ProgramRegistered | ProgramUpdated) -> None:
     svc.store.put_program(ProgramInfo(program_code=e.program_code, season=e.season, name=e.name, coth=e.coth,
-                                      crip=e.crip), getattr(e, "version", None))
+                                      crip=e.crip, email=e.contact_email), getattr(e, "version", None))
 
 
 def on_applicant(svc: Interviews, e: ApplicantRegistered) -> None:
@@ -433,3 +442,74 @@ def refund_unbooked(svc: Interviews, season: str, at: datetime) -> int:
             season=season, applicant_id=a.applicant_id, amount_cents=INTERVIEW_FEE_CENTS, rule="I8", at=at)])
         due += 1
     return due
+
+
+# ----------------------------------------------------------------------------- I5: the daily digest
+def send_digests(svc: Interviews) -> int:
+    """I5: each program whose schedule changed (bookings, rebookings, cancellations, forced
+    bookings) on the previous UTC day gets ONE email listing them, times in the program's zone.
+    Each (program, day) commits a "digest committed" item conditioned on its absence together
+    with the email's outbox item, so a rerun sends nothing twice; a quiet program's day commits the
+    item with no email. Also catches up the few days before (a failed run). Returns emails sent."""
+    now = svc.platform.clock.now()
+    days = [d for d in digest_days(now) if d > svc.cache.get("digest_done_through", "")]
+    if not days:
+        return 0  # this process finished these days already (locally the schedule runs every 5 s)
+    programs = {p.program_code: p for p in svc.store.programs()}
+    sent = 0
+    for day in days:
+        for code in sorted(set(programs) - svc.store.digests_committed(list(programs), day)):
+            p = programs[code]
+            changes = svc.store.changes(code, day)
+            mails = []
+            if changes and p.email:
+                mails = [emails.daily_digest(p, day, [(c, svc.store.applicant(c.applicant_id)) for c in changes])]
+            elif changes:
+                logger.warning("program has no contact email: its daily digest is not sent",
+                               extra={"program_code": code, "day": day, "changes": len(changes)})
+            if svc.store.commit_digest(code, day, len(changes), now, mails) and mails:
+                sent += 1
+        svc.cache["digest_done_through"] = day
+    return sent
+
+
+# ----------------------------------------------------------------------------- I1: the event's PDF
+def _own_event(svc: Interviews, principal: Principal | None, code: str, event_id: str) -> InterviewEvent:
+    _program(svc, principal, code)
+    e = svc.store.event(event_id)
+    if e is None or e.program_code != code:
+        raise NotFound(f"event {event_id} is not an event of program {code}")
+    return e
+
+
+def offer_attachment(svc: Interviews, principal: Principal, code: str, event_id: str, filename: str,
+                     size: int) -> dict:
+    """I1: a presigned form for the event's PDF (at most 5 MB by the form's policy); a new upload
+    replaces the event's PDF once completed."""
+    e = _own_event(svc, principal, code, event_id)
+    check_attachment_offer(filename, size)
+    a = Attachment(event_id=e.event_id, key=attachment_key(code, e.event_id, uuid.uuid4().hex), filename=filename,
+                   size=size, status="pending", created_at=svc.platform.clock.now())
+    svc.store.put_attachment(a)
+    return svc.storage.upload_form(a.key, MAX_ATTACHMENT_BYTES)
+
+
+def complete_attachment(svc: Interviews, principal: Principal, code: str, event_id: str) -> Attachment:
+    """I1: the uploaded object exists, is a PDF by its bytes and at most 5 MB: it is marked present."""
+    e = _own_event(svc, principal, code, event_id)
+    a = svc.store.attachment(e.event_id)
+    if a is None:
+        raise NotFound(f"event {event_id} has no attachment upload: ask for one with POST .../attachment first")
+    head, size = svc.storage.inspect(a.key)
+    check_pdf(head, size)
+    if not svc.store.mark_attachment_present(e.event_id, a.key, size):
+        raise Conflict("another upload of this event's PDF was started meanwhile; complete that one", rule="I1")
+    return replace(a, status="present", size=size)
+
+
+def attachment_link(svc: Interviews, event_id: str) -> tuple[Attachment, str] | None:
+    """The event's PDF and a short-lived download link, when present (I1)."""
+    a = svc.store.attachment(event_id)
+    if a is None or a.status != "present":
+        return None
+    return a, svc.storage.download_url(a.key)

@@ -148,6 +148,35 @@ class ScheduleOut(BaseModel):
     events: list[ScheduledEvent]
 
 
+class AttachmentLink(BaseModel):
+    filename: str
+    size: int
+    url: str = Field(description="a short-lived download link (minutes); ask again for a new one")
+
+
+class AttachmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filename: str = Field(min_length=1, max_length=200)
+    size: int = Field(ge=1, le=5 * 1024 * 1024, description="bytes; at most 5 MB (I1)")
+
+
+class Upload(BaseModel):
+    url: str
+    method: str = Field(description="POST: a multipart form with `fields` then the file as `file`")
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class AttachmentUploadOut(BaseModel):
+    upload: Upload
+
+
+class AttachmentOut(BaseModel):
+    event_id: str
+    filename: str
+    size: int
+    status: str = Field(description="pending (upload not checked yet) | present")
+
+
 class OpenEvent(BaseModel):
     event_id: str
     type_id: str
@@ -162,6 +191,7 @@ class OpenEvent(BaseModel):
     place: str
     location: str
     lockout_at: datetime
+    attachment: AttachmentLink | None = Field(None, description="the event's PDF (I1), when it has one")
 
 
 class ApplicantInvitation(BaseModel):

@@ -1,7 +1,7 @@
 """PynamoDB models of the interviews table (one table, pk/sk, index gsi1).
 
 | item                        | pk                            | sk                    | gsi1pk / gsi1sk                          |
-| program (projection)        | program#{code}                | program               |                                          |
+| program (projection)        | program#{code}                | program               | programs / {code}                        |
 | season calendar (proj.)     | season#{season}               | calendar              |                                          |
 | applicant (projection)      | applicant#{id}                | applicant             | owner#{sub} / {id}                       |
 | delivered to a program      | applicant#{id}                | delivered#{code}      |                                          |
@@ -12,6 +12,9 @@
 | one booking per type (I4)   | applicant#{id}                | typebooking#{type id} |                                          |
 | time-slot claim (I4)        | applicant#{id}#slot#{bucket}  | claim                 |                                          |
 | booking of an event         | event#{id}                    | booking#{booking id}  |                                          |
+| a booking change (digest)   | program#{code}#changes#{day}  | {at}#{booking}#{seq}  |                                          |
+| digest sent (I5)            | program#{code}#digest         | {day}                 |                                          |
+| event attachment (I1)       | event#{id}                    | attachment            |                                          |
 | idempotency records         | idempotency#interviews        | (powertools)          |                                          |
 | outbox item                 | outbox#{stream}               | {ns}#{n}              | (shared.adapters.outbox)                 |
 """
@@ -39,7 +42,11 @@ class ProgramItem(BaseItem):
     name = UnicodeAttribute()
     coth = BooleanAttribute()
     crip = BooleanAttribute()
+    email = UnicodeAttribute(null=True)  # the program contact's email (the daily digest, I5)
     version = NumberAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)  # "programs": the digest goes through every program
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi1 = Gsi1()
 
 
 class CalendarItem(BaseItem):
@@ -156,3 +163,40 @@ class EventBookingItem(BaseItem):
     Meta = META
     booking_id = UnicodeAttribute()
     applicant_id = UnicodeAttribute()
+
+
+class ChangeItem(BaseItem):
+    """I5: one booking change of a program on one UTC day (booked, rebooked, cancelled), written in
+    the change's own transaction; the daily digest lists them."""
+
+    Meta = META
+    kind = UnicodeAttribute()  # booked | rebooked | cancelled
+    booking_id = UnicodeAttribute()
+    applicant_id = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    start = UTCDateTimeAttribute()
+    end = UTCDateTimeAttribute()
+    timezone = UnicodeAttribute()  # the event's (the program's) zone
+    at = UTCDateTimeAttribute()
+    forced = BooleanAttribute(null=True)
+    previous_start = UTCDateTimeAttribute(null=True)  # a rebook: where it was
+
+
+class DigestSentItem(BaseItem):
+    """I5: the digest of one program and day was committed (with its email, or none: a quiet day)."""
+
+    Meta = META
+    day = UnicodeAttribute()
+    changes = NumberAttribute()
+    sent_at = UTCDateTimeAttribute()
+
+
+class AttachmentItem(BaseItem):
+    """I1: the event's optional PDF (one per event; a new upload replaces it)."""
+
+    Meta = META
+    key = UnicodeAttribute()  # the object's key in the documents bucket
+    filename = UnicodeAttribute()
+    size = NumberAttribute()
+    status = UnicodeAttribute()  # pending | present
+    created_at = UTCDateTimeAttribute()

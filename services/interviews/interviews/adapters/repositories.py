@@ -20,10 +20,13 @@ from pynamodb.exceptions import DoesNotExist
 
 from interviews.adapters.models import (
     ApplicantItem,
+    AttachmentItem,
     BookingItem,
     CalendarItem,
+    ChangeItem,
     ClaimItem,
     DeliveredItem,
+    DigestSentItem,
     EventBookingItem,
     EventItem,
     InvitationItem,
@@ -33,7 +36,9 @@ from interviews.adapters.models import (
 )
 from interviews.domain import (
     ApplicantInfo,
+    Attachment,
     Booking,
+    BookingChange,
     Claim,
     EventFull,
     InterviewEvent,
@@ -42,6 +47,7 @@ from interviews.domain import (
     ProgramInfo,
     SlotTaken,
     TypeBookedAlready,
+    change_day,
     slot_claims,
 )
 from shared.adapters.outbox import Transaction
@@ -167,6 +173,28 @@ class InterviewStore(ABC):
     @abstractmethod
     def ever_booked(self, applicant_id: str) -> bool:
         """I8: whether the applicant ever booked through the system (a cancellation keeps it)."""
+    # the daily digest (I5)
+    @abstractmethod
+    def programs(self) -> list[ProgramInfo]: ...
+    @abstractmethod
+    def digests_committed(self, program_codes: list[str], day: str) -> set[str]:
+        """The programs whose digest of `day` is committed (sent, or quiet)."""
+    @abstractmethod
+    def changes(self, program_code: str, day: str) -> list[BookingChange]: ...
+    @abstractmethod
+    def commit_digest(self, program_code: str, day: str, changes: int, now: datetime,
+                      emails: Iterable[Email]) -> bool:
+        """ONE transaction: the "digest of this program and day committed" item, conditioned on its
+        absence, and the email's outbox item. False (nothing sent) when committed before."""
+    # the event's PDF (I1)
+    @abstractmethod
+    def put_attachment(self, a: Attachment) -> None: ...
+    @abstractmethod
+    def attachment(self, event_id: str) -> Attachment | None: ...
+    @abstractmethod
+    def mark_attachment_present(self, event_id: str, key: str, size: int) -> bool:
+        """Marks the upload `key` present with its checked size (False: another upload replaced it
+        meanwhile)."""
 
 
 # ----------------------------------------------------------------------------- DynamoDB
@@ -179,7 +207,16 @@ def _get(model, pk: str, sk: str):
 
 def _program(i: ProgramItem) -> ProgramInfo:
     return ProgramInfo(program_code=i.program_code, season=i.season, name=i.name, coth=bool(i.coth),
-                       crip=bool(i.crip))
+                       crip=bool(i.crip), email=i.email)
+
+
+def _change(t: Transaction, program_code: str, c: BookingChange) -> None:
+    """I5: the change, under its program and UTC day, in the change's own transaction (the digest
+    reads them; a distinct key per change: no contention between bookings)."""
+    t.put(ChangeItem(pk=f"program#{program_code}#changes#{change_day(c.at)}",
+                     sk=f"{c.at.isoformat()}#{c.booking_id}#{c.kind}", kind=c.kind, booking_id=c.booking_id,
+                     applicant_id=c.applicant_id, event_id=c.event_id, start=c.start, end=c.end,
+                     timezone=c.timezone, at=c.at, forced=c.forced or None, previous_start=c.previous_start))
 
 
 def _event(i: EventItem) -> InterviewEvent:
@@ -277,7 +314,8 @@ class DynamoInterviewStore(InterviewStore):
             (ProgramItem.season == p.season) & (ProgramItem.version.does_not_exist() | (ProgramItem.version <= (version or 0))))
         try:
             ProgramItem(pk=f"program#{p.program_code}", sk="program", program_code=p.program_code, season=p.season,
-                        name=p.name, coth=p.coth, crip=p.crip, version=version).save(condition=cond)
+                        name=p.name, coth=p.coth, crip=p.crip, email=p.email, version=version, gsi1pk="programs",
+                        gsi1sk=p.program_code).save(condition=cond)
         except Exception as exc:  # an older version arriving late: kept out
             if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
                 raise
@@ -412,6 +450,8 @@ class DynamoInterviewStore(InterviewStore):
                                applicant_id=b.applicant_id))
         t.put(DeliveredItem(pk=f"applicant#{b.applicant_id}", sk="ever_booked", program_code=b.program_code,
                             delivered_at=now))  # I8: booked through the system (kept after a cancellation)
+        _change(t, b.program_code, BookingChange("booked", b.booking_id, b.applicant_id, e.event_id, b.start, b.end,
+                                                 e.timezone, now, forced=b.forced))
         t.announce(f"applicant#{b.applicant_id}", events, emails)
         t.commit()
 
@@ -426,6 +466,9 @@ class DynamoInterviewStore(InterviewStore):
         t.delete(EventBookingItem(pk=f"event#{old_event.event_id}", sk=f"booking#{old.booking_id}"))
         t.put(EventBookingItem(pk=f"event#{new_event.event_id}", sk=f"booking#{new.booking_id}",
                                booking_id=new.booking_id, applicant_id=new.applicant_id))
+        _change(t, new.program_code, BookingChange("rebooked", new.booking_id, new.applicant_id, new_event.event_id,
+                                                   new.start, new.end, new_event.timezone, now,
+                                                   previous_start=old.start))
         t.announce(f"applicant#{new.applicant_id}", events, emails)
         t.commit()
 
@@ -442,6 +485,8 @@ class DynamoInterviewStore(InterviewStore):
         t.delete(TypeBookingItem(pk=f"applicant#{b.applicant_id}", sk=f"typebooking#{b.type_id}"),
                  condition=TypeBookingItem.booking_id == b.booking_id)
         t.delete(EventBookingItem(pk=f"event#{e.event_id}", sk=f"booking#{b.booking_id}"))
+        _change(t, b.program_code, BookingChange("cancelled", b.booking_id, b.applicant_id, e.event_id, b.start,
+                                                 b.end, e.timezone, now))
         t.announce(f"applicant#{b.applicant_id}", events, emails)
         t.commit()
         return done
@@ -460,6 +505,55 @@ class DynamoInterviewStore(InterviewStore):
 
     def ever_booked(self, applicant_id: str) -> bool:
         return _get(DeliveredItem, f"applicant#{applicant_id}", "ever_booked") is not None
+
+    # ---- the daily digest (I5)
+    def programs(self) -> list[ProgramInfo]:
+        return [_program(i) for i in ProgramItem.gsi1.query("programs")]
+
+    def digests_committed(self, program_codes: list[str], day: str) -> set[str]:
+        keys = [(f"program#{c}#digest", day) for c in program_codes]
+        return {i.pk.removeprefix("program#").removesuffix("#digest") for i in DigestSentItem.batch_get(keys)}
+
+    def changes(self, program_code: str, day: str) -> list[BookingChange]:
+        return [BookingChange(kind=i.kind, booking_id=i.booking_id, applicant_id=i.applicant_id, event_id=i.event_id,
+                              start=i.start, end=i.end, timezone=i.timezone, at=i.at, forced=bool(i.forced),
+                              previous_start=i.previous_start)
+                for i in ChangeItem.query(f"program#{program_code}#changes#{day}", consistent_read=True)]
+
+    def commit_digest(self, program_code: str, day: str, changes: int, now: datetime,
+                      emails: Iterable[Email]) -> bool:
+        t = self._tx(now)
+        t.put(DigestSentItem(pk=f"program#{program_code}#digest", sk=day, day=day, changes=changes, sent_at=now),
+              condition=DigestSentItem.pk.does_not_exist(), refusal=Conflict("the digest is committed already"))
+        t.announce(f"program#{program_code}#digest", (), emails)
+        try:
+            t.commit()
+        except Conflict as exc:
+            if exc.extra.get("retry"):
+                raise
+            return False
+        return True
+
+    # ---- the event's PDF (I1)
+    def put_attachment(self, a: Attachment) -> None:
+        AttachmentItem(pk=f"event#{a.event_id}", sk="attachment", key=a.key, filename=a.filename, size=a.size,
+                       status=a.status, created_at=a.created_at).save()
+
+    def attachment(self, event_id: str) -> Attachment | None:
+        i = _get(AttachmentItem, f"event#{event_id}", "attachment")
+        return Attachment(event_id=event_id, key=i.key, filename=i.filename, size=int(i.size), status=i.status,
+                          created_at=i.created_at) if i else None
+
+    def mark_attachment_present(self, event_id: str, key: str, size: int) -> bool:
+        try:
+            AttachmentItem(pk=f"event#{event_id}", sk="attachment").update(
+                actions=[AttachmentItem.status.set("present"), AttachmentItem.size.set(size)],
+                condition=AttachmentItem.key == key)
+        except Exception as exc:
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     # ---- the private calendar address
     def new_calendar_secret(self, applicant_id: str) -> str:

@@ -255,3 +255,79 @@ def require_may_see(principal_sub: str | None, is_admin: bool, applicant: Applic
         return
     if not principal_sub or principal_sub != applicant.owner_sub:
         raise Forbidden("only the applicant (or an administrator) may do this")
+
+
+# ----------------------------------------------------------------------------- I5: the daily digest
+DIGEST_LOOKBACK_DAYS = 3  # a digest run also sends what an earlier run missed (a failed day)
+
+
+@dataclass(frozen=True)
+class BookingChange:
+    """One change of a program's schedule (I5's daily digest): booked (forced: by the program),
+    rebooked (from previous_start), cancelled; times in the event's (the program's) zone."""
+
+    kind: str  # booked | rebooked | cancelled
+    booking_id: str
+    applicant_id: str
+    event_id: str
+    start: datetime
+    end: datetime
+    timezone: str
+    at: datetime
+    forced: bool = False
+    previous_start: datetime | None = None
+
+
+def change_day(at: datetime) -> str:
+    """The digest's day of a change: its UTC date (one schedule for every program, whatever the
+    zones of its events; the times inside the digest are shown in the program's zone)."""
+    return at.astimezone(UTC).date().isoformat()
+
+
+def digest_days(now: datetime) -> list[str]:
+    """The days a digest run covers: yesterday (UTC) and the few days before (oldest first)."""
+    today = now.astimezone(UTC).date()
+    return [(today - timedelta(days=n)).isoformat() for n in range(DIGEST_LOOKBACK_DAYS, 0, -1)]
+
+
+# ----------------------------------------------------------------------------- I1: the event's PDF
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+PDF_MAGIC = b"%PDF-"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """The optional PDF of an interview event (I1): uploaded by the program to a presigned form,
+    present once checked; applicants get a short-lived download link."""
+
+    event_id: str
+    key: str
+    filename: str
+    size: int
+    status: str  # pending | present
+    created_at: datetime
+
+
+def attachment_key(program_code: str, event_id: str, upload_id: str) -> str:
+    return f"interviews/{program_code}/events/{event_id}/{upload_id}.pdf"
+
+
+def check_attachment_offer(filename: str, size: int) -> None:
+    if size > MAX_ATTACHMENT_BYTES or size < 1:
+        raise ValidationFailed(f"an event's PDF is 1 to {MAX_ATTACHMENT_BYTES} bytes (5 MB) (I1)", rule="I1",
+                               errors=[FieldError("size", "over 5 MB" if size > 1 else "must be at least 1 byte")])
+    if not filename.strip():
+        raise ValidationFailed("the PDF needs a file name (I1)", rule="I1", errors=[FieldError("filename", "empty")])
+
+
+def check_pdf(head: bytes | None, size: int | None) -> None:
+    """I1: the uploaded object exists, is a PDF by its bytes and is at most 5 MB."""
+    if head is None or size is None:
+        raise ValidationFailed("nothing was uploaded for this attachment yet: upload the PDF to the form given, "
+                               "then ask again", rule="I1", errors=[FieldError("file", "not uploaded")])
+    if size > MAX_ATTACHMENT_BYTES:
+        raise ValidationFailed(f"the file is {size} bytes; at most {MAX_ATTACHMENT_BYTES} bytes (5 MB) are accepted "
+                               "(I1)", rule="I1", errors=[FieldError("file", "over 5 MB")])
+    if not head.startswith(PDF_MAGIC):
+        raise ValidationFailed("the file is not a PDF (its bytes do not begin with %PDF-); upload a PDF (I1)",
+                               rule="I1", errors=[FieldError("file", "not a PDF")])

@@ -63,13 +63,18 @@ class Program:
         return next((t for t in self.tracks if t.track_code == code), None)
 
     # --- the changes (R8, M3): each returns the new state and what it announces ------------
+    @property
+    def contact_email(self) -> str | None:
+        """The program contact's email (I5: the daily digest of interview changes goes there)."""
+        return (self.contact or {}).get("email") or None
+
     def register(self, calendar: SeasonCalendar) -> Change[Program]:
         """R8: a new program of the season (version 0: never stored)."""
         check_program(self, calendar)
         return Change(self, (ProgramRegistered(
             season=self.season, program_code=self.program_code, name=self.name, coth=self.coth, crip=self.crip,
             crip_section=self.crip_section, application_deadline=self.effective_deadline(calendar),
-            tracks=self._track_infos(), version=self.version + 1),))
+            tracks=self._track_infos(), version=self.version + 1, contact_email=self.contact_email),))
 
     def update(self, fields: dict, tracks: list[Track], calendar: SeasonCalendar) -> Change[Program]:
         """R8: details and tracks (upserted by code); positions changes are announced one track
@@ -89,7 +94,8 @@ class Program:
             events.append(ProgramUpdated(
                 season=after.season, program_code=after.program_code, name=after.name, coth=after.coth,
                 crip=after.crip, crip_section=after.crip_section,
-                application_deadline=after.effective_deadline(calendar), tracks=after._track_infos()))
+                application_deadline=after.effective_deadline(calendar), tracks=after._track_infos(),
+                contact_email=after.contact_email, version=version))
         return Change(after, tuple(events))
 
     def withdraw_track(self, code: str, reason: str | None) -> Change[Program]:
