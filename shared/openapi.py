@@ -70,6 +70,8 @@ def build(mounts: dict[str, list[Endpoint]], *, title: str = "CASPR", version: s
             for status in sorted(errors):
                 responses[str(status)] = {"description": STATUS_TEXT.get(status, "Error"), "content": {
                     "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+            for status, spec in e.responses.items():  # declared as they are (CSV, redirects)
+                responses[str(status)] = spec
             op["responses"] = responses
             if e.roles is not PUBLIC:
                 op["security"] = [{"bearer": []}]

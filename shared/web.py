@@ -78,6 +78,9 @@ class Endpoint:
     idempotency_key: bool = False
     tags: list[str] = field(default_factory=list)
     errors: tuple[int, ...] = ()
+    # OpenAPI response objects by status, for answers that are not the JSON `response` model
+    # (a CSV body, a 303 redirect); each replaces or adds that status in the document
+    responses: dict[int, dict] = field(default_factory=dict)
 
 
 def problem(status: int, body: dict, headers: dict | None = None) -> Response:
@@ -152,9 +155,10 @@ class ApiBlueprint(Blueprint):
 
     def endpoint(self, path: str, method: str = "GET", *, summary: str, body=None, query=None,
                  response=None, status: int = 200, roles: tuple[str, ...] | None = ANY_ROLE,
-                 idempotency_key: bool = False, errors: tuple[int, ...] = ()):
+                 idempotency_key: bool = False, errors: tuple[int, ...] = (),
+                 responses: dict[int, dict] | None = None):
         meta = Endpoint(method.upper(), path, summary, body, query, response, status, roles,
-                        idempotency_key, [self.tag], errors)
+                        idempotency_key, [self.tag], errors, dict(responses or {}))
         self.endpoints.append(meta)
 
         def decorate(fn: Callable[..., Any]):

@@ -63,3 +63,16 @@ def test_a6_packet_link_as_json_for_pages(api, svc, clock):
     deadline(svc, "applications_delivered")
     r = api.call("GET", "/programs/101/applications/a1/packet.pdf?season=2024&redirect=false", "program:p:101")
     assert r.status_code == 200 and "/packets/101/2024/a1/" in r.data["url"]
+
+
+def test_a6_openapi_declares_the_csv_and_the_packets_redirect():
+    from caspr_local.apps import load_app
+    from shared.openapi import build
+    from shared.web import ApiBlueprint
+
+    load_app("applications")
+    doc = build({"applications": [e for bp in ApiBlueprint.all["applications"] for e in bp.endpoints]})
+    csv_ok = doc["paths"]["/applications/programs/{code}/applications.csv"]["get"]["responses"]["200"]
+    assert "text/csv" in csv_ok["content"]
+    packet = doc["paths"]["/applications/programs/{code}/applications/{applicant_id}/packet.pdf"]["get"]["responses"]
+    assert "Location" in packet["303"]["headers"] and "application/json" in packet["200"]["content"]

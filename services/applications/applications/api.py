@@ -253,8 +253,18 @@ def list_reviews(code: str, query: ReviewQuery, principal):
     return ReviewList(program_code=code, season=season, applications=rows)
 
 
+CSV_RESPONSE = {200: {"description": "The list as CSV (UTF-8, one header row), as an attachment",
+                      "headers": {"Content-Disposition": {"schema": {"type": "string"},
+                                                          "description": "attachment; filename=..."}},
+                      "content": {"text/csv": {"schema": {"type": "string"}}}}}
+PACKET_REDIRECT = {303: {"description": "See Other: the packet PDF at a short-lived download link (without "
+                                        "?redirect=false)",
+                         "headers": {"Location": {"schema": {"type": "string", "format": "uri"},
+                                                  "description": "the short-lived download link of the PDF"}}}}
+
+
 @bp.endpoint("/programs/{code}/applications.csv", "GET", summary="The same list as CSV (A6)", query=ReviewQuery,
-             roles=PROGRAM, errors=(401, 403, 404, 422))
+             roles=PROGRAM, errors=(401, 403, 404, 422), responses=CSV_RESPONSE)
 def list_reviews_csv(code: str, query: ReviewQuery, principal):
     _program_code(code)
     season, rows = handlers.review_list(svc(), principal, code, **query.model_dump())
@@ -335,7 +345,8 @@ def list_students(college: str, query: StudentsQuery, principal):
 @bp.endpoint("/programs/{code}/applications/{applicant_id}/packet.pdf", "GET", summary="The whole application "
              "as one PDF: a cover page with the applicant's facts and results, then the personal statement, CV, "
              "letters, transcript and Dean's letter (A6); answered with a 303 to a short-lived download link",
-             query=PacketQuery, response=PacketOut, roles=PROGRAM, errors=(401, 403, 404, 422))
+             query=PacketQuery, response=PacketOut, roles=PROGRAM, errors=(401, 403, 404, 422),
+             responses=PACKET_REDIRECT)
 def get_packet(code: str, applicant_id: str, query: PacketQuery, principal):
     _program_code(code)
     _ids(applicant_id=applicant_id)
