@@ -68,7 +68,7 @@ function scheduling(code) {
     inviteTypes.replaceChildren(...types.map((t) => {
       const id = `f-invite-${t.type_id}`;
       return h("div", { class: "row check" }, h("input", { type: "checkbox", id, value: t.type_id, "data-testid": "invite-type" }),
-        h("label", { for: id }, t.name));
+        h("label", { for: id }, t.name, h("span", { class: "muted" }, ` (${t.type_id})`)));
     }));
   }
 
