@@ -41,6 +41,10 @@ class DocumentStorage(ABC):
     @abstractmethod
     def write(self, key: str, body: bytes, content_type: str = "application/pdf") -> None: ...
 
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Removes the object (nothing there is no error)."""
+
 
 class S3DocumentStorage(DocumentStorage):
     def __init__(self, bucket: str, region: str):
@@ -89,3 +93,6 @@ class S3DocumentStorage(DocumentStorage):
 
     def write(self, key: str, body: bytes, content_type: str = "application/pdf") -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=key)

@@ -183,3 +183,34 @@ def test_a1_letter_cannot_be_replaced_after_the_first_delivery(api, svc, clock):
     deadline(svc, "applications_delivered")
     r = api.call("POST", f"/letters/{letter_id}/upload?token={link}")
     assert r.status_code == 422 and "delivered" in r.data["detail"]
+
+
+def _exists(svc, key: str) -> bool:
+    return svc.storage.inspect(key) != (None, None)
+
+
+def test_a7_a_replaced_or_deleted_document_or_letter_leaves_no_pdf_behind(api, svc):
+    """The PDF a committed change no longer refers to is deleted from S3 after the commit."""
+    token = registered(svc)
+    r = upload(api, svc, token, "a1", "supplemental")
+    assert r.status_code == 200
+    doc_id = r.data["document_id"]
+    key = f"documents/{doc_id}.pdf"
+    assert _exists(svc, key)
+    assert api.call("DELETE", f"/applicants/a1/documents/{doc_id}", token).status_code == 204
+    assert not _exists(svc, key)
+    # a new CV replaces the one before it: the old PDF goes
+    first = upload(api, svc, token, "a1", "cv").data["document_id"]
+    upload(api, svc, token, "a1", "cv")
+    assert not _exists(svc, f"documents/{first}.pdf")
+    # the writer replaces the letter (before any delivery): the first PDF goes
+    [letter_id] = request_letters(api, token, "a1", 1)
+    link = link_token(svc, "w0@example.org")
+    api.call("POST", f"/letters/{letter_id}/response?token={link}", body={"accept": True})
+    keys = []
+    for _ in range(2):
+        k = api.call("POST", f"/letters/{letter_id}/upload?token={link}").data["upload"]["fields"]["key"]
+        put_object(svc, k, PDF)
+        assert api.call("POST", f"/letters/{letter_id}/completion?token={link}").status_code == 200
+        keys.append(k)
+    assert not _exists(svc, keys[0]) and _exists(svc, keys[1])

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from aws_lambda_powertools import Logger
+
 from applications.adapters import projections
 from applications.adapters.store import CreditCounterMoved, require_facts
 from applications.bootstrap import Applications
@@ -57,6 +59,7 @@ from shared.contracts import (
 )
 from shared.errors import Conflict, Forbidden, NotFound, RuleViolation
 
+logger = Logger(service="applications")
 LETTER_PURPOSE = "letter-writer"
 LETTER_LINK_TTL = timedelta(days=120)
 RETRIES = 5
@@ -100,11 +103,25 @@ def _change(svc: Applications, applicant_id: str, season: str, decide: Callable[
         app = svc.store.application(applicant_id, season)
         change = decide(app)
         try:
-            return svc.store.save(change, rule=rule, new_letter=new_letter, before=app)
+            saved = svc.store.save(change, rule=rule, new_letter=new_letter, before=app)
+            _discard(svc, app.object_keys() - saved.object_keys())
+            return saved
         except Conflict as exc:
             if "changed meanwhile" not in exc.detail and not exc.extra.get("retry") or attempt == RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def _discard(svc: Applications, keys) -> None:
+    """A7: the PDFs a committed change dropped (a replaced or deleted supplemental document, a
+    letter replaced by its writer, a replaced transcript, an unfinished upload replaced) are
+    deleted from S3 right after the commit, best effort: a failure leaves an unreferenced object
+    (logged; an S3 lifecycle rule or a sweep can remove it), never a broken application."""
+    for key in sorted(keys):
+        try:
+            svc.storage.delete(key)
+        except Exception:  # noqa: BLE001 - best effort, the change is committed
+            logger.warning("could not delete a replaced document", extra={"key": key})
 
 
 # ----------------------------------------------------------------------------- the application
@@ -491,6 +508,7 @@ def _record_change(svc: Applications, facts: ApplicantFacts, college: str, decid
         new = decide(read)
         try:
             svc.store.save_college_record(new, read.version, before=read)
+            _discard(svc, read.object_keys() - new.object_keys())
             return replace(new, version=read.version + 1)
         except Conflict:
             if attempt == RETRIES - 1:

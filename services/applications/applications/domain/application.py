@@ -106,6 +106,12 @@ class Application:
     def present(self, kind: str) -> list[Document]:
         return [d for d in self.documents if d.kind == kind and d.status == PRESENT]
 
+    def object_keys(self) -> frozenset[str]:
+        """Every stored PDF the application refers to (documents, letters received and the
+        writers' pending uploads): what a change drops from it is no longer needed (A7)."""
+        return frozenset([d.object_key for d in self.documents]
+                         + [x.object_key(i) for x in self.letters for i in (x.file_id, x.upload_id) if i])
+
     @property
     def active_letters(self) -> list[Letter]:
         return [x for x in self.letters if x.status != DECLINED]

@@ -64,6 +64,10 @@ class CollegeRecord:
         return replace(self, documents=tuple(done if d.document_id == document_id else d for d in others),
                        updated_at=now)
 
+    def object_keys(self) -> frozenset[str]:
+        """Every stored PDF the record refers to (a replaced transcript is no longer needed)."""
+        return frozenset(d.object_key for d in self.documents)
+
     @property
     def present_kinds(self) -> list[str]:
         return sorted({d.kind for d in self.documents if d.status == PRESENT})
