@@ -62,7 +62,8 @@ def test_i5_daily_digest_lists_yesterdays_changes_once_and_nothing_for_a_quiet_p
     assert day in mails[0].subject and "Program 202 (202)" in mails[0].subject
     assert body.count("\n- ") == 5, body  # booked, rebooked, booked, cancelled, force-scheduled
     assert "Ada L0: booked 2024-01-20T09:00:00-06:00" in body  # the program's zone (America/Chicago)
-    assert "Ada L0: rebooked from 2024-01-20T09:00:00-06:00 to 2024-01-20T11:00:00-06:00" in body
+    assert "Ada L0: rebooked to 2024-01-20T11:00:00-06:00 to 2024-01-20T11:30:00-06:00 (America/Chicago), " \
+           "was 2024-01-20T09:00:00-06:00" in body
     assert "Ada L1: cancelled 2024-01-20T09:00:00-06:00" in body
     assert "Ada L1: force-scheduled by the program 2024-01-20T09:00:00-06:00" in body
     assert "(I9)" in body

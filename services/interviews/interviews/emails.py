@@ -58,8 +58,8 @@ def daily_digest(p: ProgramInfo, day: str, changes: list[tuple[BookingChange, Ap
         who = f"{a.first_name} {a.last_name}" if a else f"applicant {c.applicant_id}"
         when = f"{in_zone(c.start, c.timezone)} to {in_zone(c.end, c.timezone)} ({c.timezone})"
         if c.kind == "rebooked":
-            what = f"rebooked from {in_zone(c.previous_start, c.timezone)} to {when}" if c.previous_start \
-                else f"rebooked to {when}"
+            what = f"rebooked to {when}" + (f", was {in_zone(c.previous_start, c.timezone)}"
+                                             if c.previous_start else "")
         elif c.kind == "cancelled":
             what = f"cancelled {when}"
         else:
