@@ -30,6 +30,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 
@@ -62,6 +63,9 @@ class FactsItem(BaseItem):
     results_version = NumberAttribute(null=True)  # + 1 on every write of results_json (desk rows' guard)
     credits_total = NumberAttribute(null=True)
     credits_used = NumberAttribute(null=True)
+    # the programs designated (each added in its designation's transaction): the college's
+    # progress list reads it with the facts, not one query per student
+    programs_designated = UnicodeSetAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     gsi1 = Gsi1()

@@ -85,6 +85,7 @@ def _facts(i: FactsItem) -> ApplicantFacts:
         may_apply=bool(i.may_apply), in_mpii=bool(i.in_mpii), scores_released=bool(i.scores_released),
         release_explanation=i.release_explanation or "", release_missing=bool(i.release_missing),
         results=_results(i.results_json), results_version=int(i.results_version or 0),
+        programs_designated=tuple(sorted(i.programs_designated or ())),
         credits_total=int(i.credits_total or 0),
         credits_used=int(i.credits_used or 0))
 
@@ -406,7 +407,8 @@ class DynamoApplicationStore(ApplicationStore):
         if unchanged is not None:
             condition = condition & unchanged
         t.update(FactsItem(pk=f"applicant#{d.applicant_id}", sk="facts"),
-                 actions=[FactsItem.credits_used.set(n + 1)], condition=condition,
+                 actions=[FactsItem.credits_used.set(n + 1), FactsItem.programs_designated.add({d.program_code})],
+                 condition=condition,
                  refusal=lambda: CreditCounterMoved("the credit counter changed meanwhile", extra={"retry": True}))
         stored = replace(d, credit_number=n + 1)
         item = DesignationItem(pk=f"applicant#{d.applicant_id}", sk=_designation_sk(d.round, d.program_code),
