@@ -602,7 +602,7 @@ def test_packaging_refuses_a_compiled_module_needing_a_newer_glibc(tmp_path):
         package.check_glibc(new)
 
 
-def test_packaging_lets_applications_and_scores_reach_the_documents_bucket_only():
+def test_packaging_lets_applications_scores_and_interviews_reach_the_documents_bucket_only():
     from scripts.package import ServiceBuild, service_policy
 
     def document_statements(name: str) -> list[dict]:
@@ -614,4 +614,7 @@ def test_packaging_lets_applications_and_scores_reach_the_documents_bucket_only(
     assert scores["Action"] == ["s3:GetObject", "s3:PutObject"]
     assert [r["Fn::Sub"] for r in scores["Resource"]] == [
         "arn:${AWS::Partition}:s3:::caspr-dev-documents-${AWS::AccountId}/scores/*"]
+    [interviews] = document_statements("interviews")  # I1: the events' PDFs, under interviews/ only
+    assert [r["Fn::Sub"] for r in interviews["Resource"]] == [
+        "arn:${AWS::Partition}:s3:::caspr-dev-documents-${AWS::AccountId}/interviews/*"]
     assert document_statements("applications") and not document_statements("registration")
