@@ -6,6 +6,7 @@ One season, one COTH program not at CRIP (with a contact email), four paid appli
 - I2/I4: A and B book from their emailed links without signing in; A rebooks (I5), B cancels;
 - I5: the program force-schedules D;
 - I7: the program (not at CRIP) cannot hold an interview before non_crip_interviews_from;
+- I1: the event's PDF (presigned POST, completion), the applicant's download link;
 - I5: the daily digest reaches the program's contact the next day, listing every change;
 - I5: on or after the lockout A's booking cannot change;
 - the .ics of A shows the booking;
@@ -97,6 +98,21 @@ def test_interviews_season_on_the_clock_invite_book_rebook_digest_lockout_ics_an
     r = stack.admin.post(f"{base}/events/{e1}/bookings", json={"applicant_id": d["id"], "type_id": type_id},
                          timeout=60)
     assert r.status_code == 201 and r.json()["forced"] is True, r.text  # I5: force-scheduled, no email
+
+    # I1: the event's PDF through a presigned POST, checked, then a download link for applicants
+    r = stack.admin.post(f"{base}/events/{e2}/attachment", json={"filename": "directions.pdf", "size": 64},
+                         timeout=60)
+    assert r.status_code == 201, r.text
+    pdf = b"%PDF-1.4\n% how to reach us\n%%EOF\n"
+    form = r.json()["upload"]
+    assert requests.post(form["url"], data=form["fields"], files={"file": ("directions.pdf", pdf, "application/pdf")},
+                         timeout=60).status_code in (200, 201, 204)
+    r = stack.admin.post(f"{base}/events/{e2}/attachment/completion", timeout=60)
+    assert r.status_code == 200 and r.json()["status"] == "present", r.text
+    seen = requests.get(f"{stack.url}/interviews/applicants/{a['id']}/invitations", params={"token": token[a["id"]]},
+                        timeout=60).json()
+    [attached] = [e["attachment"] for inv in seen["invitations"] for e in inv["events"] if e["event_id"] == e2]
+    assert attached["filename"] == "directions.pdf" and requests.get(attached["url"], timeout=60).content == pdf
 
     # I5: the daily digest of the day's changes, the next day, to the program's contact
     stack.move_clock(stack.now() + timedelta(days=1))
