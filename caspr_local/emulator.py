@@ -141,6 +141,8 @@ def patch_moto() -> None:
     """Every change the local stack (and the integration tests) make to moto."""
     fast_transactions()
     fast_queries()
+    fast_queues()
+    fast_update_expressions()
     outbox_streams()
     fast_event_targets()
 
@@ -203,6 +205,70 @@ def fast_queries() -> None:
     query.moto_query, all_items.moto_all_items = original, every_item  # for the tests comparing both
     Table.query = query
     Table.all_items = all_items
+
+
+def fast_queues() -> None:
+    """moto's SQS receive checks each message's retention by computing every attribute of the
+    queue, approximate counts included (a pass over all its messages): receiving a backlog of
+    n messages cost O(n^2) (a thousand registrations left queues of thousands). The retention
+    is read directly here; GetQueueAttributes computes the attributes once, not once per name."""
+    from moto.core.utils import unix_time
+    from moto.sqs.models import SQSBackend
+
+    if getattr(SQSBackend.is_message_valid_based_on_retention_period, "caspr_fast", False):
+        return
+    original_attributes = SQSBackend.get_queue_attributes
+
+    def is_message_valid_based_on_retention_period(self, queue_name, message) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return retention + message.sent_timestamp / 1000 > unix_time()
+
+    def get_queue_attributes(self, queue_name, attribute_names):
+        if not attribute_names or "All" in attribute_names:
+            return original_attributes(self, queue_name, attribute_names)
+        queue = self.get_queue(queue_name)  # refuses an unknown queue as moto does
+        valid = ["All"] + queue.BASE_ATTRIBUTES + queue.FIFO_ATTRIBUTES + queue.KMS_ATTRIBUTES
+        if any(name not in valid for name in attribute_names):
+            return original_attributes(self, queue_name, attribute_names)  # moto's error
+        every = queue.attributes
+        return {name: every[name] for name in attribute_names if every.get(name) is not None}
+
+    is_message_valid_based_on_retention_period.caspr_fast = True
+    SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
+    SQSBackend.get_queue_attributes = get_queue_attributes
+
+
+def fast_update_expressions() -> None:
+    """moto parses an UpdateExpression twice per UpdateItem (~2 ms each for a projection's
+    dozen SETs) and deep-copies the tree before validating it (~1.7 ms). Parsed once per
+    expression text here, and copied through pickle (~0.7 ms); same trees, same errors."""
+    import copy
+    import pickle
+
+    from moto.dynamodb.parsing import expressions, validators
+
+    if getattr(expressions.UpdateExpressionParser.make, "caspr_fast", False):
+        return
+    parse = expressions.UpdateExpressionParser.make
+
+    @functools.lru_cache(maxsize=1024)
+    def parsed(text: str) -> bytes:
+        return pickle.dumps(parse(text), pickle.HIGHEST_PROTOCOL)
+
+    def make(cls, expression_str):
+        if cls is not expressions.UpdateExpressionParser or not isinstance(expression_str, str):
+            return parse.__func__(cls, expression_str)
+        return pickle.loads(parsed(expression_str))
+
+    def fast_copy(obj, memo=None):
+        try:
+            return pickle.loads(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
+        except Exception:
+            return copy.deepcopy(obj, memo)
+
+    make.caspr_fast = True
+    expressions.UpdateExpressionParser.make = classmethod(make)
+    validators.deepcopy = fast_copy
 
 
 def fast_event_targets() -> None:

@@ -26,6 +26,11 @@ def install(app: Chalice, service: str):
 
         tracer = Tracer(service=service)  # patches boto3/botocore: every AWS call is a subsegment
     metrics = Metrics(namespace="CASPR", service=service)
+    # powertools keeps buffering while metrics are disabled and prints the buffer when it
+    # reaches 100 metrics: locally and in tests they are not recorded at all
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+    recording = not is_metrics_disabled()
 
     @app.middleware("http")
     def observe_http(event, get_response):
@@ -37,10 +42,11 @@ def install(app: Chalice, service: str):
         response.headers["X-Request-Id"] = correlation_id
         logger.debug("request", extra={"method": event.method, "path": event.path,
                                        "status": response.status_code})
-        metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-        if response.status_code >= 500:
-            metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
-        metrics.flush_metrics(raise_on_empty_metrics=False)
+        if recording:
+            metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+            if response.status_code >= 500:
+                metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+            metrics.flush_metrics(raise_on_empty_metrics=False)
         return response
 
     @app.middleware("all")

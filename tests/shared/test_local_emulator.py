@@ -176,3 +176,30 @@ def test_calls_of_this_process_reach_the_emulator_without_a_socket(emulator, mon
         url = "http://elsewhere.example/"
 
     assert TRANSPORT(Request()) is None
+
+
+def test_queue_attributes_and_receiving_a_backlog_as_moto_does(emulator):
+    """caspr_local.emulator.fast_queues: the same attributes, the same messages received."""
+    from moto.sqs.models import SQSBackend
+
+    assert SQSBackend.is_message_valid_based_on_retention_period.caspr_fast
+    sqs = boto3.client("sqs", endpoint_url=emulator.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="local", aws_secret_access_key="local")
+    url = sqs.create_queue(QueueName=f"emulator-backlog-{uuid.uuid4().hex[:8]}",
+                           Attributes={"MessageRetentionPeriod": "600"})["QueueUrl"]
+    for i in range(0, 50, 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(j), "MessageBody": f"m{j}"} for j in range(i, i + 10)])
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "MessageRetentionPeriod"])["Attributes"]
+    assert attrs == {"ApproximateNumberOfMessages": "50", "ApproximateNumberOfMessagesNotVisible": "0",
+                     "MessageRetentionPeriod": "600"}
+    received = []
+    while len(received) < 50:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get("Messages", [])
+        assert batch
+        received += [m["Body"] for m in batch]
+    assert sorted(received) == sorted(f"m{j}" for j in range(50))
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessagesNotVisible"] == "50" and attrs["ApproximateNumberOfMessages"] == "0"
+    with pytest.raises(ClientError):
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["NoSuchAttribute"])
