@@ -24,23 +24,28 @@ def main(argv: list[str] | None = None) -> int:
 
     stack = LocalStack(port=args.port).start()
     admin = seed(stack, demo=not args.empty)
-    print(f"""
-CASPR is running (data lives in memory: it is gone when this process stops).
-
-  Web pages      {stack.url}/
-  API docs       {stack.url}/docs      (OpenAPI: {stack.url}/openapi.json)
-  Email outbox   {stack.url}/outbox.html (JSON: {stack.url}/_local/outbox)
-  Clock          {stack.url}/_local/clock   (now {stack.clock.now().isoformat()})
-
-  Administrator  {admin['email']} / {admin['password']}
-{admin.get('demo', '')}
-Press Ctrl-C to stop.""", flush=True)
+    print(banner(stack.url, stack.clock.now().isoformat(), admin), flush=True)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     done.wait()
     stack.stop()
     return 0
+
+
+def banner(url: str, now: str, admin: dict) -> str:
+    """The text `make run` prints once the stack is up (and the demo season seeded)."""
+    return f"""
+CASPR is running (data lives in memory: it is gone when this process stops).
+
+  Web pages      {url}/
+  API docs       {url}/docs      (OpenAPI: {url}/openapi.json)
+  Email outbox   {url}/outbox.html (JSON: {url}/_local/outbox)
+  Clock          {url}/_local/clock   (now {now})
+
+  Administrator  {admin['email']} / {admin['password']}
+{admin.get('demo', '')}
+Press Ctrl-C to stop."""
 
 
 if __name__ == "__main__":

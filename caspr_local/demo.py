@@ -64,3 +64,33 @@ def demo_applicants() -> list[dict]:
          "cms_id": f"PRO-{i:02d}DEMO{i:03d}", "college": colleges[i % len(colleges)], "graduation_year": 2024}
         for i, (first, last) in enumerate(names)
     ]
+
+
+DEMO_COLLEGES = [("TUSPM", "Temple University School of Podiatric Medicine")]
+
+
+def demo_accounts() -> list[dict]:
+    """Every account the demo seeds besides the administrator (whose password is chosen at
+    start), with its password: `make run` prints them all and the README lists them."""
+    accounts = [{"role": "program", "email": f"program{p['program_code']}@caspr.example",
+                 "password": f"Program-{p['program_code']}-demo1", "program_code": p["program_code"],
+                 "label": f"Program {p['program_code']}"} for p in demo_programs()]
+    accounts += [{"role": "college", "email": f"college.{code.lower()}@caspr.example",
+                  "password": f"College-{code}-demo1", "college": code, "label": f"College {code}"}
+                 for code, _ in DEMO_COLLEGES]
+    accounts += [{"role": "applicant", "email": a["email"], "password": f"Applicant-demo{i}",
+                  "label": f"Applicant {a['first_name']} {a['last_name']}"
+                           + (" (unpaid)" if not demo_applicant_pays(i) else "")}
+                 for i, a in enumerate(demo_applicants())]
+    return accounts
+
+
+def demo_applicant_pays(i: int) -> bool:
+    """A few demo applicants stay unpaid, to show pending registrations."""
+    return i % 4 != 3
+
+
+def demo_logins_text() -> str:
+    """The banner's list of demo logins (`make run`), one account a line."""
+    width = max(len(a["label"]) for a in demo_accounts())
+    return "\n".join(f"  {a['label']:<{width}}  {a['email']} / {a['password']}" for a in demo_accounts())

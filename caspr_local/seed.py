@@ -10,7 +10,15 @@ import secrets
 import boto3
 import requests
 
-from caspr_local.demo import DEMO_SEASON, demo_applicants, demo_calendar, demo_programs
+from caspr_local.demo import (
+    DEMO_SEASON,
+    demo_accounts,
+    demo_applicant_pays,
+    demo_applicants,
+    demo_calendar,
+    demo_logins_text,
+    demo_programs,
+)
 
 
 def create_admin(stack) -> dict:
@@ -40,31 +48,35 @@ def seed(stack, demo: bool = True) -> dict:
     s = requests.Session()
     s.headers["Authorization"] = f"Bearer {token(base, admin['email'], admin['password'])}"
     _ok(s.put(f"{base}/registration/seasons/{DEMO_SEASON}", json=demo_calendar(), timeout=30))
-    lines = []
+    accounts = demo_accounts()
     for program in demo_programs():
         _ok(s.post(f"{base}/registration/programs", json=program, timeout=30))
-        code = program["program_code"]
-        pw = f"Program-{code}-demo1"
-        _ok(s.post(f"{base}/auth/accounts", json={"email": f"program{code}@caspr.example", "password": pw,
-                                                  "role": "program", "program_code": code}, timeout=30))
-        lines.append(f"  Program {code}    program{code}@caspr.example / {pw}")
+    for account in accounts:
+        if account["role"] in ("program", "college"):
+            body = {k: account[k] for k in ("email", "password", "role", "program_code", "college") if k in account}
+            _ok(s.post(f"{base}/auth/accounts", json=body, timeout=30))
+    passwords = {a["email"]: a["password"] for a in accounts if a["role"] == "applicant"}
     for i, applicant in enumerate(demo_applicants()):
-        pw = f"Applicant-demo{i}"
+        pw = passwords[applicant["email"]]
         _ok(requests.post(f"{base}/auth/accounts", json={"email": applicant["email"], "password": pw},
                           timeout=30))
         _confirm_email(stack, applicant["email"])
         a = requests.Session()
         a.headers["Authorization"] = f"Bearer {token(base, applicant['email'], pw)}"
         reg = _ok(a.post(f"{base}/registration/applicants", json=applicant, timeout=30)).json()
-        if i % 4 != 3:  # a few stay unpaid, to show pending registrations
+        if demo_applicant_pays(i):
             _ok(a.post(f"{base}/registration/applicants/{reg['applicant_id']}/payments",
                        json={"amount_cents": reg["amount_due_cents"], "card_number": "4242424242424242"},
                        headers={"Idempotency-Key": f"seed-{i}"}, timeout=30))
-        if i < 2:
-            lines.append(f"  Applicant      {applicant['email']} / {pw}")
     stack.settle()
-    admin["demo"] = f"\nDemo season {DEMO_SEASON} (clock at registration opening):\n" + "\n".join(lines) + "\n"
+    admin["demo"] = demo_banner()
     return admin
+
+
+def demo_banner() -> str:
+    """What `make run` prints about the demo season: every demo login with its password."""
+    return (f"\nDemo season {DEMO_SEASON} (clock at registration opening); every demo login, also listed "
+            f"in README.md (\"Demo logins\"):\n{demo_logins_text()}\n")
 
 
 def _confirm_email(stack, email: str) -> None:
