@@ -19,6 +19,7 @@ write that announces something commits with its outbox items in one transaction
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -91,8 +92,6 @@ def _facts(i: FactsItem) -> ApplicantFacts:
 
 
 def _results(text: str | None) -> tuple[dict, ...]:
-    import json
-
     out = []
     for r in json.loads(text or "[]"):
         r["visible_from"] = parse_instant(r["visible_from"]) if r.get("visible_from") else None
@@ -155,14 +154,6 @@ def _record(i: CollegeRecordItem) -> CollegeRecord:
                          version=int(i.version or 0))
 
 
-def _review(i: DeskRowItem) -> Review | None:
-    if i.review_status is None and i.tags is None and i.rating is None and i.notes is None:
-        return None
-    return Review(program_code=i.program_code, season=i.season, applicant_id=i.applicant_id,
-                  tags=tuple(i.tags or ()), rating=int(i.rating) if i.rating is not None else None,
-                  review_status=i.review_status or "new", notes=i.notes or "", updated_at=i.updated_at)
-
-
 def _desk_pk(program_code: str, season: str) -> str:
     return f"desk#{program_code}#{season}"
 
@@ -171,44 +162,51 @@ def _desk_item(program_code: str, season: str, applicant_id: str) -> DeskRowItem
     return DeskRowItem(pk=_desk_pk(program_code, season), sk=f"applicant#{applicant_id}")
 
 
+def _review(i: DeskRowItem) -> Review | None:
+    if not i.review:
+        return None
+    program_code, season = i.pk.removeprefix("desk#").split("#", 1)
+    r = json.loads(i.review)
+    return Review(program_code=program_code, season=season, applicant_id=i.sk.removeprefix("applicant#"),
+                  tags=tuple(r.get("tags") or ()), rating=r.get("rating"), review_status=r.get("review_status") or "new",
+                  notes=r.get("notes") or "",
+                  updated_at=parse_instant(r["updated_at"]) if r.get("updated_at") else None)
+
+
 def _desk_row(i: DeskRowItem) -> DeskRow:
-    return DeskRow(program_code=i.program_code, season=i.season, applicant_id=i.applicant_id, round=i.round or "",
-                   delivered_at=i.delivered_at, first_name=i.first_name or "", last_name=i.last_name or "",
-                   code_number=i.code_number, college=i.college or "",
-                   gpa=float(i.gpa) if i.gpa is not None else None,
-                   class_rank=int(i.class_rank) if i.class_rank is not None else None,
-                   class_size=int(i.class_size) if i.class_size is not None else None,
+    program_code, season = i.pk.removeprefix("desk#").split("#", 1)
+    who = json.loads(i.who or "{}")
+    record = json.loads(i.record or "{}")
+    return DeskRow(program_code=program_code, season=season, applicant_id=i.sk.removeprefix("applicant#"),
+                   round=who.get("round") or "",
+                   delivered_at=parse_instant(who["delivered_at"]) if who.get("delivered_at") else None,
+                   first_name=who.get("first_name") or "", last_name=who.get("last_name") or "",
+                   code_number=who.get("code_number"), college=who.get("college") or "",
+                   gpa=record.get("gpa"), class_rank=record.get("class_rank"), class_size=record.get("class_size"),
                    letters_received=int(i.letters_received or 0), results=_results(i.results_json),
                    review=_review(i))
 
 
 def results_json(results) -> str:
     """The exam attempts as stored on the facts item and the desk rows."""
-    import json
-
     return json.dumps([{**r, "visible_from": r["visible_from"].isoformat() if isinstance(r.get("visible_from"),
                                                                                         datetime)
                         else r.get("visible_from")} for r in results])
-
-
-def _set(attr, value) -> object:
-    return attr.remove() if value is None else attr.set(value)
 
 
 def _desk_actions(row: DeskRow) -> list:
     """What a delivery writes of its desk row (the first delivery's round and instant stay when
     the applicant is delivered to the program again in MPII; the review is left as it is)."""
     D = DeskRowItem
-    return [D.program_code.set(row.program_code), D.season.set(row.season), D.applicant_id.set(row.applicant_id),
-            D.round.set(D.round | row.round), D.delivered_at.set(D.delivered_at | row.delivered_at),
-            D.first_name.set(row.first_name), D.last_name.set(row.last_name), _set(D.code_number, row.code_number),
-            D.college.set(row.college), *_record_actions(row.gpa, row.class_rank, row.class_size),
+    who = json.dumps({"first_name": row.first_name, "last_name": row.last_name, "code_number": row.code_number,
+                      "college": row.college, "round": row.round,
+                      "delivered_at": row.delivered_at.isoformat() if row.delivered_at else None})
+    return [D.who.set(D.who | who), _record_action(row.gpa, row.class_rank, row.class_size),
             D.letters_received.set(row.letters_received), D.results_json.set(results_json(row.results))]
 
 
-def _record_actions(gpa, class_rank, class_size) -> list:
-    D = DeskRowItem
-    return [_set(D.gpa, gpa), _set(D.class_rank, class_rank), _set(D.class_size, class_size)]
+def _record_action(gpa, class_rank, class_size):
+    return DeskRowItem.record.set(json.dumps({"gpa": gpa, "class_rank": class_rank, "class_size": class_size}))
 
 
 def desk_sync(t: Transaction, designations: Iterable[Designation], applicant_id: str, actions: list,
@@ -541,7 +539,7 @@ class DynamoApplicationStore(ApplicationStore):
         t.put(item, condition=condition, refusal=moved)
         if before is None or record_shown(before) != record_shown(record):
             desk_sync(t, self.designations(record.applicant_id), record.applicant_id,
-                      _record_actions(record.gpa, record.class_rank, record.class_size), moved)
+                      [_record_action(record.gpa, record.class_rank, record.class_size)], moved)
         t.commit()
 
     def results(self, applicant_id: str) -> list[dict]:
@@ -560,13 +558,13 @@ class DynamoApplicationStore(ApplicationStore):
 
     def save_review(self, review: Review) -> None:
         D = DeskRowItem
+        text = json.dumps({"tags": list(review.tags), "rating": review.rating, "review_status": review.review_status,
+                           "notes": review.notes,
+                           "updated_at": review.updated_at.isoformat() if review.updated_at else None})
         t = self._transaction()
-        t.update(_desk_item(review.program_code, review.season, review.applicant_id), actions=[
-            _set(D.tags, list(review.tags) or None), _set(D.rating, review.rating),
-            D.review_status.set(review.review_status), _set(D.notes, review.notes or None),
-            _set(D.updated_at, review.updated_at)],
-            condition=D.delivered_at.exists(),
-            refusal=NotFound(f"no application of {review.applicant_id} delivered to program {review.program_code}"))
+        t.update(_desk_item(review.program_code, review.season, review.applicant_id), actions=[D.review.set(text)],
+                 condition=D.who.exists(),
+                 refusal=NotFound(f"no application of {review.applicant_id} delivered to program {review.program_code}"))
         t.commit()
 
     def desk(self, program_code: str, season: str) -> list[DeskRow]:
