@@ -24,7 +24,11 @@ log = logging.getLogger("caspr.local")
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "web"
 DEFAULT_START = datetime(2023, 7, 24, 16, 0, tzinfo=UTC)  # 2024 CASPR registration opens, 12:00 ET
-SCHEDULED_EVERY_SECONDS = 5.0  # `@schedule` functions (rate(5 minutes) on AWS) run this often locally
+SCHEDULED_EVERY_SECONDS = 5.0  # `@schedule` functions (rate(5 minutes) on AWS) run this often locally...
+# ...when a relay failed a delivery since the last run (the outbox sweep has work), else this often:
+# the sweep's pending-index queries read the whole table in moto (not on DynamoDB), which a long
+# local session with thousands of items felt as a constant load
+SCHEDULED_IDLE_EVERY_SECONDS = 60.0
 
 
 def _swagger_dir() -> Path:
@@ -101,7 +105,8 @@ class LocalStack:
         for p in self.pollers + self.relays:
             p.thread.start()
         self.scheduler = LocalScheduler(self.clock)
-        threading.Thread(target=self._tick, name="scheduler", daemon=True).start()
+        self._ticker = threading.Thread(target=self._tick, name="scheduler", daemon=True)
+        self._ticker.start()
 
         handler = type("Handler", (GatewayHandler,), {"stack": self})
         self._server = GatewayServer((self.host, self.port), handler)
@@ -122,18 +127,22 @@ class LocalStack:
         for p in self.pollers + self.relays:  # let each finish its poll before the emulator goes away
             p.kick()
             p.thread.join(timeout=5)
+        if getattr(self, "_ticker", None) is not None:
+            self._ticker.join(timeout=30)  # a scheduled run (the sweep) in progress finishes first
         self.emulator.stop()
 
     # ---------------------------------------------------------------- clock & events
     def _tick(self) -> None:
-        last = time.monotonic()
+        last, failures = time.monotonic(), 0
         while not self.stop_event.wait(1.0):
             try:
                 self.scheduler.fire_due()
             except Exception:
                 log.exception("scheduler tick")
-            if time.monotonic() - last >= SCHEDULED_EVERY_SECONDS:
-                last = time.monotonic()
+            since = time.monotonic() - last
+            failed = sum(r.failures for r in self.relays)
+            if since >= SCHEDULED_IDLE_EVERY_SECONDS or (since >= SCHEDULED_EVERY_SECONDS and failed != failures):
+                last, failures = time.monotonic(), failed
                 self.run_scheduled()
 
     def run_scheduled(self) -> dict[str, object]:

@@ -154,6 +154,7 @@ class StreamPoller:
         self.iterator = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard,
                                                         ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         self.attempts = 0
+        self.failures = 0  # deliveries that failed so far (the host runs the sweep sooner after one)
         self.lock = threading.Lock()
         self.idle = threading.Event()
         self.wake = threading.Event()
@@ -188,6 +189,7 @@ class StreamPoller:
                 return len(records)
             first = min(failed, key=int)
             self.attempts += 1
+            self.failures += 1
             if self.attempts > self.max_retries:
                 log.error("outbox relay of %s gave up on record %s after %d retries; the sweep delivers it",
                           self.table_name, first, self.max_retries)
