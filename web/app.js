@@ -1,5 +1,7 @@
 /* CASPR local pages: vanilla JS, no build step, no CDN.
- * Views (hash routes): #/signin, #/applicant, #/directory, #/admin.
+ * Views (hash routes): #/signin, #/applicant, #/directory, #/admin; the ES modules add theirs to ROUTES
+ * (and to PAGE_ROLES, who may use them: the router says in plain words when a page is not theirs).
+ * After sign-in each role lands on its home (HOMES); the header shows only the role's pages (data-roles).
  * The access token lives in sessionStorage (gone when the tab closes).
  * Every refusal of the API is RFC 9457 problem+json: its detail and field errors are shown. */
 "use strict";
@@ -265,6 +267,10 @@ function go(hash, ...flashArgs) {
 function renderWho() {
   const who = document.getElementById("who");
   const out = document.getElementById("sign-out");
+  // the navigation shows only what the role may use (links without data-roles: everyone)
+  document.querySelectorAll("nav [data-roles]").forEach((a) => {
+    a.classList.toggle("hidden", !a.dataset.roles.split(" ").includes(session.role));
+  });
   if (session.token) {
     who.textContent = `${session.email || "signed in"} (${session.role})`;
     out.classList.remove("hidden");
@@ -275,10 +281,37 @@ function renderWho() {
 }
 
 // ------------------------------------------------------------------ view: sign in / sign up
+const HOMES = { applicant: "#/home", program: "#/review", college: "#/college", admin: "#/admin" };
 function homeFor(role) {
-  if (role === "admin") return "#/admin";
-  if (role === "applicant") return "#/applicant";
-  return "#/directory";
+  return HOMES[role] || "#/directory";
+}
+
+/** Who may use each signed-in page (a module adding a page adds its entry; absent: everyone). */
+const PAGE_ROLES = {
+  home: ["applicant"], applicant: ["applicant"], scores: ["applicant"], application: ["applicant"],
+  interviews: ["applicant"], review: ["program", "admin"], scheduling: ["program", "admin"],
+  college: ["college", "admin"], admin: ["admin"], "scores-admin": ["admin"],
+};
+const ROLE_NAMES = { applicant: "applicants", program: "programs", college: "colleges", admin: "administrators" };
+const A_ROLE = { applicant: "an applicant", program: "a program", college: "a college", admin: "an administrator" };
+
+/** The API's own words, folded away: shown only when asked for. */
+function problemDetail(err) {
+  if (!(err instanceof Problem)) return null;
+  const b = err.body || {};
+  const text = [b.title, b.detail].filter(Boolean).join(": ") || `HTTP ${err.status}`;
+  return h("details", { class: "muted", "data-testid": "problem-detail" }, h("summary", {}, "Details"),
+    `${err.status ? `${err.status} ` : ""}${text}`);
+}
+
+/** A page of another role, in plain words: whom it is for and where to go instead. */
+function forbidden(roles, err) {
+  const names = roles.map((r) => ROLE_NAMES[r] || r);
+  const forWhom = names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}` : names[0];
+  return h("div", { "data-testid": "forbidden" },
+    notice("warn", `This page is for ${forWhom}.`,
+      `You are signed in as ${A_ROLE[session.role] || session.role}: your pages are in the menu above.`),
+    h("p", {}, h("a", { href: homeFor(session.role) }, "Go to my home page")), problemDetail(err));
 }
 
 async function signIn(email, password) {
@@ -507,9 +540,10 @@ async function viewApplicant() {
   return root;
 }
 
-function needSignIn() {
-  return h("div", {}, notice("warn", "Please sign in.", "This page needs an account."),
-    h("p", {}, h("a", { href: "#/signin" }, "Sign in or create an applicant account")));
+function needSignIn(err) {
+  return h("div", { "data-testid": "need-sign-in" },
+    notice("warn", "Please sign in.", "This page needs an account: sign in, then come back to it."),
+    h("p", {}, h("a", { href: "#/signin" }, "Sign in or create an applicant account")), problemDetail(err));
 }
 
 // ------------------------------------------------------------------ view: program directory
@@ -625,7 +659,7 @@ function calendarCard() {
   const season = input("season", { placeholder: "2024", inputmode: "numeric", required: true,
     "data-testid": "calendar-season" });
   const grid = h("div", { class: "calendar-grid" },
-    CALENDAR_KEYS.map((k) => row(k, input(k, { placeholder: "2024-02-15T23:59:00-05:00", "data-key": k }))));
+    CALENDAR_KEYS.map((k) => row(k, input(k, { "data-key": k }))));
   const form = h("form", { "data-testid": "calendar-form" },
     h("div", { class: "inline" }, row("Season", season),
       h("div", { class: "row action" }, h("button", { type: "button", class: "secondary", onclick: () => loadSeason() }, "Load")),
@@ -633,18 +667,30 @@ function calendarCard() {
         "Fill: opens now, a day per key"))),
     grid, h("button", { type: "submit" }, "Save calendar"));
 
-  async function loadSeason() {
+  async function loadSeason(quiet) {
     out.replaceChildren();
     clearFieldErrors(form);
     try {
       const data = await api("GET", `/registration/seasons/${encodeURIComponent(season.value.trim())}`);
       const cal = (data && data.calendar) || data || {};
       for (const k of CALENDAR_KEYS) form.elements[k].value = cal[k] || "";
-      out.replaceChildren(notice("ok", `Season ${season.value.trim()} loaded.`));
+      form.dataset.loaded = season.value.trim();
+      out.replaceChildren(notice("ok", `Season ${season.value.trim()} ${quiet ? "(the latest) is shown" : "loaded"}.`));
     } catch (err) {
       out.replaceChildren(problemNotice(err));
     }
   }
+  // on opening: the latest season's calendar as stored (the directory's default season)
+  (async () => {
+    let latest = null;
+    try { latest = (await api("GET", "/registration/programs")).season; } catch { latest = null; }
+    if (!latest || season.value.trim()) {
+      if (!latest) out.replaceChildren(notice("warn", "No season yet.", "Type a season and its calendar, then save it."));
+      return;
+    }
+    season.value = latest;
+    await loadSeason(true);
+  })();
   async function fillFromClock() {
     const c = await api("GET", "/_local/clock");
     const start = new Date(c.now).getTime() - 60e3;
@@ -660,7 +706,8 @@ function calendarCard() {
     out.replaceChildren(notice("ok", `Season ${d.season} saved.`, `Every instant fires on schedule.${n}`));
   });
   return h("section", { class: "card", "data-testid": "calendar-card" }, h("h2", {}, "Season calendar"),
-    h("p", { class: "muted" }, "Every instant is data, stored in UTC: ISO 8601 with an offset."), out, form);
+    h("p", { class: "muted" }, "Every instant is data, stored in UTC: ISO 8601 with an offset, " +
+      "e.g. 2024-02-15T23:59:00-05:00."), out, form);
 }
 
 function parseTracks(text) {
@@ -798,12 +845,17 @@ async function route() {
   const name = location.hash.replace(/^#\/?/, "").split("?")[0];
   document.querySelectorAll("[data-nav]").forEach((a) => a.classList.toggle("active", a.dataset.nav === name));
   const view = document.getElementById("view");
-  const render = ROUTES[name] || (() => notice("warn", "Not found.", `There is no page ${location.hash}.`));
+  const roles = PAGE_ROLES[name];
+  let render = ROUTES[name] || (() => notice("warn", "Not found.", `There is no page ${location.hash}.`));
+  if (roles && ROUTES[name] && !session.token) render = () => needSignIn();
+  else if (roles && ROUTES[name] && !roles.includes(session.role)) render = () => forbidden(roles);
   try {
     const el = await render();
     if (el) view.replaceChildren(el);
   } catch (err) {
-    view.replaceChildren(problemNotice(err));
+    if (err instanceof Problem && err.status === 401) view.replaceChildren(needSignIn(err));
+    else if (err instanceof Problem && err.status === 403 && roles) view.replaceChildren(forbidden(roles, err));
+    else view.replaceChildren(problemNotice(err));
   }
 }
 

@@ -154,8 +154,11 @@ async function viewReview() {
     row("Tag", input("tag")), row("Rating at least", input("rating_min", { type: "number", min: 1, max: 5 })),
     row("Search", input("q")), h("button", { type: "submit" }, "Show"));
   const query = (d) => ({ season: d.season, review_status: d.review_status, tag: d.tag, rating_min: d.rating_min, q: d.q });
+  let shown = 0; // only the latest request draws the list
   async function show(d) {
+    const mine = ++shown;
     const r = await api("GET", `/applications/programs/${encodeURIComponent(d.code)}/applications`, { query: query(d) });
+    if (mine !== shown) return;
     const csv = h("button", { type: "button", class: "secondary", "data-testid": "csv", onclick: async () => {
       const q = new URLSearchParams(Object.entries({ ...query(d), season: r.season }).filter(([, v]) => v));
       const res = await fetch(`/applications/programs/${encodeURIComponent(d.code)}/applications.csv?${q}`,
@@ -208,7 +211,9 @@ async function viewReview() {
       packet, saved, form));
   }
   onSubmit(filters, out, show);
-  return h("div", {}, h("h1", {}, "Review desk"), h("section", { class: "card" }, filters, out), list, detail);
+  // a program lands here: its latest season's applications, without pressing "Show"
+  if (code) show({ code, season: "" }).catch((err) => out.replaceChildren(problemNotice(err)));
+  return h("div", {}, h("h1", {}, "Applications desk"), h("section", { class: "card" }, filters, out), list, detail);
 }
 
 // ------------------------------------------------------------------ the college
@@ -225,8 +230,11 @@ async function viewCollege() {
     row("College", input("college", { value: collegeCode(), required: true })),
     row("Season", input("season", { required: true, inputmode: "numeric", placeholder: "2024" })),
     h("button", { type: "submit" }, "Show students"));
+  let shown = 0; // only the latest request draws the list
   async function show(d) {
+    const mine = ++shown;
     const r = await api("GET", `/applications/colleges/${encodeURIComponent(d.college)}/students`, { query: { season: d.season } });
+    if (mine !== shown) return;
     list.replaceChildren(h("table", {}, h("thead", {}, h("tr", {}, ["Student", "Score release", "Documents", "Letters", "Submitted", "Programs", "Record"].map((t) => h("th", {}, t)))),
       h("tbody", {}, r.students.map((s) => {
         const base = `/applications/colleges/${encodeURIComponent(d.college)}/students/${encodeURIComponent(s.applicant_id)}`;
@@ -258,6 +266,15 @@ async function viewCollege() {
       }))));
   }
   onSubmit(form, out, show);
+  // a college lands here: its students in the latest season, without pressing "Show students"
+  if (collegeCode()) {
+    (async () => {
+      const latest = (await api("GET", "/registration/programs")).season;
+      if (!latest || form.elements.season.value) return;
+      form.elements.season.value = latest;
+      await show({ college: collegeCode(), season: latest });
+    })().catch((err) => out.replaceChildren(problemNotice(err)));
+  }
   return h("div", {}, h("h1", {}, "My students"), h("section", { class: "card" }, form, out), list);
 }
 
