@@ -11,7 +11,7 @@ import { serverNow } from "/interviews.js";
 const STEPS = [
   { id: "registration", title: "Registration", route: "applicant", instants: [
     ["registration_recommended_by", "Register and pay the fee (recommended)", "by"],
-    ["registration_final", "Registration closes", "on"]] },
+    ["registration_final", "Last day to register and pay", "by"]] },
   { id: "scores", title: "Score release", route: "scores", instants: [
     ["score_release_deadline", "Sign the APMLE score release", "by"],
     ["part1_pass_by", "Pass APMLE Part I, to send applications (A3)", "by"]] },
@@ -78,14 +78,16 @@ function stepStatus(id, s) {
 
 function stepItem(step, s, now, current) {
   const cal = s.calendar || {};
-  const upcoming = step.instants.filter(([k]) => cal[k] && new Date(cal[k]).getTime() > now);
   const [done, line] = stepStatus(step.id, s);
+  // what is still ahead: a done step owes no deadline ("by"), its openings ("on") still come
+  const upcoming = step.instants.filter(([k, , by]) => cal[k] && new Date(cal[k]).getTime() > now &&
+    !(done && by === "by"));
   const state = done ? "done" : step.id === current ? "now" : upcoming.length ? "upcoming" : "closed";
   const next = upcoming[0];
   const page = ROUTES[step.route]
     ? h("a", { href: `#/${step.route}`, "data-testid": "step-link" }, `Open ${step.title.toLowerCase()}`) : null;
   return h("li", { class: `step ${state}`, "data-testid": "step", "data-step": step.id, "data-state": state },
-    h("h3", {}, step.title, h("span", { class: `badge ${done ? "yes" : ""}` },
+    h("h3", {}, step.title, " ", h("span", { class: `badge ${done ? "yes" : ""}` },
       { done: "done", now: "now", upcoming: "later", closed: "closed" }[state])),
     line ? h("p", { "data-testid": "step-status" }, line) : null,
     h("p", { "data-testid": "step-next" }, next
