@@ -16,6 +16,11 @@ Results (M5, M6, M8):
   GET     /seasons/{season}/applicants/{applicant_id}/result  GET /seasons/{season}/programs/{program_code}/result
   GET     /seasons/{season}/results                           administrators: everything + statistics
   GET     /seasons/{season}/post-match                        the Post-Match list (after Match Day)
+A Match anyone can check (issue 12):
+  GET     /seasons/{season}/audit                             the seal of each round (signed in)
+  GET     /seasons/{season}/audit/{round}/snapshot|result     administrators: the exact files, to re-verify
+  GET     /seasons/{season}/applicants/{applicant_id}/explanation   from Match Day: why not the tracks ranked higher
+  GET     /seasons/{season}/tracks/{track_code}/explanation         from Match Day: why not the applicants ranked higher
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from match import bootstrap, handlers
 from match.domain.season import MATCH, MPII
 from match.schemas import (
     AdminResultsOut,
+    ApplicantExplanationOut,
     ApplicantResultOut,
     ApplicantRolIn,
     ApplicantRolOut,
+    AuditOut,
     CertificationQuery,
     Health,
     MpiiOut,
@@ -40,6 +47,7 @@ from match.schemas import (
     RunOut,
     RunsOut,
     SeasonTracksOut,
+    TrackExplanationOut,
     TrackRolIn,
     TrackRolOut,
 )
@@ -222,3 +230,61 @@ def get_results(season):
              summary="The Post-Match list: positions still open after MPII (M8), from Match Day")
 def get_post_match(season):
     return handlers.post_match_view(svc(), _season(season))
+
+
+# ----------------------------------------------------------------------------- audit (issue 12)
+_ROUND = re.compile(r"^(match|mpii)\Z")
+
+
+def _round(value: str) -> str:
+    if not _ROUND.match(value or ""):
+        raise ValidationFailed("the round in the path is invalid", errors=[FieldError("round", "match or mpii")])
+    return value
+
+
+@bp.endpoint("/seasons/{season}/audit", "GET", response=AuditOut,
+             summary="The seal of each round: SHA-256 of the snapshot the run reads (taken when the lists lock) "
+                     "and of the stored result file; null until known")
+def get_audit(season):
+    return handlers.audit_view(svc(), _season(season))
+
+
+def _file(season: str, rnd: str, what: str) -> Response:
+    name, text = handlers.audit_file(svc(), _season(season), _round(rnd), what)
+    return Response(body=text, status_code=200,
+                    headers={"Content-Type": "application/json", "Content-Disposition": f'attachment; filename="{name}"',
+                             "Cache-Control": "no-store"})
+
+
+_FILE = {200: {"description": "the exact file whose SHA-256 is published at /audit",
+               "content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
+@bp.endpoint("/seasons/{season}/audit/{round}/snapshot", "GET", roles=("admin",), errors=(404,), responses=_FILE,
+             summary="Administrators: the round's snapshot file (canonical JSON; its SHA-256 is snapshot_sha256), "
+                     "for `caspr-match verify`")
+def get_audit_snapshot(season, round):
+    return _file(season, round, "snapshot")
+
+
+@bp.endpoint("/seasons/{season}/audit/{round}/result", "GET", roles=("admin",), errors=(404,), responses=_FILE,
+             summary="Administrators: the round's stored result file (its SHA-256 is result_sha256), "
+                     "for `caspr-match verify`")
+def get_audit_result(season, round):
+    return _file(season, round, "result")
+
+
+@bp.endpoint("/seasons/{season}/applicants/{applicant_id}/explanation", "GET", response=ApplicantExplanationOut,
+             roles=("applicant", "admin"), errors=(403, 404, 409),
+             summary="From Match Day: for each track the applicant ranked above its match (all, if unmatched), "
+                     "'did not rank you' or 'filled all its positions with applicants it ranked above you'")
+def get_applicant_explanation(season, applicant_id, principal):
+    return handlers.applicant_explanation(svc(), _season(season), _id(applicant_id, "applicant_id"), principal)
+
+
+@bp.endpoint("/seasons/{season}/tracks/{track_code}/explanation", "GET", response=TrackExplanationOut,
+             roles=("program", "admin"), errors=(403, 404, 409),
+             summary="From Match Day: for each applicant the track ranked above one it matched, 'matched to a "
+                     "program they ranked higher' or 'did not rank this track' (no identities)")
+def get_track_explanation(season, track_code, principal):
+    return handlers.track_explanation(svc(), _season(season), _track(track_code), principal)

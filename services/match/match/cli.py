@@ -1,14 +1,21 @@
 """``caspr-match``: run or check the Match on a snapshot file (M2, M3, M4).
 
     caspr-match solve SNAPSHOT.json [-o RESULT.json]
-    caspr-match verify SNAPSHOT.json RESULT.json
+    caspr-match verify SNAPSHOT.json RESULT.json [--snapshot-sha256 HEX] [--result-sha256 HEX] [--no-rerun]
 
 ``solve`` runs applicant-proposing deferred acceptance, checks its own result
 with the independent verifier, and writes the RESULT in canonical JSON (to
 stdout without ``-o``; with ``-o`` the file is replaced atomically). A result
 the verifier rejects is never written.
 
-``verify`` checks RESULT against SNAPSHOT.
+``verify`` checks RESULT against SNAPSHOT: a valid, stable matching of exactly this snapshot
+(its ``snapshot_sha256``), and, unless ``--no-rerun``, the very result the engine computes when
+run again on SNAPSHOT (M2's applicant-optimal matching, M4 reproducible). An auditor checks the
+files an administrator downloaded (``GET /match/seasons/{season}/audit/{round}/snapshot`` and
+``/result``) against the seal published at ``GET /match/seasons/{season}/audit``:
+``--snapshot-sha256`` is compared with the snapshot's SHA-256 (of its canonical JSON, which is
+the exact bytes of the downloaded file), ``--result-sha256`` with the SHA-256 of the result
+file's bytes. Both files' SHA-256 are printed.
 
 Exit status: 0 success (``verify``: the result is a valid stable matching of
 this snapshot); 1 violations found (listed on stdout, one a line); 2 input
@@ -21,6 +28,7 @@ The file formats and the definition of ``snapshot_sha256`` are documented in
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 import tempfile
@@ -36,6 +44,7 @@ from match.domain.snapshot import (
     loads_snapshot,
     parse_result,
     parse_snapshot,
+    snapshot_sha256,
 )
 from match.domain.verify import verify
 
@@ -135,10 +144,36 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _hex(value: str | None, option: str) -> str | None:
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise _InputError(f"{option}: expected 64 hex digits, got {value!r}")
+    return value
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
+    want_snapshot = _hex(args.snapshot_sha256, "--snapshot-sha256")
+    want_result = _hex(args.result_sha256, "--result-sha256")
     snapshot = _load_snapshot(args.snapshot)
     result = _load_result(args.result, snapshot)
     violations = verify(snapshot, result)
+    sealed = snapshot_sha256(snapshot)
+    snapshot_file = hashlib.sha256(_read(args.snapshot)).hexdigest() if args.snapshot != "-" else None
+    result_file = hashlib.sha256(_read(args.result)).hexdigest()
+    if want_snapshot is not None and sealed != want_snapshot:
+        violations.append(f"the snapshot's SHA-256 is {sealed}, not the published {want_snapshot}: "
+                          "this is not the sealed snapshot")
+    if want_result is not None and result_file != want_result:
+        violations.append(f"the result file's SHA-256 is {result_file}, not the published {want_result}: "
+                          "this is not the stored result")
+    if not args.no_rerun:
+        again = solve(snapshot)
+        if dict(again.matches) != dict(result.matches) or dict(again.unfilled) != dict(result.unfilled):
+            differ = sum(1 for code, track in again.matches.items() if result.matches.get(code) != track)
+            violations.append(f"a re-run of the engine on this snapshot gives another result ({differ} "
+                              "applicant(s) matched differently): not the Match's result")
     if violations:
         _report(violations)
         return EXIT_VIOLATIONS
@@ -147,6 +182,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         f"OK: stable matching; {matched} of {len(result.matches)} applicants matched, "
         f"{sum(result.unfilled.values())} positions unfilled; snapshot_sha256 {result.snapshot_sha256}"
     )
+    same = "" if snapshot_file in (None, sealed) else " (the file is not in canonical form; its content is)"
+    print(f"  snapshot SHA-256 {sealed}{same}"
+          + (" = the published seal" if want_snapshot else ""))
+    print(f"  result file SHA-256 {result_file}" + (" = the published result_sha256" if want_result else ""))
+    print("  re-run of the engine on the snapshot: the same result" if not args.no_rerun
+          else "  re-run skipped (--no-rerun): stability checked only")
     return EXIT_OK
 
 
@@ -166,6 +207,12 @@ def _parser() -> argparse.ArgumentParser:
     p_verify = sub.add_parser("verify", help="check that a result is a stable matching of the snapshot")
     p_verify.add_argument("snapshot", metavar="SNAPSHOT.json", help="snapshot file, or - for stdin")
     p_verify.add_argument("result", metavar="RESULT.json", help="result file")
+    p_verify.add_argument("--snapshot-sha256", metavar="HEX",
+                          help="the published seal (GET /match/seasons/{season}/audit): must be the snapshot's SHA-256")
+    p_verify.add_argument("--result-sha256", metavar="HEX",
+                          help="the published result_sha256: must be the SHA-256 of RESULT's bytes")
+    p_verify.add_argument("--no-rerun", action="store_true",
+                          help="only check stability; do not require the engine's own result")
     p_verify.set_defaults(run=_cmd_verify)
     return parser
 

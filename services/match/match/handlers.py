@@ -38,7 +38,7 @@ from shared.contracts import (
     TrackReinstated,
     TrackWithdrawn,
 )
-from shared.errors import Forbidden, NotFound, RuleViolation, ValidationFailed
+from shared.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 
 ME = "me"
 FINISHED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
@@ -451,3 +451,90 @@ def post_match_view(svc: Match, season: str) -> dict:
     entries, published_at = post
     return {"season": season, "published_at": published_at, "positions": entries,
             "open_positions": sum(e["open_positions"] for e in entries)}
+
+
+# ----------------------------------------------------------------------------- audit (issue 12)
+def audit_view(svc: Match, season: str) -> dict:
+    """The seal of each round: the snapshot's SHA-256 from the lock, the result's from its storing."""
+    rounds = []
+    for rnd in (MATCH, MPII):
+        state = svc.store.round_state(season, rnd)
+        rounds.append({"round": rnd, "snapshot_sha256": state.snapshot_sha256, "sealed_at": state.snapshot_taken_at,
+                       "result_sha256": state.result_sha256 if state.stored_at else None,
+                       "published_at": state.stored_at if state.result_sha256 else None})
+    return {"season": season, "rounds": rounds}
+
+
+def audit_file(svc: Match, season: str, rnd: str, what: str) -> tuple[str, str]:
+    """Administrators: (file name, exact text) of a round's snapshot or stored result; its bytes'
+    SHA-256 is the one published at /audit."""
+    if rnd not in ROUNDS:
+        raise NotFound(f"no round {rnd}; the rounds are {' and '.join(ROUNDS)}")
+    if what == "snapshot":
+        loaded = svc.store.load_snapshot(season, rnd)
+        if loaded is None:
+            raise NotFound(f"the {rnd} snapshot of season {season} is taken when its lists lock; not yet")
+        return f"caspr-{season}-{rnd}-snapshot.json", loaded[0]
+    text = svc.store.load_result(season, rnd)
+    if text is None:
+        raise NotFound(f"the {rnd} result of season {season} is not stored yet")
+    return f"caspr-{season}-{rnd}-result.json", text
+
+
+def _explained_rounds(svc: Match, season: str):
+    """(round, snapshot, result) of every stored round, once results are released to applicants
+    (Match Day, M5); before that a 409 naming when."""
+    from match.domain.snapshot import loads_json, loads_snapshot, parse_result
+
+    if rel.stage(svc.store.release_state(season), svc.store.calendar(season),
+                 svc.platform.clock.now()) != rel.RESULTS:
+        when = svc.store.calendar(season).instants.get("match_day")
+        raise Conflict(f"explanations of season {season} are available once the results are released to applicants "
+                       f"on Match Day{f' ({when.isoformat()})' if when else ''}", rule="M5")
+    for rnd in (MATCH, MPII):
+        loaded = svc.store.load_snapshot(season, rnd)
+        text = svc.store.load_result(season, rnd)
+        if loaded is None or text is None:
+            continue
+        snapshot = loads_snapshot(loaded[0])
+        yield rnd, snapshot, parse_result(loads_json(text), snapshot)
+
+
+def applicant_explanation(svc: Match, season: str, applicant_id: str, principal: Principal) -> dict:
+    """Issue 12: for each track the applicant ranked above its match (all, if unmatched): why not."""
+    from match.domain import audit
+
+    a = applicant_for(svc, season, applicant_id, principal)
+    tracks = svc.store.tracks(season)
+    rounds = []
+    for rnd, snapshot, result in _explained_rounds(svc, season):
+        if a.code_number not in snapshot.applicants:
+            continue
+        lines = []
+        for line in audit.explain_applicant(snapshot, result, a.code_number):
+            t = tracks.get(line.track_code)
+            lines.append({"track_code": line.track_code, "track_name": t.name if t else None,
+                          "program_code": t.program_code if t else line.track_code[:3],
+                          "program_name": t.program_name if t else None, "reason": line.reason, "text": line.text})
+        rounds.append({"round": rnd, "matched_track_code": result.matches.get(a.code_number), "lines": lines})
+    return {"season": season, "applicant_id": a.applicant_id, "code_number": a.code_number, "rounds": rounds}
+
+
+def track_explanation(svc: Match, season: str, track_code: str, principal: Principal) -> dict:
+    """Issue 12: for each applicant the track ranked above one it matched (with a free position:
+    every ranked applicant it did not get): why not; no identities, grouped by reason."""
+    from match.domain import audit
+
+    t = track_for(svc, season, track_code, principal)
+    rounds = []
+    for rnd, snapshot, result in _explained_rounds(svc, season):
+        if t.track_code not in snapshot.tracks:
+            continue
+        reasons = audit.explain_track(snapshot, result, t.track_code)
+        counts: dict[str, int] = {}
+        for r in reasons:
+            counts[r] = counts.get(r, 0) + 1
+        filled = sum(1 for m in result.matches.values() if m == t.track_code)
+        rounds.append({"round": rnd, "positions": snapshot.tracks[t.track_code].positions, "filled": filled,
+                       "lines": [{"reason": r, "text": audit.TEXTS[r]} for r in reasons], "counts": counts})
+    return {"season": season, "track_code": t.track_code, "program_code": t.program_code, "rounds": rounds}

@@ -255,3 +255,67 @@ class PostMatchOut(BaseModel):
     published_at: datetime
     open_positions: int
     positions: list[PostMatchPosition]
+
+
+# ----------------------------------------------------------------------------- audit (issue 12)
+class AuditRound(BaseModel):
+    """A round's seal: the SHA-256 of its snapshot (the exact bytes of the snapshot file, canonical
+    JSON) when its lists locked, and the SHA-256 of its result file when the result was stored."""
+
+    round: str = Field(description="match | mpii")
+    snapshot_sha256: str | None = None
+    sealed_at: datetime | None = None
+    result_sha256: str | None = None
+    published_at: datetime | None = None
+
+
+class AuditOut(BaseModel):
+    season: str
+    rounds: list[AuditRound]
+
+
+class ApplicantExplanationLine(BaseModel):
+    track_code: str
+    track_name: str | None = None
+    program_code: str
+    program_name: str | None = None
+    reason: str = Field(description="did_not_rank_you | filled_above_you | track_withdrew")
+    text: str
+
+
+class ApplicantExplanationRound(BaseModel):
+    round: str
+    matched_track_code: str | None = None
+    lines: list[ApplicantExplanationLine]
+
+
+class ApplicantExplanationOut(BaseModel):
+    """For each track the applicant ranked above the one it matched (all, if unmatched), why it did
+    not match there; in the applicant's own order. No other applicant, no rank number."""
+
+    season: str
+    applicant_id: str
+    code_number: str
+    rounds: list[ApplicantExplanationRound]
+
+
+class TrackExplanationLine(BaseModel):
+    reason: str = Field(description="matched_higher | did_not_rank_track | applicant_withdrew")
+    text: str
+
+
+class TrackExplanationRound(BaseModel):
+    round: str
+    positions: int
+    filled: int
+    lines: list[TrackExplanationLine] = Field(description="one per applicant the track ranked above one it matched "
+                                              "(with a free position: every ranked applicant it did not get), "
+                                              "grouped by reason: no identity, no order")
+    counts: dict[str, int]
+
+
+class TrackExplanationOut(BaseModel):
+    season: str
+    track_code: str
+    program_code: str
+    rounds: list[TrackExplanationRound]

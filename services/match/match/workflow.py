@@ -26,11 +26,12 @@ from aws_lambda_powertools import Logger
 
 from match.bootstrap import Match
 from match.domain import runs as steps
+from match.domain.audit import result_sha256, seal_email_body
 from match.domain.errors import StepNotReady, TransientStoreError, VerificationFailed
 from match.domain.lists import snapshot_document
 from match.domain.mpii import mpii_participants, post_match_list
 from match.domain.release import TrackOutcome, run_statistics
-from match.domain.season import MATCH, MPII, round_named
+from match.domain.season import MATCH, MPII, ROUNDS, round_named
 from match.domain.snapshot import (
     canonical_json,
     dumps_result,
@@ -41,6 +42,7 @@ from match.domain.snapshot import (
     snapshot_sha256,
     snapshot_to_json,
 )
+from shared.clock import iso
 from shared.contracts import MatchResultsReleased, MatchRunCompleted, MatchStatusReleased, MpiiOpened
 from shared.email import Email
 
@@ -132,7 +134,20 @@ def _document(svc: Match, season: str, rnd: str) -> dict:
                              withdrawn_tracks=[code for code, t in tracks.items() if t.withdrawn])
 
 
+SEAL_BATCH = 90  # emails per transaction (with its marker item: within DynamoDB's 100 items)
+
+
+def _seal_emails(season: str, rnd: str, sha: str, sealed_at, people: list) -> list[Email]:
+    subject, body = seal_email_body(season, ROUNDS[rnd].label, sha, iso(sealed_at))
+    return [Email(to=a.email, subject=subject, body=body)
+            for a in sorted(people, key=lambda a: a.code_number) if a.email]
+
+
 def take_snapshot(svc: Match, m: dict) -> dict:
+    """M4 + issue 12: the snapshot is taken once, after the lock, and sealed: its SHA-256 is
+    recorded with the administrators' email in one transaction, then published by email to every
+    participant of the round in batches (each batch commits with its marker: a retried step sends
+    only the batches not yet sent, none twice; the step succeeds once every batch is sent)."""
     season, rnd = m["season"], _round(m)
     state = svc.store.round_state(season, rnd)
     if not state.locked:
@@ -140,9 +155,22 @@ def take_snapshot(svc: Match, m: dict) -> dict:
     if state.snapshot_sha256 is None:
         snapshot = parse_snapshot(_document(svc, season, rnd))
         text = canonical_json(snapshot_to_json(snapshot))
-        sha = svc.store.save_snapshot(season, rnd, text, snapshot_sha256(snapshot), svc.platform.clock.now())
+        sha, now = snapshot_sha256(snapshot), svc.platform.clock.now()
+        subject, body = seal_email_body(season, ROUNDS[rnd].label, sha, iso(now))
+        admins = [Email(to=to, subject=subject, body=body) for to in svc.admin_emails]
+        taken = sha
+        sha = svc.store.save_snapshot(season, rnd, text, sha, now, emails=admins)
+        state = svc.store.round_state(season, rnd)
+        if sha != taken:  # another attempt sealed first: its snapshot is the round's
+            snapshot, sha = _load_snapshot(svc, season, rnd)
     else:
         sha = state.snapshot_sha256  # taken already: the first snapshot stays the round's snapshot (M4)
+        snapshot, sha = _load_snapshot(svc, season, rnd)
+    # the seal goes to the round's participants: the applicants of the snapshot
+    emails = _seal_emails(season, rnd, sha, state.snapshot_taken_at,
+                          [a for a in svc.store.applicants(season) if a.code_number in snapshot.applicants])
+    for batch, start in enumerate(range(0, len(emails), SEAL_BATCH)):
+        svc.store.notify_seal(season, rnd, batch, emails[start:start + SEAL_BATCH], svc.platform.clock.now())
     return {"round": rnd, "snapshot_sha256": sha}
 
 
@@ -188,7 +216,8 @@ def store(svc: Match, m: dict) -> dict:
         raise StepNotReady(f"the {rnd} result is not verified; an unverified result is never stored")
     if state.stored_at is None:
         snapshot, sha = _load_snapshot(svc, season, rnd)
-        result = parse_result(loads_json(svc.store.load_candidate(season, rnd, sha) or "null"), snapshot)
+        text = svc.store.load_candidate(season, rnd, sha)
+        result = parse_result(loads_json(text or "null"), snapshot)
         document = snapshot_to_json(snapshot)
         held: dict[str, list[str]] = {code: [] for code in snapshot.tracks}
         for code, track in result.matches.items():
@@ -202,7 +231,8 @@ def store(svc: Match, m: dict) -> dict:
             season=season, round=rnd, run_id=m["run_id"], snapshot_sha256=sha, matched=int(stats.get("matched", 0)),
             unmatched=int(stats.get("unmatched", 0)), unfilled_positions=int(stats.get("unfilled_positions", 0)))
         state = svc.store.store_results(season, rnd, m["run_id"], dict(result.matches), outcomes, stats,
-                                        svc.platform.clock.now(), events=[completed])
+                                        svc.platform.clock.now(), events=[completed],
+                                        result_sha256=result_sha256(text))  # the bytes stored
     s = state.statistics
     return {"round": rnd, **{k: s.get(k) for k in ("matched", "unmatched", "unfilled_positions")}}
 

@@ -99,6 +99,7 @@ class RoundItem(BaseItem):
     snapshot_chunks = NumberAttribute(null=True)
     snapshot_taken_at = UTCDateTimeAttribute(null=True)
     result_ref = UnicodeAttribute(null=True)  # {snapshot sha}#{result digest}:{chunks}
+    result_sha256 = UnicodeAttribute(null=True)  # SHA-256 of the stored result file's bytes (the audit)
     verified_at = UTCDateTimeAttribute(null=True)
     stored_at = UTCDateTimeAttribute(null=True)
     stored_by_run = UnicodeAttribute(null=True)

@@ -196,8 +196,15 @@ class MatchStore(ABC):
     def lock_round(self, season: str, rnd: str, now: datetime, run_id: str) -> RoundState: ...
 
     @abstractmethod
-    def save_snapshot(self, season: str, rnd: str, text: str, sha: str, now: datetime) -> str:
-        """First snapshot wins; returns the sha of the stored one."""
+    def save_snapshot(self, season: str, rnd: str, text: str, sha: str, now: datetime, *,
+                      emails: Iterable[Email] = ()) -> str:
+        """First snapshot wins (the round's seal), with its `emails` in the same transaction; a
+        retry finding it taken writes and sends nothing. Returns the sha of the stored one."""
+
+    @abstractmethod
+    def notify_seal(self, season: str, rnd: str, batch: int, emails: Iterable[Email], now: datetime) -> bool:
+        """Issue 12: one batch of the seal's emails to the round's participants, with a marker item
+        in the same transaction (first write wins): False when the batch was sent already."""
 
     @abstractmethod
     def load_snapshot(self, season: str, rnd: str) -> tuple[str, str] | None:
@@ -210,14 +217,19 @@ class MatchStore(ABC):
     def load_candidate(self, season: str, rnd: str, sha: str) -> str | None: ...
 
     @abstractmethod
+    def load_result(self, season: str, rnd: str) -> str | None:
+        """The stored result file's text (None before the result is stored)."""
+
+    @abstractmethod
     def mark_verified(self, season: str, rnd: str, now: datetime) -> None: ...
 
     @abstractmethod
     def store_results(self, season: str, rnd: str, run_id: str, matches: dict[str, str | None],
                       tracks: dict[str, TrackOutcome], statistics: dict, now: datetime, *,
-                      events: Iterable[Contract] = ()) -> RoundState:
-        """First write wins: the round's result is stored once, with its `events` in the same
-        transaction; a retry finding it stored writes and announces nothing."""
+                      events: Iterable[Contract] = (), result_sha256: str | None = None) -> RoundState:
+        """First write wins: the round's result is stored once, with its `events` and the SHA-256
+        of its file (the audit) in the same transaction; a retry finding it stored writes and
+        announces nothing."""
 
     # results ------------------------------------------------------------------------------
     @abstractmethod
@@ -328,7 +340,8 @@ def _round(season: str, rnd: str, i: RoundItem | None) -> RoundState:
         return RoundState(season, rnd)
     return RoundState(season, rnd, locked_at=i.locked_at, snapshot_sha256=i.snapshot_sha256,
                       snapshot_taken_at=i.snapshot_taken_at, verified_at=i.verified_at, stored_at=i.stored_at,
-                      stored_by_run=i.stored_by_run, statistics=json.loads(i.statistics or "{}"))
+                      stored_by_run=i.stored_by_run, statistics=json.loads(i.statistics or "{}"),
+                      result_sha256=i.result_sha256)
 
 
 def _run(season: str, i: RunItem) -> RunRecord:
@@ -591,17 +604,28 @@ class DynamoMatchStore(MatchStore):
         return "".join(i.data for i in sorted(items, key=lambda i: i.sk))
 
     @transient
-    def save_snapshot(self, season, rnd, text, sha, now):
+    def save_snapshot(self, season, rnd, text, sha, now, *, emails=()):
         count = self._put_chunks(season, f"blob#{rnd}#snapshot#{sha}", text)
-        item = RoundItem(pk=_season(season), sk=f"round#{rnd}")
-        try:  # M4: the first snapshot taken after the lock is the round's snapshot, for good
-            item.update(actions=[RoundItem.snapshot_sha256.set(sha), RoundItem.snapshot_chunks.set(count),
-                                 RoundItem.snapshot_taken_at.set(now)],
-                        condition=RoundItem.snapshot_sha256.does_not_exist())
-        except UpdateError as exc:
-            if not _conditional_failure(exc):
-                raise
+        # M4: the first snapshot taken after the lock is the round's snapshot, for good; its seal
+        # and the emails announcing it commit together (issue 12)
+        t = self._announcing(now).update(
+            RoundItem(pk=_season(season), sk=f"round#{rnd}"),
+            actions=[RoundItem.snapshot_sha256.set(sha), RoundItem.snapshot_chunks.set(count),
+                     RoundItem.snapshot_taken_at.set(now)],
+            condition=RoundItem.snapshot_sha256.does_not_exist(), refusal=_WrittenAlready)
+        t.announce(outbox_stream(season), emails=emails)
+        self._first_write(t)
         return self.round_state(season, rnd).snapshot_sha256
+
+    @transient
+    def notify_seal(self, season, rnd, batch, emails, now):
+        emails = list(emails)
+        t = self._announcing(now).put(
+            DocumentItem(pk=_season(season), sk=f"seal-notice#{rnd}#{batch:05d}",
+                         document=json.dumps({"emails": len(emails)}), created_at=now),
+            condition=DocumentItem.pk.does_not_exist(), refusal=_WrittenAlready)
+        t.announce(outbox_stream(season), emails=emails)
+        return self._first_write(t)
 
     @transient
     def load_snapshot(self, season, rnd):
@@ -629,12 +653,20 @@ class DynamoMatchStore(MatchStore):
         return self._get_chunks(season, f"blob#{rnd}#result#{ref}", int(count))
 
     @transient
+    def load_result(self, season, rnd):
+        item = _get(RoundItem, _season(season), f"round#{rnd}")
+        if item is None or item.stored_at is None or not item.snapshot_sha256:
+            return None
+        return self.load_candidate(season, rnd, item.snapshot_sha256)
+
+    @transient
     def mark_verified(self, season, rnd, now):
         RoundItem(pk=_season(season), sk=f"round#{rnd}").update(
             actions=[RoundItem.verified_at.set(RoundItem.verified_at | now)])
 
     @transient
-    def store_results(self, season, rnd, run_id, matches, tracks, statistics, now, *, events=()):
+    def store_results(self, season, rnd, run_id, matches, tracks, statistics, now, *, events=(),
+                      result_sha256=None):
         state = self.round_state(season, rnd)
         if state.stored_at is not None:  # stored already (a retried step, or a later attempt resuming)
             return state
@@ -650,7 +682,8 @@ class DynamoMatchStore(MatchStore):
         t = self._announcing(now).update(
             RoundItem(pk=pk, sk=f"round#{rnd}"),
             actions=[RoundItem.stored_at.set(now), RoundItem.stored_by_run.set(run_id),
-                     RoundItem.statistics.set(json.dumps(statistics, sort_keys=True))],
+                     RoundItem.statistics.set(json.dumps(statistics, sort_keys=True)),
+                     *([RoundItem.result_sha256.set(result_sha256)] if result_sha256 else [])],
             condition=RoundItem.stored_at.does_not_exist(), refusal=_WrittenAlready)
         t.announce(outbox_stream(season), events)
         self._first_write(t)

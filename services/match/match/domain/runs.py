@@ -62,6 +62,7 @@ class RoundState:
     stored_at: datetime | None = None
     stored_by_run: str | None = None
     statistics: dict = field(default_factory=dict)
+    result_sha256: str | None = None  # of the stored result file's bytes, recorded with the result
 
     @property
     def locked(self) -> bool:
