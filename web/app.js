@@ -832,7 +832,9 @@ const ROUTES = {
   admin: viewAdmin,
 };
 
+let routed = 0; // a view still loading when the user moved on never replaces the newer one
 async function route() {
+  const mine = ++routed;
   const flashEl = document.getElementById("flash");
   if (pendingFlash) flash(...pendingFlash);
   else flashEl.replaceChildren();
@@ -851,8 +853,9 @@ async function route() {
   else if (roles && ROUTES[name] && !roles.includes(session.role)) render = () => forbidden(roles);
   try {
     const el = await render();
-    if (el) view.replaceChildren(el);
+    if (el && mine === routed) view.replaceChildren(el);
   } catch (err) {
+    if (mine !== routed) return;
     if (err instanceof Problem && err.status === 401) view.replaceChildren(needSignIn(err));
     else if (err instanceof Problem && err.status === 403 && roles) view.replaceChildren(forbidden(roles, err));
     else view.replaceChildren(problemNotice(err));
