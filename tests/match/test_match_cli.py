@@ -214,3 +214,39 @@ def test_m2_console_script_is_installed(files):
         pytest.skip("caspr-match console script not installed in this environment")
     proc = subprocess.run([script, "solve", str(snap)], capture_output=True, check=False, timeout=60)
     assert proc.returncode == 0 and json.loads(proc.stdout)["matches"]["23456"] == "1001"
+
+
+# issue 12: an auditor checks the downloaded files against the published seal
+TWO_STABLE = {  # two stable matchings: the applicant-optimal one and the tracks' one
+    "applicants": {"10001": ["1001", "1002"], "10002": ["1002", "1001"]},
+    "tracks": {"1001": {"positions": 1, "ranks": ["10002", "10001"]},
+               "1002": {"positions": 1, "ranks": ["10001", "10002"]}},
+}
+
+
+def test_verify_reruns_the_engine_and_refuses_another_stable_matching(tmp_path, capsys):
+    import hashlib
+
+    snap = write(tmp_path / "s.json", TWO_STABLE)
+    out = tmp_path / "r.json"
+    assert main(["solve", snap, "-o", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["matches"] == {"10001": "1001", "10002": "1002"}
+    other = write(tmp_path / "o.json", dict(doc, matches={"10001": "1002", "10002": "1001"}))
+    capsys.readouterr()
+    assert main(["verify", snap, other]) == 1  # stable, but not the Match's (applicant-optimal) result
+    assert "a re-run of the engine on this snapshot gives another result (2 applicant(s)" in capsys.readouterr().out
+    assert main(["verify", snap, other, "--no-rerun"]) == 0
+    assert "stability checked only" in capsys.readouterr().out
+    seal = hashlib.sha256(json.dumps(TWO_STABLE, sort_keys=True, separators=(",", ":")).replace(
+        "}}}", '}},"withdrawn":[]}').encode()).hexdigest()
+    assert seal == doc["snapshot_sha256"]  # the seal: SHA-256 of the canonical text
+    result_hash = hashlib.sha256(out.read_bytes()).hexdigest()
+    assert main(["verify", snap, str(out), "--snapshot-sha256", seal.upper(), "--result-sha256", result_hash]) == 0
+    printed = capsys.readouterr().out
+    assert f"snapshot SHA-256 {seal}" in printed and "not in canonical form" in printed  # the file was indented
+    assert f"result file SHA-256 {result_hash} = the published result_sha256" in printed
+    assert main(["verify", snap, str(out), "--result-sha256", "ab" * 32]) == 1
+    assert "not the stored result" in capsys.readouterr().out
+    assert main(["verify", snap, str(out), "--snapshot-sha256", "xyz"]) == 2
+    assert "--snapshot-sha256: expected 64 hex digits" in capsys.readouterr().err
