@@ -260,14 +260,14 @@ _FILE = {200: {"description": "the exact file whose SHA-256 is published at /aud
                "content": {"application/json": {"schema": {"type": "object"}}}}}
 
 
-@bp.endpoint("/seasons/{season}/audit/{round}/snapshot", "GET", roles=("admin",), errors=(404,), responses=_FILE,
+@bp.endpoint("/seasons/{season}/audit/{round}/snapshot", "GET", roles=("admin",), errors=(404, 422), responses=_FILE,
              summary="Administrators: the round's snapshot file (canonical JSON; its SHA-256 is snapshot_sha256), "
                      "for `caspr-match verify`")
 def get_audit_snapshot(season, round):
     return _file(season, round, "snapshot")
 
 
-@bp.endpoint("/seasons/{season}/audit/{round}/result", "GET", roles=("admin",), errors=(404,), responses=_FILE,
+@bp.endpoint("/seasons/{season}/audit/{round}/result", "GET", roles=("admin",), errors=(404, 422), responses=_FILE,
              summary="Administrators: the round's stored result file (its SHA-256 is result_sha256), "
                      "for `caspr-match verify`")
 def get_audit_result(season, round):
@@ -275,7 +275,7 @@ def get_audit_result(season, round):
 
 
 @bp.endpoint("/seasons/{season}/applicants/{applicant_id}/explanation", "GET", response=ApplicantExplanationOut,
-             roles=("applicant", "admin"), errors=(403, 404, 409),
+             roles=("applicant", "admin"), errors=(403, 404, 409, 422),
              summary="From Match Day: for each track the applicant ranked above its match (all, if unmatched), "
                      "'did not rank you' or 'filled all its positions with applicants it ranked above you'")
 def get_applicant_explanation(season, applicant_id, principal):
@@ -283,7 +283,7 @@ def get_applicant_explanation(season, applicant_id, principal):
 
 
 @bp.endpoint("/seasons/{season}/tracks/{track_code}/explanation", "GET", response=TrackExplanationOut,
-             roles=("program", "admin"), errors=(403, 404, 409),
+             roles=("program", "admin"), errors=(403, 404, 409, 422),
              summary="From Match Day: for each applicant the track ranked above one it matched, 'matched to a "
                      "program they ranked higher' or 'did not rank this track' (no identities)")
 def get_track_explanation(season, track_code, principal):
