@@ -210,10 +210,12 @@ def fast_queries() -> None:
 def fast_queues() -> None:
     """moto's SQS receive checks each message's retention by computing every attribute of the
     queue, approximate counts included (a pass over all its messages): receiving a backlog of
-    n messages cost O(n^2) (a thousand registrations left queues of thousands). The retention
-    is read directly here; GetQueueAttributes computes the attributes once, not once per name."""
-    from moto.core.utils import unix_time
-    from moto.sqs.models import SQSBackend
+    n messages cost O(n^2) (a thousand registrations left queues of thousands), and sending
+    one read the same attributes. The retention is read directly here, sending reads only the
+    attribute it uses, GetQueueAttributes computes the attributes once (not once per name), and
+    the visible messages and the counts read the clock once per pass."""
+    from moto.core.utils import unix_time, unix_time_millis
+    from moto.sqs.models import Queue, SQSBackend
 
     if getattr(SQSBackend.is_message_valid_based_on_retention_period, "caspr_fast", False):
         return
@@ -233,9 +235,46 @@ def fast_queues() -> None:
         every = queue.attributes
         return {name: every[name] for name in attribute_names if every.get(name) is not None}
 
+    # sending a message reads one attribute (FIFO deduplication) of the whole attribute dict:
+    # without the three counts (each a pass over the queue), or sending n messages is O(n^2)
+    every_attribute, original_send = Queue.attributes.fget, SQSBackend.send_message
+    sending = threading.local()
+
+    def attributes(self):
+        if getattr(sending, "active", False):  # send_message and add_message read only this one
+            if not self.fifo_queue:
+                return {}
+            return {"ContentBasedDeduplication": str(bool(self.content_based_deduplication)).lower()}
+        return every_attribute(self)
+
+    def send_message(self, *args, **kwargs):
+        sending.active = True
+        try:
+            return original_send(self, *args, **kwargs)
+        finally:
+            sending.active = False
+
+    # the visible messages and the counts: one clock reading per pass, not two per message
+    def messages(self):
+        now = unix_time_millis()
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    def delayed_count(self):
+        now = unix_time_millis()
+        return sum(1 for m in self._messages if now < m.delayed_until)
+
+    def not_visible_count(self):
+        now = unix_time_millis()
+        return sum(1 for m in self._messages if not now > m.visible_at)
+
     is_message_valid_based_on_retention_period.caspr_fast = True
     SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
     SQSBackend.get_queue_attributes = get_queue_attributes
+    SQSBackend.send_message = send_message
+    Queue.attributes = property(attributes)
+    Queue.messages = property(messages)
+    Queue.approximate_number_of_messages_delayed = property(delayed_count)
+    Queue.approximate_number_of_messages_not_visible = property(not_visible_count)
 
 
 def fast_update_expressions() -> None:

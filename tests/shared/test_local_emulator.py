@@ -203,3 +203,11 @@ def test_queue_attributes_and_receiving_a_backlog_as_moto_does(emulator):
     assert attrs["ApproximateNumberOfMessagesNotVisible"] == "50" and attrs["ApproximateNumberOfMessages"] == "0"
     with pytest.raises(ClientError):
         sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["NoSuchAttribute"])
+    # FIFO with content-based deduplication: sending reads that attribute (and only that one)
+    fifo = sqs.create_queue(QueueName=f"emulator-fifo-{uuid.uuid4().hex[:8]}.fifo", Attributes={
+        "FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
+    sqs.send_message(QueueUrl=fifo, MessageBody="other", MessageGroupId="g")
+    assert sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"]["ApproximateNumberOfMessages"] == "2"
