@@ -53,6 +53,7 @@ bench: install
 	$(BIN)/python bench/bench_match.py
 	$(BIN)/python bench/bench_applications.py
 	$(BIN)/python bench/bench_interviews.py
+	$(BIN)/python bench/bench_local_stack.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -140,9 +140,10 @@ def outbox_streams() -> None:
 def patch_moto() -> None:
     """Every change the local stack (and the integration tests) make to moto."""
     fast_transactions()
-    fast_queries()
-    fast_queues()
-    fast_update_expressions()
+    if os.environ.get("CASPR_MOTO_SPEEDUPS", "") != "off":  # off: the baseline of bench/bench_local_stack.py
+        fast_queries()
+        fast_queues()
+        fast_update_expressions()
     outbox_streams()
     fast_event_targets()
 
@@ -401,7 +402,8 @@ class Emulator:
         self.app = SerializedApp(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(host, port, self.app, threaded=True, request_handler=QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
-        self._in_process = in_process
+        # CASPR_EMULATOR_TRANSPORT=http: every call over HTTP (the baseline of bench/bench_local_stack.py)
+        self._in_process = in_process and os.environ.get("CASPR_EMULATOR_TRANSPORT", "") != "http"
 
     @property
     def endpoint_url(self) -> str:
