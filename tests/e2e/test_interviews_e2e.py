@@ -105,7 +105,7 @@ def season_with_programs(stack, n_programs: int, past: bool = False, far_after: 
     season, cal = stack.new_season(stack.now() - timedelta(days=30, minutes=5) if past else None, far_after)
     if past:  # the instants already past fire and their events settle before anyone registers
         # (else S5's part1_pass_by could withdraw an applicant registered meanwhile)
-        stack.move_clock(stack.now() + timedelta(seconds=1))
+        stack.move_clock(stack.now())  # the same instant (the clock is frozen): fires what is due, settles
     codes = [f"{next(_codes)}" for _ in range(n_programs)]
     for code in codes:
         r = stack.admin.post(f"{stack.url}/registration/programs", json=program(season, code), timeout=60)
