@@ -198,3 +198,19 @@ class Pump:
             if not self.once():
                 time.sleep(0.05)
         raise AssertionError(f"timed out waiting for {what}; handled: {[h.get('step') for h in self.handled]}")
+
+
+def match_app():
+    """The match service's Chalice app (services/match/app.py), loaded once per process."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "caspr_app_match"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[2] / "services" / "match" / "app.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name].app

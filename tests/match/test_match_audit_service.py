@@ -14,6 +14,7 @@ from match_service_support import (
     DAY,
     SEASON,
     build_service,
+    match_app,
     principals,
     relay,
     seed_season,
@@ -52,20 +53,9 @@ def svc(aws, clock):
 
 @pytest.fixture
 def client(svc):
-    import importlib.util
-    import sys
-    from pathlib import Path
-
     from chalice.test import Client
 
-    name = "caspr_app_match"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[2] / "services" / "match" / "app.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    with Client(sys.modules[name].app) as c:
+    with Client(match_app()) as c:
         yield c
 
 
