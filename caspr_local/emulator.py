@@ -11,9 +11,12 @@ import os
 import threading
 from urllib.parse import urlsplit
 
+from botocore.awsrequest import AWSResponse
+from moto.core.botocore_stubber import MockRawResponse
 from moto.core.config import default_user_config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 MOTO_CONFIG = {
     "stepfunctions": {"execute_state_machine": True},
@@ -354,10 +357,6 @@ class InProcessTransport:
         app = self.app
         if app is None or not (request.url + "/").startswith(self.prefix):
             return None
-        from botocore.awsrequest import AWSResponse
-        from moto.core.botocore_stubber import MockRawResponse
-        from werkzeug.test import EnvironBuilder, run_wsgi_app
-
         body = request.body
         if hasattr(body, "read"):
             body = body.read()
