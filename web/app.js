@@ -291,6 +291,7 @@ const PAGE_ROLES = {
   home: ["applicant"], applicant: ["applicant"], scores: ["applicant"], application: ["applicant"],
   interviews: ["applicant"], review: ["program", "admin"], scheduling: ["program", "admin"],
   college: ["college", "admin"], admin: ["admin"], "scores-admin": ["admin"],
+  "rank-list": ["applicant"], "program-lists": ["program"],
 };
 const ROLE_NAMES = { applicant: "applicants", program: "programs", college: "colleges", admin: "administrators" };
 const A_ROLE = { applicant: "an applicant", program: "a program", college: "a college", admin: "an administrator" };

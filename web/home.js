@@ -25,7 +25,7 @@ const STEPS = [
     ["crip_start", "CRIP interviews start", "on"],
     ["crip_end", "CRIP interviews end", "on"],
     ["non_crip_interviews_from", "Interviews at programs outside CRIP, from", "on"]] },
-  { id: "rol", title: "Rank order list", route: "rol", instants: [
+  { id: "rol", title: "Rank order list", route: "rank-list", instants: [
     ["rol_opens", "Rank order lists open", "on"],
     ["rol_deadline", "Certify your rank order list", "by"]] },
   { id: "results", title: "Results", route: "results", instants: [
