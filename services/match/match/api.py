@@ -16,6 +16,9 @@ Results (M5, M6, M8):
   GET     /seasons/{season}/applicants/{applicant_id}/result  GET /seasons/{season}/programs/{program_code}/result
   GET     /seasons/{season}/results                           administrators: everything + statistics
   GET     /seasons/{season}/post-match                        the Post-Match list (after Match Day)
+  GET     /seasons/{season}/statistics                        administrators: figures of each stored round
+  GET     /seasons/{season}/statistics.csv                    the same, one row per track per round (CSV)
+  GET     /seasons/{season}/statistics-summary.csv            the same, one row per round: totals, rates, choices
 A Match anyone can check (issue 12):
   GET     /seasons/{season}/audit                             the seal of each round (signed in)
   GET     /seasons/{season}/audit/{round}/snapshot|result     administrators: the exact files, to re-verify
@@ -47,6 +50,7 @@ from match.schemas import (
     RunOut,
     RunsOut,
     SeasonTracksOut,
+    StatisticsOut,
     TrackExplanationOut,
     TrackRolIn,
     TrackRolOut,
@@ -288,3 +292,48 @@ def get_applicant_explanation(season, applicant_id, principal):
                      "program they ranked higher' or 'did not rank this track' (no identities)")
 def get_track_explanation(season, track_code, principal):
     return handlers.track_explanation(svc(), _season(season), _track(track_code), principal)
+
+
+# ----------------------------------------------------------------------------- statistics (M5, M6, M8)
+def _round_figures(r) -> dict:
+    from dataclasses import asdict
+
+    return {**asdict(r), "positions_unfilled": r.positions_unfilled}
+
+
+@bp.endpoint("/seasons/{season}/statistics", "GET", response=StatisticsOut, roles=("admin",), errors=(404, 409),
+             summary="Administrators: per round (match, mpii) positions offered and filled, fill rate, applicants "
+                     "who ranked and matched, match rate, the share matched to their 1st/2nd/3rd/4th+ choice, "
+                     "and per track positions, filled, unfilled and applicants ranking it; from the stored "
+                     "snapshot and result")
+def get_statistics(season):
+    rounds = handlers.season_statistics(svc(), _season(season))
+    return {"season": season, "rounds": [_round_figures(r) for r in rounds]}
+
+
+_CSV = {200: {"description": "CSV (RFC 4180), header first",
+              "content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
+def _csv(season: str, name: str, text: str) -> Response:
+    return Response(body=text, status_code=200,
+                    headers={"Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store",
+                             "Content-Disposition": f'attachment; filename="caspr-{season}-{name}.csv"'})
+
+
+@bp.endpoint("/seasons/{season}/statistics.csv", "GET", roles=("admin",), errors=(404, 409), responses=_CSV,
+             summary="Administrators: the statistics as CSV, one row per track per round (round, track, program, "
+                     "positions, filled, unfilled, fill rate, applicants ranking it, withdrawn)")
+def get_statistics_csv(season):
+    from match.domain.statistics import tracks_csv
+
+    return _csv(season, "statistics-tracks", tracks_csv(handlers.season_statistics(svc(), _season(season))))
+
+
+@bp.endpoint("/seasons/{season}/statistics-summary.csv", "GET", roles=("admin",), errors=(404, 409), responses=_CSV,
+             summary="Administrators: the statistics' summary as CSV, one row per round (offered, filled, fill "
+                     "rate, ranked, matched, match rate, matched to 1st/2nd/3rd/4th+ choice and their shares)")
+def get_statistics_summary_csv(season):
+    from match.domain.statistics import summary_csv
+
+    return _csv(season, "statistics-summary", summary_csv(handlers.season_statistics(svc(), _season(season))))

@@ -538,3 +538,39 @@ def track_explanation(svc: Match, season: str, track_code: str, principal: Princ
         rounds.append({"round": rnd, "positions": snapshot.tracks[t.track_code].positions, "filled": filled,
                        "lines": [{"reason": r, "text": audit.TEXTS[r]} for r in reasons], "counts": counts})
     return {"season": season, "track_code": t.track_code, "program_code": t.program_code, "rounds": rounds}
+
+
+# ----------------------------------------------------------------------------- statistics (M5, M6, M8)
+def _stored_rounds(svc: Match, season: str):
+    """(round, snapshot, result) of every round whose result is stored, at any instant (the
+    administrator's: no release gate)."""
+    from match.domain.snapshot import loads_json, loads_snapshot, parse_result
+
+    for rnd in (MATCH, MPII):
+        loaded = svc.store.load_snapshot(season, rnd)
+        text = svc.store.load_result(season, rnd)
+        if loaded is not None and text is not None:
+            snapshot = loads_snapshot(loaded[0])
+            yield rnd, snapshot, parse_result(loads_json(text), snapshot)
+
+
+def season_statistics(svc: Match, season: str) -> list:
+    """Administrators: the figures of each stored round (match.domain.statistics), computed from the
+    stored snapshot and result. 404 for a season the service does not know; 409 before the Match
+    result is stored."""
+    from match.domain.statistics import TrackLabel, round_statistics
+
+    calendar = svc.store.calendar(season)
+    if not calendar.instants:
+        raise NotFound(f"season {season} is not known to the match service: it has no calendar")
+    tracks = svc.store.tracks(season)
+    labels = {code: TrackLabel(program_code=t.program_code, track_name=t.name, program_name=t.program_name)
+              for code, t in tracks.items()}
+    rounds = [round_statistics(rnd, snapshot, result, labels)
+              for rnd, snapshot, result in _stored_rounds(svc, season)]
+    if not rounds:
+        lock = calendar.instants.get(ROUNDS[MATCH].deadline)
+        raise Conflict(f"the Match of season {season} has not run yet: statistics are computed from its stored "
+                       f"result, stored by the run after the rank order lists lock"
+                       f"{f' ({lock.isoformat()})' if lock else ''}", rule="M4")
+    return rounds

@@ -319,3 +319,36 @@ class TrackExplanationOut(BaseModel):
     track_code: str
     program_code: str
     rounds: list[TrackExplanationRound]
+
+
+# ----------------------------------------------------------------------------- statistics (M5, M6, M8)
+class TrackStatisticsOut(BaseModel):
+    track_code: str
+    track_name: str | None = None
+    program_code: str
+    program_name: str | None = None
+    positions: int = Field(description="positions offered (0 for a withdrawn track, M3)")
+    filled: int
+    unfilled: int
+    applicants_ranking: int = Field(description="applicants (not withdrawn) whose certified list names the track")
+    withdrawn: bool
+
+
+class RoundStatisticsOut(BaseModel):
+    round: str = Field(description="match | mpii")
+    positions_offered: int
+    positions_filled: int
+    positions_unfilled: int
+    fill_rate: float = Field(description="filled / offered, 4 decimals")
+    applicants_ranked: int = Field(description="applicants (not withdrawn) with a certified, non-empty list")
+    applicants_matched: int
+    match_rate: float = Field(description="matched / ranked, 4 decimals")
+    choices: dict[str, int] = Field(description="matched applicants by the place of their match on their own "
+                                    "list: '1', '2', '3', '4+'")
+    choice_shares: dict[str, float] = Field(description="the same as shares of the matched applicants")
+    tracks: list[TrackStatisticsOut]
+
+
+class StatisticsOut(BaseModel):
+    season: str
+    rounds: list[RoundStatisticsOut] = Field(description="each round whose result is stored (match, then mpii)")
