@@ -484,20 +484,12 @@ def audit_file(svc: Match, season: str, rnd: str, what: str) -> tuple[str, str]:
 def _explained_rounds(svc: Match, season: str):
     """(round, snapshot, result) of every stored round, once results are released to applicants
     (Match Day, M5); before that a 409 naming when."""
-    from match.domain.snapshot import loads_json, loads_snapshot, parse_result
-
     if rel.stage(svc.store.release_state(season), svc.store.calendar(season),
                  svc.platform.clock.now()) != rel.RESULTS:
         when = svc.store.calendar(season).instants.get("match_day")
         raise Conflict(f"explanations of season {season} are available once the results are released to applicants "
                        f"on Match Day{f' ({when.isoformat()})' if when else ''}", rule="M5")
-    for rnd in (MATCH, MPII):
-        loaded = svc.store.load_snapshot(season, rnd)
-        text = svc.store.load_result(season, rnd)
-        if loaded is None or text is None:
-            continue
-        snapshot = loads_snapshot(loaded[0])
-        yield rnd, snapshot, parse_result(loads_json(text), snapshot)
+    yield from _stored_rounds(svc, season)
 
 
 def applicant_explanation(svc: Match, season: str, applicant_id: str, principal: Principal) -> dict:
