@@ -226,11 +226,11 @@ export async function listCard({ title, tz, load, save, certify, toItems, toEntr
     notice("ok", "Certified.", `This list counts in the run as it is now (version ${rol.version}). ` +
       "Any later change uncertifies it.")));
   let status = statusLine(rol, tz);
-  body.replaceChildren(status,
+  body.replaceChildren(...[status,
     editable ? null : notice("warn", state === "locked" ? "Locked." : "Not open.", why),
     editable && extraControls ? extraControls(editor) : null,
     editor.el,
-    editable ? h("div", { class: "inline rol-buttons" }, saveBtn, certifyBtn, dirtyNote) : null);
+    editable ? h("div", { class: "inline rol-buttons" }, saveBtn, certifyBtn, dirtyNote) : null].filter(Boolean));
   refreshButtons();
   return card;
 }

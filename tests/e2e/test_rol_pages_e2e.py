@@ -126,7 +126,7 @@ def test_pages_applicant_ranks_reorders_saves_certifies_edit_uncertifies_and_the
 
     # past rol_deadline: read-only, in plain words; the API refuses
     stack.at(cal, "rol_deadline")
-    page = tab.goto("/#/rank-list")
+    page.reload()
     card = page.locator("[data-testid=rol-card][data-state=locked]")
     shown(page, card)
     assert "can no longer be changed" in card.inner_text() and "not certified" in card.inner_text()
