@@ -211,3 +211,93 @@ def test_queue_attributes_and_receiving_a_backlog_as_moto_does(emulator):
     sqs.send_message(QueueUrl=fifo, MessageBody="other", MessageGroupId="g")
     assert sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["ApproximateNumberOfMessages"])[
         "Attributes"]["ApproximateNumberOfMessages"] == "2"
+
+
+def _answers(ddb, table: str) -> list:
+    """DynamoDB answers of every shape the services read: items of every attribute type (nested
+    maps and lists, binary, sets, null, booleans, empty and unicode strings), pages, an index,
+    batch and transactional reads and writes, returned values, consumed capacity, timestamps
+    (DescribeTable), a refused condition (moto's error path) with the item it met."""
+    key = {"pk": {"S": "p1"}, "sk": {"S": "every-type"}}
+    calls = [
+        lambda: ddb.get_item(TableName=table, Key=key, ConsistentRead=True, ReturnConsumedCapacity="TOTAL"),
+        lambda: ddb.get_item(TableName=table, Key={"pk": {"S": "p1"}, "sk": {"S": "nobody"}}),
+        lambda: ddb.get_item(TableName=table, Key=key, ProjectionExpression="m.inner, l[1], b"),
+        lambda: ddb.query(TableName=table, KeyConditionExpression="pk = :p", Limit=3,
+                          ExpressionAttributeValues={":p": {"S": "p1"}}, ReturnConsumedCapacity="INDEXES"),
+        lambda: ddb.query(TableName=table, IndexName="gsi1", KeyConditionExpression="g = :g",
+                          ExpressionAttributeValues={":g": {"S": "pending#1"}}),
+        lambda: ddb.query(TableName=table, KeyConditionExpression="pk = :p", Select="COUNT",
+                          ExpressionAttributeValues={":p": {"S": "p2"}}),
+        lambda: ddb.scan(TableName=table, Limit=7),
+        lambda: ddb.batch_get_item(RequestItems={table: {"Keys": [key, {"pk": {"S": "p2"}, "sk": {"S": "s03"}},
+                                                                  {"pk": {"S": "none"}, "sk": {"S": "none"}}],
+                                                         "ConsistentRead": True}}),
+        lambda: ddb.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": key}},
+                                                      {"Get": {"TableName": table, "Key": {"pk": {"S": "x"},
+                                                                                           "sk": {"S": "y"}}}}]),
+        lambda: ddb.update_item(TableName=table, Key=key, UpdateExpression="SET s2 = :v", ReturnValues="ALL_NEW",
+                                ExpressionAttributeValues={":v": {"S": "same"}}),
+        lambda: ddb.update_item(TableName=table, Key=key, UpdateExpression="SET s2 = :v",
+                                ReturnValues="UPDATED_OLD", ExpressionAttributeValues={":v": {"S": "same"}}),
+        lambda: ddb.put_item(TableName=table, Item={"pk": {"S": "p9"}, "sk": {"S": "again"}, "n": {"N": "1.50"}},
+                             ReturnValues="ALL_OLD"),
+        lambda: ddb.delete_item(TableName=table, Key={"pk": {"S": "p9"}, "sk": {"S": "gone"}}, ReturnValues="ALL_OLD"),
+        lambda: ddb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": {
+            "pk": {"S": "p9"}, "sk": {"S": "batch"}, "ss": {"SS": ["a", "b"]}}}}]}),
+        lambda: ddb.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": {
+            "pk": {"S": "p9"}, "sk": {"S": "tx"}, "bool": {"BOOL": False}}}}]),
+        lambda: ddb.describe_table(TableName=table),
+        lambda: ddb.list_tables(Limit=100),
+        lambda: ddb.put_item(TableName=table, Item=key | {"s": {"S": "other"}},
+                             ConditionExpression="attribute_not_exists(pk)",
+                             ReturnValuesOnConditionCheckFailure="ALL_OLD"),
+    ]
+    answers = []
+    for call in calls:
+        try:
+            answer = call()
+        except ClientError as exc:
+            answer = {"error": exc.response["Error"], "item": exc.response.get("Item")}
+        answer.pop("ResponseMetadata", None)
+        answers.append(answer)
+    return answers
+
+
+def test_dynamodb_answers_serialized_as_moto_does(emulator, monkeypatch):
+    """caspr_local.emulator.fast_responses: the same answers as moto's shape-driven serializer
+    (off: CASPR_MOTO_SPEEDUPS=off), for every operation and attribute type above."""
+    from moto.core import serialize
+
+    ddb = client(emulator)
+    table = f"emulator-serialize-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "g", "gs")],
+        GlobalSecondaryIndexes=[{"IndexName": "gsi1", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
+                                               {"AttributeName": "gs", "KeyType": "RANGE"}]}])
+    ddb.put_item(TableName=table, Item={
+        "pk": {"S": "p1"}, "sk": {"S": "every-type"}, "s": {"S": "ünïcode ✓"}, "empty": {"S": ""},
+        "n": {"N": "-12.500"}, "b": {"B": b"\x00\xffbinary"}, "ss": {"SS": ["x", "y"]}, "ns": {"NS": ["1", "2.5"]},
+        "bs": {"BS": [b"\x01", b"\x02"]}, "null": {"NULL": True}, "t": {"BOOL": True}, "f": {"BOOL": False},
+        "m": {"M": {"inner": {"M": {"deep": {"L": [{"S": "a"}, {"N": "1"}, {"NULL": True}]}}}, "e": {"M": {}}}},
+        "l": {"L": [{"S": "first"}, {"M": {"k": {"B": b"v"}}}, {"L": []}, {"SS": ["z"]}]},
+        "g": {"S": "pending#1"}, "gs": {"S": "0001"}})
+    for i in range(12):
+        item = {"pk": {"S": f"p{1 + i % 2}"}, "sk": {"S": f"s{i:02d}"}, "n": {"N": str(i)}}
+        if i % 3 == 0:
+            item |= {"g": {"S": "pending#1"}, "gs": {"S": f"{i:04d}"}}
+        ddb.put_item(TableName=table, Item=item)
+
+    _answers(ddb, table)  # the writes among them leave the table as every later pass finds it
+    fast = _answers(ddb, table)
+    assert serialize.JSONSerializer._serialize_result.caspr_fast
+    monkeypatch.setattr(serialize.JSONSerializer, "_serialize_result",
+                        serialize.JSONSerializer._serialize_result.moto_serialize_result)
+    assert fast == _answers(ddb, table)
+    assert fast[0]["Item"]["b"] == {"B": b"\x00\xffbinary"} and fast[0]["Item"]["bs"] == {"BS": [b"\x01", b"\x02"]}
+    assert fast[3]["LastEvaluatedKey"] and fast[-1]["error"]["Code"] == "ConditionalCheckFailedException"
+    assert fast[-1]["item"]["s"] == {"S": "ünïcode ✓"}
+    ddb.delete_table(TableName=table)
