@@ -266,7 +266,11 @@ def _booked_event(b: Booking, e: InterviewEvent, season: str, now: datetime, pre
 
 def _open_event(svc: Interviews, event_id: str, type_id: str, program_code: str, now: datetime,
                 full_check: bool = True) -> InterviewEvent:
-    e = svc.store.event(event_id)
+    return _check_open(svc.store.event(event_id), event_id, type_id, program_code, now, full_check)
+
+
+def _check_open(e: InterviewEvent | None, event_id: str, type_id: str, program_code: str, now: datetime,
+                full_check: bool = True) -> InterviewEvent:
     if e is None or e.program_code != program_code:
         raise NotFound(f"event {event_id} is not an event of program {program_code}")
     if e.type_id != type_id:
@@ -282,13 +286,18 @@ def _open_event(svc: Interviews, event_id: str, type_id: str, program_code: str,
 
 def book(svc: Interviews, principal: Principal | None, invitation_id: str, type_id: str, event_id: str,
          token: str | None = None, idempotency_key: str | None = None) -> Booking:
-    inv = svc.store.invitation(invitation_id)
+    scope = link_scope(svc, token) if token else None  # a bad link says so before anything else
+    # the invitation, the applicant the link names and the event: one read (a rush is mostly these)
+    inv, a, e = svc.store.booking_reads(invitation_id, scope[0] if scope else None, event_id)
     if inv is None:
-        if token:
-            link_scope(svc, token)  # a bad link says so before "not found"
         raise NotFound(f"invitation {invitation_id} does not exist")
-    a = require_applicant(svc, principal, inv.applicant_id, token, invitation_id)
-    return _book(svc, inv, a, type_id, event_id, forced=False, idempotency_key=idempotency_key)
+    if scope is None:
+        a = require_applicant(svc, principal, inv.applicant_id)
+    elif scope != (inv.applicant_id, invitation_id):
+        raise Forbidden("this booking link is for another invitation")
+    elif a is None:
+        raise NotFound(f"applicant {inv.applicant_id} is not known to the interviews service")
+    return _book(svc, inv, a, type_id, e, event_id, forced=False, idempotency_key=idempotency_key)
 
 
 def force_book(svc: Interviews, principal: Principal, code: str, event_id: str, applicant_id: str,
@@ -301,16 +310,17 @@ def force_book(svc: Interviews, principal: Principal, code: str, event_id: str, 
     a = svc.store.applicant(applicant_id)
     if a is None:
         raise NotFound(f"applicant {applicant_id} is not known to the interviews service")
-    return _book(svc, invs[0], a, type_id, event_id, forced=True)
+    return _book(svc, invs[0], a, type_id, svc.store.event(event_id), event_id, forced=True)
 
 
-def _book(svc: Interviews, inv: Invitation, a: ApplicantInfo, type_id: str, event_id: str, *, forced: bool,
-          idempotency_key: str | None = None) -> Booking:
+def _book(svc: Interviews, inv: Invitation, a: ApplicantInfo, type_id: str, read: InterviewEvent | None,
+          event_id: str, *, forced: bool, idempotency_key: str | None = None) -> Booking:
+    """`read`: the event as read (None: there is none)."""
     if type_id not in inv.type_ids:
         raise Conflict(f"the invitation does not name interview type {type_id} (I4: one booking per invited type)",
                        rule="I4", extra={"i4": "not_invited", "type_id": type_id})
     now = svc.platform.clock.now()
-    e = _open_event(svc, event_id, type_id, inv.program_code, now, full_check=not idempotency_key)
+    e = _check_open(read, event_id, type_id, inv.program_code, now, full_check=not idempotency_key)
     booking_id = (uuid.uuid5(uuid.NAMESPACE_URL, f"caspr:booking:{inv.applicant_id}:{idempotency_key}").hex
                   if idempotency_key else uuid.uuid4().hex)
     b = Booking(booking_id=booking_id, invitation_id=inv.invitation_id, applicant_id=inv.applicant_id,

@@ -134,6 +134,12 @@ class InterviewStore(ABC):
     def invitation(self, invitation_id: str) -> Invitation | None: ...
     @abstractmethod
     def invitations(self, applicant_id: str) -> list[Invitation]: ...
+    def booking_reads(self, invitation_id: str, applicant_id: str | None, event_id: str
+                      ) -> tuple[Invitation | None, ApplicantInfo | None, InterviewEvent | None]:
+        """What a booking attempt reads (the invitation, the applicant the link names, the
+        event), each None when absent; DynamoDB: one round trip."""
+        return (self.invitation(invitation_id), self.applicant(applicant_id) if applicant_id else None,
+                self.event(event_id))
     # bookings (I4, I5)
     @abstractmethod
     def book(self, b: Booking, e: InterviewEvent, now: datetime, events: Iterable[Contract],
@@ -203,6 +209,30 @@ def _get(model, pk: str, sk: str):
         return model.get(pk, sk, consistent_read=True)
     except DoesNotExist:
         return None
+
+
+def _applicant(i: ApplicantItem) -> ApplicantInfo:
+    return ApplicantInfo(applicant_id=i.applicant_id, season=i.season, email=i.email, first_name=i.first_name,
+                         last_name=i.last_name, timezone=i.timezone or "America/Chicago", owner_sub=i.owner_sub)
+
+
+ITEM_MODELS = (ProgramItem, CalendarItem, ApplicantItem, DeliveredItem, TypeItem, EventItem, InvitationItem,
+               BookingItem, TypeBookingItem, ClaimItem, EventBookingItem, ChangeItem, DigestSentItem, AttachmentItem)
+
+
+def one_connection() -> Connection:
+    """One PynamoDB connection (one botocore client, which is thread-safe) for every item class
+    of the table and the store's transactions, its client made now (at wiring). PynamoDB gives
+    each Model class its own connection whose client is made on first use, unguarded: a burst of
+    32 threads on a fresh process made up to 32 clients per class (~100 ms of CPU each)."""
+    connection = Connection(region=EventItem.Meta.region)
+    for model in ITEM_MODELS:
+        table = model._get_connection()  # PynamoDB's per-class TableConnection
+        if table.connection is not connection and table.table_name not in connection._tables:
+            connection.add_meta_table(table.get_meta_table())  # the schema, known locally (no DescribeTable)
+        table.connection = connection
+    connection.client  # noqa: B018 - made here, once, not by the first requests at once
+    return connection
 
 
 def _program(i: ProgramItem) -> ProgramInfo:
@@ -299,13 +329,11 @@ def _seat(t: Transaction, e: InterviewEvent, delta: int) -> None:
 class DynamoInterviewStore(InterviewStore):
     def __init__(self, now: Now):
         self.now = now
-        self._connection: Connection | None = None
+        self._connection = one_connection()
 
     def _tx(self, now: datetime) -> Transaction:
         """A transaction on this store's one connection (a botocore client costs ~100 ms to make:
         never one per booking on the hottest path)."""
-        if self._connection is None:
-            self._connection = Connection(region=EventItem.Meta.region)
         return Transaction(SERVICE, now, connection=self._connection)
 
     # ---- projections
@@ -378,10 +406,7 @@ class DynamoInterviewStore(InterviewStore):
 
     def applicant(self, applicant_id: str) -> ApplicantInfo | None:
         i = _get(ApplicantItem, f"applicant#{applicant_id}", "applicant")
-        if i is None:
-            return None
-        return ApplicantInfo(applicant_id=i.applicant_id, season=i.season, email=i.email, first_name=i.first_name,
-                             last_name=i.last_name, timezone=i.timezone or "America/Chicago", owner_sub=i.owner_sub)
+        return _applicant(i) if i else None
 
     def applicants_of_owner(self, sub: str) -> list[ApplicantInfo]:
         return [a for i in ApplicantItem.gsi1.query(f"owner#{sub}") if (a := self.applicant(i.applicant_id))]
@@ -436,6 +461,32 @@ class DynamoInterviewStore(InterviewStore):
 
     def invitations(self, applicant_id: str) -> list[Invitation]:
         return [_invitation(i) for i in InvitationItem.gsi1.query(f"applicant#{applicant_id}#invitations")]
+
+    def booking_reads(self, invitation_id: str, applicant_id: str | None, event_id: str
+                      ) -> tuple[Invitation | None, ApplicantInfo | None, InterviewEvent | None]:
+        """One strongly consistent BatchGetItem, not three GetItems (a booking rush is mostly
+        these reads). Not TransactGetItems: that one is cancelled by any transaction writing
+        the event's seat counter at the same moment, i.e. all the time in a rush."""
+        wanted = {(f"invitation#{invitation_id}", "invitation"): InvitationItem, (f"event#{event_id}", "event"): EventItem}
+        if applicant_id:
+            wanted[(f"applicant#{applicant_id}", "applicant")] = ApplicantItem
+        found = {}
+        keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted]
+        table = EventItem.Meta.table_name
+        for _ in range(10):  # DynamoDB may leave keys unprocessed (throttling): ask again for those
+            response = self._connection.dispatch("BatchGetItem",
+                                                 {"RequestItems": {table: {"Keys": keys, "ConsistentRead": True}}})
+            for raw in response.get("Responses", {}).get(table, []):
+                key = (raw["pk"]["S"], raw["sk"]["S"])
+                found[key] = wanted[key].from_raw_data(raw)
+            keys = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+            if not keys:
+                break
+        else:
+            raise RuntimeError(f"DynamoDB left {len(keys)} keys of a booking's reads unprocessed 10 times")
+        inv, e = found.get((f"invitation#{invitation_id}", "invitation")), found.get((f"event#{event_id}", "event"))
+        a = found.get((f"applicant#{applicant_id}", "applicant"))
+        return (_invitation(inv) if inv else None, _applicant(a) if a else None, _event(e) if e else None)
 
     # ---- bookings
     def book(self, b: Booking, e: InterviewEvent, now: datetime, events: Iterable[Contract],
