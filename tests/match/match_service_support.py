@@ -113,14 +113,16 @@ def feed(*events: Contract) -> dict:
 
 
 def seed_season(season: str = SEASON, applicants: int = 12, calendar: dict | None = None,
-                tracks: dict | None = None) -> dict:
-    """Calendar, programs 101-103 with tracks, applicants 10000.. (owner sub-applicant-<n>)."""
+                tracks: dict | None = None, contacts: bool = False) -> dict:
+    """Calendar, programs 101-103 with tracks (contacts: with contact email p<code>@test.caspr),
+    applicants 10000.. (owner sub-applicant-<n>)."""
     tracks = tracks or {"101": [("1011", 2)], "102": [("1021", 1), ("1022", 1)], "103": [("1031", 2)]}
     events: list[Contract] = [SeasonCalendarSet(season=season, calendar=calendar or CALENDAR)]
     for code, ts in tracks.items():
         events.append(ProgramRegistered(season=season, program_code=code, name=f"Program {code}", coth=True,
                                         crip=False, tracks=[TrackInfo(track_code=t, name=f"PMSR/RRA {t}", positions=p)
-                                                            for t, p in ts]))
+                                                            for t, p in ts],
+                                        contact_email=f"p{code}@test.caspr" if contacts else None))
     ids = {}
     for n in range(applicants):
         ids[n] = f"app-{season}-{n}"

@@ -43,7 +43,7 @@ def svc(aws, clock):
 
     service = build_service(clock, verifier=FakeVerifier(principals(applicants=8)))
     service.callbacks = recording_callbacks()
-    seed_season(applicants=8)
+    seed_season(applicants=8, contacts=True)
     submit_lists(service)
     clock.set(CALENDAR["rol_deadline"] + DAY / 24)
     DynamoMatchStore().create_run(RunRecord(SEASON, RUN, 1, clock.now(), "admin"))
@@ -88,11 +88,14 @@ def test_the_seal_is_recorded_at_the_lock_and_emailed_to_every_participant_once(
     sha = svc.store.round_state(SEASON, "match").snapshot_sha256
     relay(svc)
     mails = sealed_mails(svc)
-    assert sorted(m.to for m in mails) == sorted([f"a{n}@test.caspr" for n in range(8)] + ["alerts@test.caspr"])
+    # the participants: applicants with a certified list (not 6: uncertified; not 7: no list), the
+    # contacts of the programs with a certified track list, and the administrator
+    assert sorted(m.to for m in mails) == sorted([f"a{n}@test.caspr" for n in range(6)] + ["alerts@test.caspr"]
+                                                 + [f"p{code}@test.caspr" for code in ("101", "102", "103")])
     assert all(m.body.startswith(f"The Match input is sealed: SHA-256 {sha}") for m in mails)
     # a retried step (a redelivered task) seals and sends nothing again
     assert workflow.run_task(svc, task("take_snapshot", "match")) == "succeeded"
-    assert relay(svc) == 0 and len(sealed_mails(svc)) == 9
+    assert relay(svc) == 0 and len(sealed_mails(svc)) == 10
     status, body, _ = call(client, "GET", "/audit", "p101")
     match = body["rounds"][0]
     assert match["snapshot_sha256"] == sha and match["sealed_at"] is not None and match["result_sha256"] is None
@@ -217,4 +220,4 @@ def test_a_seal_step_that_dies_right_after_a_commit_is_retried_and_everyone_is_e
     assert workflow.run_task(svc, task("take_snapshot", "match")) == "succeeded"  # and once more
     relay(svc)
     mails = sealed_mails(svc)
-    assert len(mails) == 9 and len({m.to for m in mails}) == 9  # each participant and the administrator, once
+    assert len(mails) == 10 and len({m.to for m in mails}) == 10  # each participant and the administrator, once

@@ -2,6 +2,9 @@
 
 - EventBridge events (registration, calendar, MPII deliveries of applications): parsed by the shared EventConsumer into
   their contracts, idempotent by event id, and turned into use cases;
+- a scheduled function (every 5 minutes; the local stack: every few seconds and on every clock
+  move): the ROL reminders 3 and 1 days before a round's list deadline (match.notices), which
+  have no calendar key of their own;
 - task messages of the Match state machine (``{"caspr_task": "match", "step", ...,
   "task_token"}``, the .waitForTaskToken SQS pattern): performed by match.workflow,
   which answers the task token.
@@ -12,16 +15,18 @@ from __future__ import annotations
 
 import json
 
-from chalice import Blueprint
+from chalice import Blueprint, Rate
 
-from match import bootstrap, handlers, workflow
+from match import bootstrap, handlers, notices, workflow
 from shared.contracts import (
     ApplicantMatchWithdrawn,
+    ApplicantProfileUpdated,
     ApplicantRegistered,
     ApplicantReinstated,
     ApplicantWithdrawn,
     ApplicationDelivered,
     ProgramRegistered,
+    ProgramUpdated,
     SeasonCalendarSet,
     SeasonDeadlineReached,
     TrackPositionsChanged,
@@ -36,17 +41,22 @@ bp = Blueprint(__name__)
 
 
 def _handlers() -> dict:
-    def use(fn):
-        return lambda e: fn(bootstrap.container(), e)
+    def use(*fns):
+        def handle(e):
+            for fn in fns:
+                fn(bootstrap.container(), e)
+        return handle
 
     return {
         SeasonCalendarSet: use(handlers.on_calendar_set),
         SeasonDeadlineReached: use(handlers.on_deadline_reached),
-        ApplicantRegistered: use(handlers.on_applicant_registered),
+        ApplicantRegistered: use(handlers.on_applicant_registered, notices.on_applicant_timezone),
+        ApplicantProfileUpdated: use(notices.on_applicant_timezone),
         ApplicantWithdrawn: use(handlers.on_applicant_withdrawn),
         ApplicantReinstated: use(handlers.on_applicant_reinstated),
         ApplicantMatchWithdrawn: use(handlers.on_applicant_match_withdrawn),
-        ProgramRegistered: use(handlers.on_program_registered),
+        ProgramRegistered: use(handlers.on_program_registered, notices.on_program_contact),
+        ProgramUpdated: use(notices.on_program_contact),
         ApplicationDelivered: use(handlers.on_application_delivered),
         TrackPositionsChanged: use(handlers.on_track_positions_changed),
         TrackWithdrawn: use(handlers.on_track_withdrawn),
@@ -89,3 +99,8 @@ def handle_batch(sqs_event: dict, context=None) -> dict:
 @bp.on_sqs_message(queue=Settings.from_env().queue_name("match"), batch_size=10)
 def on_event(event):
     return handle_batch(event.to_dict(), event.context)
+
+
+@bp.schedule(Rate(5, unit=Rate.MINUTES), name="send_rol_reminders")
+def send_rol_reminders(event):
+    return {"sent": notices.send_rol_reminders(bootstrap.container())}

@@ -24,12 +24,14 @@ from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 
+from match import notices
 from match.bootstrap import Match
 from match.domain import runs as steps
 from match.domain.audit import result_sha256, seal_email_body
 from match.domain.errors import StepNotReady, TransientStoreError, VerificationFailed
 from match.domain.lists import snapshot_document
 from match.domain.mpii import mpii_participants, post_match_list
+from match.domain.notices import RESULTS, STATUS
 from match.domain.release import TrackOutcome, run_statistics
 from match.domain.season import MATCH, MPII, ROUNDS, round_named
 from match.domain.snapshot import (
@@ -137,10 +139,9 @@ def _document(svc: Match, season: str, rnd: str) -> dict:
 SEAL_BATCH = 90  # emails per transaction (with its marker item: within DynamoDB's 100 items)
 
 
-def _seal_emails(season: str, rnd: str, sha: str, sealed_at, people: list) -> list[Email]:
+def _seal_emails(season: str, rnd: str, sha: str, sealed_at, addresses: list[str]) -> list[Email]:
     subject, body = seal_email_body(season, ROUNDS[rnd].label, sha, iso(sealed_at))
-    return [Email(to=a.email, subject=subject, body=body)
-            for a in sorted(people, key=lambda a: a.code_number) if a.email]
+    return [Email(to=to, subject=subject, body=body) for to in addresses]
 
 
 def take_snapshot(svc: Match, m: dict) -> dict:
@@ -166,9 +167,9 @@ def take_snapshot(svc: Match, m: dict) -> dict:
     else:
         sha = state.snapshot_sha256  # taken already: the first snapshot stays the round's snapshot (M4)
         snapshot, sha = _load_snapshot(svc, season, rnd)
-    # the seal goes to the round's participants: the applicants of the snapshot
-    emails = _seal_emails(season, rnd, sha, state.snapshot_taken_at,
-                          [a for a in svc.store.applicants(season) if a.code_number in snapshot.applicants])
+    # the seal goes to the round's participants: applicants with a certified list (in the snapshot)
+    # and the contacts of programs with a certified track list
+    emails = _seal_emails(season, rnd, sha, state.snapshot_taken_at, notices.seal_recipients(svc, season, rnd))
     for batch, start in enumerate(range(0, len(emails), SEAL_BATCH)):
         svc.store.notify_seal(season, rnd, batch, emails[start:start + SEAL_BATCH], svc.platform.clock.now())
     return {"round": rnd, "snapshot_sha256": sha}
@@ -249,6 +250,7 @@ def release_status(svc: Match, m: dict) -> dict:
     _require_stored(svc, season, MATCH)
     state = svc.store.mark_released(season, "status", svc.platform.clock.now(),
                                     events=[MatchStatusReleased(season=season, run_id=m["run_id"])])
+    notices.announce_results(svc, season, STATUS)  # issue 12: "your Match status is available", once each
     return {"status_released_at": state.status_released_at.isoformat()}
 
 
@@ -276,6 +278,7 @@ def release_results(svc: Match, m: dict) -> dict:
     _require_stored(svc, season, MPII)
     state = svc.store.mark_released(season, "results", svc.platform.clock.now(),
                                     events=[MatchResultsReleased(season=season, run_id=m["run_id"])])
+    notices.announce_results(svc, season, RESULTS)  # issue 12: "your Match results are available", once each
     return {"results_released_at": state.results_released_at.isoformat()}
 
 

@@ -2,12 +2,14 @@
 
 | item                         | pk                 | sk                                         |
 | ---------------------------- | ------------------ | ------------------------------------------ |
-| calendar copy                | season#{s}         | calendar                                   |
+| calendar copy                | season#{s}         | calendar  (gsi1: calendars / {s})          |
 | applicant (projection)       | season#{s}         | applicant#{applicant_id}                   |
 | code number pointer          | season#{s}         | code#{code_number}                         |
 | email pointer                | season#{s}         | email#{email}                              |
 | account pointer              | account#{sub}      | season#{s}                                 |
 | track (projection)           | season#{s}         | track#{track_code}                         |
+| program contact (projection) | season#{s}         | program#{program_code}                     |
+| notice sent (emails, once)   | season#{s}         | notice#{marker}                            |
 | rank order list              | season#{s}         | rol#{round}#{applicant|track}#{owner}      |
 | round state (lock, snapshot) | season#{s}         | round#{round}                              |
 | snapshot / result chunks     | season#{s}         | blob#{round}#{kind}#{sha}[#{digest}]#{i:05d} |
@@ -32,9 +34,10 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 
-from shared.adapters.dynamo import BaseItem, table_meta
+from shared.adapters.dynamo import BaseItem, Gsi1, table_meta
 
 META = table_meta("match")
+CALENDARS = "calendars"  # gsi1pk of every calendar copy: the seasons the service knows
 
 
 class CalendarItem(BaseItem):
@@ -42,6 +45,9 @@ class CalendarItem(BaseItem):
     instants = UnicodeAttribute()  # JSON {key: ISO instant}
     updated_at = UTCDateTimeAttribute()
     version = NumberAttribute(null=True)  # registration's calendar version of these instants
+    gsi1pk = UnicodeAttribute(null=True)  # CALENDARS (the reminders look at every season's calendar)
+    gsi1sk = UnicodeAttribute(null=True)  # the season
+    gsi1 = Gsi1()
 
 
 class ApplicantItem(BaseItem):
@@ -58,6 +64,18 @@ class ApplicantItem(BaseItem):
     # applicant.match_withdrawn.v1 that said so (a stale, redelivered one changes nothing)
     match_withdrawn = BooleanAttribute(null=True)
     match_withdrawn_version = NumberAttribute(null=True)
+    timezone = UnicodeAttribute(null=True)  # from registration (applicant.registered, profile_updated)
+    timezone_version = NumberAttribute(null=True)  # the profile version of that time zone
+
+
+class ProgramItem(BaseItem):
+    """A program's contact (program.registered/updated): where its Match emails go."""
+
+    Meta = META
+    program_code = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+    contact_email = UnicodeAttribute(null=True)
+    version = NumberAttribute(null=True)  # registration's program version
 
 
 class PointerItem(BaseItem):

@@ -26,6 +26,7 @@ from pynamodb.models import BatchWrite
 from pynamodb.transactions import TransactWrite
 
 from match.adapters.models import (
+    CALENDARS,
     ApplicantItem,
     ApplicantResultItem,
     BlobItem,
@@ -33,6 +34,7 @@ from match.adapters.models import (
     DocumentItem,
     MpiiApplicationItem,
     PointerItem,
+    ProgramItem,
     ReleaseItem,
     RolItem,
     RoundItem,
@@ -44,11 +46,12 @@ from match.adapters.models import (
 )
 from match.domain.errors import TransientStoreError
 from match.domain.mpii import MpiiParticipants
+from match.domain.notices import Notice, ProgramContact
 from match.domain.release import ApplicantOutcome, ReleaseState, TrackOutcome
 from match.domain.rol import REGISTERED, ApplicantInfo, RankOrderList, TrackInfo
 from match.domain.runs import PLAN, RoundState, RunRecord, StepRecord
 from match.domain.season import ROUNDS, Calendar
-from shared.adapters.outbox import Transaction
+from shared.adapters.outbox import MAX_TRANSACTION_ITEMS, Transaction
 from shared.clock import iso, parse_instant
 from shared.contracts import Contract
 from shared.email import Email
@@ -168,6 +171,35 @@ class MatchStore(ABC):
     @abstractmethod
     def track(self, season: str, track_code: str) -> TrackInfo | None:
         """One track (one read, where `tracks` reads the whole season)."""
+
+    @abstractmethod
+    def calendars(self) -> dict[str, Calendar]:
+        """Every season's calendar copy (the reminders look at each)."""
+
+    @abstractmethod
+    def set_applicant_timezone(self, season: str, applicant_id: str, timezone: str,
+                               version: int | None = None) -> None:
+        """The applicant's time zone: from its registration only while none is held (a redelivered
+        registration never undoes a profile change); from a profile change with a `version` only
+        when newer than the one held."""
+
+    @abstractmethod
+    def upsert_program_contact(self, contact: ProgramContact, version: int | None = None) -> None:
+        """With a version (registration's program version): written only when newer than the one held."""
+
+    @abstractmethod
+    def program_contacts(self, season: str) -> dict[str, ProgramContact]: ...
+
+    # emails to participants (issue 12) ----------------------------------------------------
+    @abstractmethod
+    def noticed(self, season: str, marker: str) -> bool:
+        """Whether the notice `marker` was committed."""
+
+    @abstractmethod
+    def notify_once(self, season: str, notices: Iterable[Notice], now: datetime) -> int:
+        """Each notice's emails commit in one transaction with its marker item (first write wins):
+        a notice committed before (a retry, a redelivery, a re-run) is skipped. Several notices
+        share a transaction while DynamoDB's limit allows. Returns how many were committed now."""
 
     # rank order lists --------------------------------------------------------------------
     @abstractmethod
@@ -319,7 +351,7 @@ def _applicant(season: str, i: ApplicantItem) -> ApplicantInfo:
     return ApplicantInfo(season=season, applicant_id=i.applicant_id, code_number=i.code_number or "",
                          status=i.status or REGISTERED, email=i.email or "", first_name=i.first_name or "",
                          last_name=i.last_name or "", owner_sub=i.owner_sub,
-                         match_withdrawn=bool(i.match_withdrawn))
+                         match_withdrawn=bool(i.match_withdrawn), timezone=i.timezone)
 
 
 def _track(season: str, i: TrackItem) -> TrackInfo:
@@ -389,14 +421,23 @@ class DynamoMatchStore(MatchStore):
     @transient
     def put_calendar(self, season, instants, now, version=None):
         _save_if_newer(CalendarItem(pk=_season(season), sk="calendar", updated_at=now, version=version,
-                                    instants=json.dumps({k: iso(v) for k, v in instants.items()}, sort_keys=True)))
+                                    instants=json.dumps({k: iso(v) for k, v in instants.items()}, sort_keys=True),
+                                    gsi1pk=CALENDARS, gsi1sk=season))
+
+    @staticmethod
+    def _calendar(season: str, item: CalendarItem) -> Calendar:
+        return Calendar(season, {k: parse_instant(v) for k, v in json.loads(item.instants).items()})
 
     @transient
     def calendar(self, season):
         item = _get(CalendarItem, _season(season), "calendar")
         if item is None:
             return Calendar(season)
-        return Calendar(season, {k: parse_instant(v) for k, v in json.loads(item.instants).items()})
+        return self._calendar(season, item)
+
+    @transient
+    def calendars(self):
+        return {i.gsi1sk: self._calendar(i.gsi1sk, i) for i in CalendarItem.gsi1.query(CALENDARS)}
 
     @transient
     def upsert_applicant(self, info, version=None):
@@ -507,6 +548,69 @@ class DynamoMatchStore(MatchStore):
     def track(self, season, track_code):
         item = _get(TrackItem, _season(season), f"track#{track_code}")
         return _track(season, item) if item is not None else None
+
+    @transient
+    def set_applicant_timezone(self, season, applicant_id, timezone, version=None):
+        item = ApplicantItem(pk=_season(season), sk=f"applicant#{applicant_id}")
+        actions = [ApplicantItem.applicant_id.set(applicant_id), ApplicantItem.timezone.set(timezone)]
+        if version is None:  # a registration: only while no time zone is held
+            condition = ApplicantItem.timezone.does_not_exist()
+        else:
+            actions.append(ApplicantItem.timezone_version.set(version))
+            condition = ApplicantItem.timezone_version.does_not_exist() | (ApplicantItem.timezone_version < version)
+        try:
+            item.update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if not _conditional_failure(exc):
+                raise
+
+    @transient
+    def upsert_program_contact(self, contact, version=None):
+        _save_if_newer(ProgramItem(pk=_season(contact.season), sk=f"program#{contact.program_code}",
+                                   program_code=contact.program_code, name=contact.name or None,
+                                   contact_email=(contact.contact_email or "").strip().lower() or None,
+                                   version=version))
+
+    @transient
+    def program_contacts(self, season):
+        items = ProgramItem.query(_season(season), ProgramItem.sk.startswith("program#"), consistent_read=True)
+        return {i.program_code: ProgramContact(season, i.program_code, i.name or "", i.contact_email)
+                for i in items}
+
+    # emails to participants (issue 12) ----------------------------------------------------
+    @transient
+    def noticed(self, season, marker):
+        return _get(DocumentItem, _season(season), f"notice#{marker}") is not None
+
+    def _commit_notices(self, season: str, notices: list[Notice], now: datetime) -> bool:
+        t = self._announcing(now)
+        for n in notices:
+            t.put(DocumentItem(pk=_season(season), sk=f"notice#{n.marker}",
+                               document=json.dumps({"emails": len(n.emails)}), created_at=now),
+                  condition=DocumentItem.pk.does_not_exist(), refusal=_WrittenAlready)
+            t.announce(outbox_stream(season), emails=n.emails)
+        return self._first_write(t)
+
+    @transient
+    def notify_once(self, season, notices, now):
+        chunks: list[list[Notice]] = [[]]
+        size = 0
+        for n in notices:
+            items = 1 + len(n.emails)
+            if chunks[-1] and size + items > MAX_TRANSACTION_ITEMS:
+                chunks.append([])
+                size = 0
+            chunks[-1].append(n)
+            size += items
+        sent = 0
+        for chunk in chunks:
+            if not chunk:
+                continue
+            if self._commit_notices(season, chunk, now):
+                sent += len(chunk)
+            elif len(chunk) > 1:  # some were sent before (a retry): each of the others on its own
+                sent += sum(self._commit_notices(season, [n], now) for n in chunk)
+        return sent
 
     # rank order lists --------------------------------------------------------------------
     @staticmethod

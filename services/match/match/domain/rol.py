@@ -37,6 +37,7 @@ class ApplicantInfo:
     owner_sub: str | None = None
     # S5 at part2_pass_by: withdrawn from the Match while the registration stays (M3)
     match_withdrawn: bool = False
+    timezone: str | None = None  # the applicant's (registration, profile): deadlines in its emails
 
     @property
     def withdrawn(self) -> bool:
