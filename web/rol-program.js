@@ -64,10 +64,12 @@ function candidatesPanel(code, candidates, editor, out) {
         const c = known.get(b.applicant_id) || { applicant_id: b.applicant_id };
         if (!listed(c) && editor.add(person(c))) added += 1;
       }
-      out.replaceChildren(booked.length
-        ? notice("ok", `Added ${added} applicant(s) you interviewed, in interview-date order.`,
-          added < booked.length ? `${booked.length - added} already on the list.` : "Save the list to keep it.")
-        : notice("warn", "Nobody to add.", "No applicant has a booking in your interview schedule."));
+      out.replaceChildren(!booked.length
+        ? notice("warn", "Nobody to add.", "No applicant has a booking in your interview schedule.")
+        : !added ? notice("ok", "Everyone you interviewed is already on the list.")
+          : notice("ok", `Added ${added} applicant(s) you interviewed, in interview-date order.`,
+            (added < booked.length ? `${booked.length - added} were already on the list. ` : "") +
+            "Save the list to keep it."));
       show();
     } catch (err) {
       out.replaceChildren(rolRefusal(err));

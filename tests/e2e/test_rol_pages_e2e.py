@@ -6,9 +6,11 @@
     saves, certifies (the API has that order, certified); edits again and saves: the certified badge
     goes, the page says the edit uncertified it, and the API agrees; once the clock passes rol_deadline
     the page shows the list read-only in plain words and the API refuses a save.
-(b) a program builds its track's list with "Add everyone we interviewed" (the applicants booked in its
-    schedule, earliest interview first), reorders it by drag and drop and by keyboard, saves and
-    certifies; the API has that order, certified.
+(b) a program's candidates are the three applications delivered to it (designated, delivered at
+    applications_delivered); it builds its track's list with "Add everyone we interviewed" (the two
+    applicants booked in its schedule, earliest interview first, each once), adds the third from the
+    candidates, reorders by drag and drop and by keyboard, saves and certifies; the API has that order,
+    certified.
 Screenshots land in /tmp/caspr-pages-rol-*.png."""
 
 from __future__ import annotations
@@ -21,15 +23,9 @@ import pytest
 from shared.clock import iso, parse_instant
 
 from .test_homes_e2e import registered_applicant
-from .test_interviews_e2e import (
-    deliver,
-    invite_all,
-    make_type_and_event,
-    register_paid,
-    season_with_programs,
-    wait_for,
-)
+from .test_interviews_e2e import invite_all, make_type_and_event, wait_for
 from .test_interviews_pages_e2e import program_account, shown
+from .test_match_e2e import Season
 from .test_pages_e2e import browser, sign_in, tabs, wait_for_notice  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.e2e
@@ -140,10 +136,26 @@ def test_pages_applicant_ranks_reorders_saves_certifies_edit_uncertifies_and_the
 
 
 def test_pages_program_adds_everyone_it_interviewed_reorders_and_certifies(stack, tabs):  # noqa: F811
-    season, cal, (code,) = season_with_programs(stack, 1, past=True)
+    s = Season(stack)
+    cal, code = s.cal, f"{next(_codes)}"
     track = f"{code}1"
-    a, b, c = register_paid(stack, season, 3, workers=2)
-    deliver(stack, season, [(x["id"], code) for x in (a, b, c)])
+    add_program(stack, s.season, code, "Front Range Foot Surgery", "Boulder", [track])
+    p = program_account(stack, code)
+    for n in range(3):
+        s.add_applicant()
+        s.release_scores(n)
+        s.submit_application(n)
+    s.pass_exams([0, 1, 2])  # Part I (A3: may apply) and Part II Written (S5 withdraws nobody)
+    a, b, c = ({"id": x["applicant_id"], **x} for x in s.applicants)
+    for x in (a, b, c):  # A5: the designations, delivered at applications_delivered
+        r = x["session"].post(f"{stack.url}/applications/applicants/{x['id']}/designations",
+                              json={"program_code": code}, timeout=30)
+        assert r.status_code == 201, r.text
+    stack.at(cal, "applications_delivered")
+    prog = stack.session(stack.token(p["email"], p["password"]))
+    wait_for(lambda: len(prog.get(f"{stack.url}/applications/programs/{code}/applications", timeout=30
+                                  ).json()["applications"]) == 3, "the three deliveries")
+    stack.at(cal, "invitations_open")
     day = parse_instant(cal["non_crip_interviews_from"]) + timedelta(days=1)
     type_id, late = make_type_and_event(stack, code, day + timedelta(hours=3), capacity=2)
     r = stack.admin.post(f"{stack.url}/interviews/programs/{code}/events", json={
@@ -156,10 +168,7 @@ def test_pages_program_adds_everyone_it_interviewed_reorders_and_certifies(stack
         r = stack.admin.post(f"{stack.url}/interviews/invitations/{invitations[who['id']]}/bookings",
                              json={"type_id": type_id, "event_id": event}, timeout=60)
         assert r.status_code == 201, r.text
-    p = program_account(stack, code)
-    prog = stack.session(stack.token(p["email"], p["password"]))
-    base = f"{stack.url}/match/seasons/{season}/tracks/{track}/rol"
-    wait_for(lambda: prog.get(base, timeout=30).status_code == 200, "the match service to know the track")
+    base = f"{s.base}/tracks/{track}/rol"
     stack.at(cal, "rol_opens")
 
     tab = tabs("rol-program")
@@ -168,22 +177,30 @@ def test_pages_program_adds_everyone_it_interviewed_reorders_and_certifies(stack
     card = page.locator(f"[data-testid=rol-card][data-track='{track}']")
     shown(page, card.locator("[data-testid=add-interviewed]"))
     assert page.locator("[data-testid=track-pick]").input_value() == track
+    # the candidates: the three delivered applications
+    assert sorted(page.eval_on_selector_all("[data-testid=candidate]", "r => r.map((x) => x.dataset.applicantId)")
+                  ) == sorted([a["id"], b["id"], c["id"]])
     card.locator("[data-testid=add-interviewed]").click()
     wait_for_notice(page, "Added 2 applicant(s) you interviewed, in interview-date order.")
     assert order(page) == [b["id"], a["id"]]  # b's interview is the earlier one; c has no booking
+    assert c["code"] not in card.locator("[data-testid=rol-list]").inner_text()
+    assert b["code"] in card.locator("[data-testid=rol-row]").first.inner_text()  # the desk's name and code
     card.locator("[data-testid=add-interviewed]").click()  # nobody twice
-    wait_for_notice(page, "2 already on the list.")
+    wait_for_notice(page, "Everyone you interviewed is already on the list.")
     assert order(page) == [b["id"], a["id"]]
+    card.locator("[data-testid=candidate-search]").fill(c["code"])
+    card.locator(f"[data-testid=candidate][data-applicant-id='{c['id']}'] [data-testid=add-candidate]").click()
+    assert order(page) == [b["id"], a["id"], c["id"]]
 
     rows = card.locator("[data-testid=rol-row]")
     rows.nth(1).drag_to(rows.nth(0))
-    assert order(page) == [a["id"], b["id"]]
-    rows.nth(0).focus()
-    page.keyboard.press("Alt+ArrowDown")
-    assert order(page) == [b["id"], a["id"]]
+    assert order(page) == [a["id"], b["id"], c["id"]]
+    rows.nth(2).focus()
+    page.keyboard.press("Alt+ArrowUp")
+    assert order(page) == [a["id"], c["id"], b["id"]]
     page.keyboard.press("Alt+ArrowUp")  # the focus moved with the row: up again
-    assert order(page) == [a["id"], b["id"]]
-    assert "moved to position 1 of 2" in card.locator("[data-testid=rol-announce]").inner_text()
+    assert order(page) == [c["id"], a["id"], b["id"]]
+    assert "moved to position 1 of 3" in card.locator("[data-testid=rol-announce]").inner_text()
 
     card.locator("[data-testid=rol-save]").click()
     wait_for_notice(page, "Saved (version 1).")
@@ -191,8 +208,7 @@ def test_pages_program_adds_everyone_it_interviewed_reorders_and_certifies(stack
     wait_for_notice(page, "Certified.")
     assert card.locator("[data-testid=certified-badge]").is_visible()
     rol = prog.get(base, timeout=30).json()
-    assert [e["applicant_id"] for e in rol["applicants"]] == [a["id"], b["id"]]
+    assert [e["applicant_id"] for e in rol["applicants"]] == [c["id"], a["id"], b["id"]]
+    assert [e["code_number"] for e in rol["applicants"]] == [c["code"], a["code"], b["code"]]
     assert rol["certified"] is True and rol["counts"] is True
-    # after saving, the rows show what the Match knows of each applicant (the code number)
-    assert all(e["code_number"] in card.inner_text() for e in rol["applicants"])
     tab.shot("program-certified")
