@@ -455,7 +455,8 @@ def service_environment(stage: str) -> dict:
 
 
 # the key prefixes each service keeps in the documents bucket (infra/stack.py DocumentsBucket)
-DOCUMENT_PREFIXES = {"applications": ("",), "scores": ("scores/",), "interviews": ("interviews/",)}
+DOCUMENT_PREFIXES = {"applications": ("",), "scores": ("scores/",), "interviews": ("interviews/",),
+                     "match": ("match/",)}  # match: audit files too big for a Lambda response
 
 
 def service_policy(svc: ServiceBuild, stage: str) -> dict:

@@ -33,7 +33,9 @@ class DocumentStorage(ABC):
         """The object's first bytes and its size; (None, None) when nothing is there."""
 
     @abstractmethod
-    def download_url(self, key: str) -> str: ...
+    def download_url(self, key: str, filename: str | None = None) -> str:
+        """A presigned GET of the object (DOWNLOAD_SECONDS); with `filename`, the browser saves it
+        under that name (Content-Disposition: attachment)."""
 
     @abstractmethod
     def read(self, key: str) -> bytes: ...
@@ -84,9 +86,11 @@ class S3DocumentStorage(DocumentStorage):
         body = self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{HEAD_BYTES - 1}")["Body"]
         return body.read(), size
 
-    def download_url(self, key: str) -> str:
-        return self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
-                                                  ExpiresIn=DOWNLOAD_SECONDS)
+    def download_url(self, key: str, filename: str | None = None) -> str:
+        params = {"Bucket": self.bucket, "Key": key}
+        if filename:
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=DOWNLOAD_SECONDS)
 
     def read(self, key: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()

@@ -254,14 +254,18 @@ def get_audit(season):
 
 
 def _file(season: str, rnd: str, what: str) -> Response:
-    name, text = handlers.audit_file(svc(), _season(season), _round(rnd), what)
+    name, text, url = handlers.audit_download(svc(), _season(season), _round(rnd), what)
+    if url is not None:  # too big for a Lambda response: the same bytes from S3
+        return Response(body="", status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
     return Response(body=text, status_code=200,
                     headers={"Content-Type": "application/json", "Content-Disposition": f'attachment; filename="{name}"',
                              "Cache-Control": "no-store"})
 
 
 _FILE = {200: {"description": "the exact file whose SHA-256 is published at /audit",
-               "content": {"application/json": {"schema": {"type": "object"}}}}}
+               "content": {"application/json": {"schema": {"type": "object"}}}},
+         303: {"description": "a file too big for one response (over ~6 MB of JSON): Location is a presigned "
+                              "S3 URL of the same exact bytes, valid for 5 minutes"}}
 
 
 @bp.endpoint("/seasons/{season}/audit/{round}/snapshot", "GET", roles=("admin",), errors=(404, 422), responses=_FILE,

@@ -17,6 +17,7 @@ from match.adapters.store import DynamoMatchStore, MatchStore
 from match.domain import engine, verify
 from shared.adapters.accounts import AccountDirectory, CognitoAccountDirectory
 from shared.adapters.inbox import DeadlineLog, dynamo_deadline_log
+from shared.adapters.storage import DocumentStorage, S3DocumentStorage, documents_bucket
 from shared.runtime import Platform, default_platform
 from shared.wiring import Wiring
 
@@ -33,6 +34,8 @@ class Match:
     # the engine and its independent verifier (M2); tests may swap in a faulty solver
     solve: Callable = field(default=engine.solve)
     verify: Callable = field(default=verify.verify)
+    # audit downloads too big for a Lambda response go out through a presigned S3 URL (None: inline)
+    audit_files: DocumentStorage | None = None
 
 
 def build() -> Match:
@@ -47,6 +50,7 @@ def build() -> Match:
         callbacks=StepFunctionsCallbacks(),
         accounts=CognitoAccountDirectory(s.user_pool_id),
         admin_emails=tuple(a.strip().lower() for a in alert_to.split(",") if a.strip()),
+        audit_files=S3DocumentStorage(documents_bucket(s), s.region),
     )
 
 

@@ -566,3 +566,27 @@ def season_statistics(svc: Match, season: str) -> list:
                        f"result, stored by the run after the rank order lists lock"
                        f"{f' ({lock.isoformat()})' if lock else ''}", rule="M4")
     return rounds
+
+
+# ----------------------------------------------------------------------------- big audit files (issue 12)
+# A Lambda response carries at most 6 MB (6,291,456 bytes) of JSON, and API Gateway's proxy
+# response holds the body as a JSON string, so every quote of the file is escaped: the limit is
+# measured on the escaped body, with room left for the status and headers.
+AUDIT_INLINE_MAX = 6_000_000
+
+
+def audit_download(svc: Match, season: str, rnd: str, what: str) -> tuple[str, str | None, str | None]:
+    """Administrators: (file name, text, None) when the file fits a Lambda response, else (file name,
+    None, presigned URL) of the same exact bytes copied to the documents bucket under match/audit/,
+    keyed by their SHA-256 (a second download reuses the copy; the bytes never differ)."""
+    import hashlib
+    import json
+
+    name, text = audit_file(svc, season, rnd, what)
+    if svc.audit_files is None or len(json.dumps(text)) <= AUDIT_INLINE_MAX:
+        return name, text, None
+    data = text.encode()
+    key = f"match/audit/{season}/{rnd}/{what}-{hashlib.sha256(data).hexdigest()}.json"
+    if svc.audit_files.inspect(key)[1] != len(data):
+        svc.audit_files.write(key, data, content_type="application/json")
+    return name, None, svc.audit_files.download_url(key, filename=name)
