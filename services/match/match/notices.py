@@ -25,8 +25,9 @@ def on_applicant_timezone(svc: Match, e: ApplicantRegistered | ApplicantProfileU
     if not e.timezone:
         return
     if isinstance(e, ApplicantProfileUpdated):  # a change: the newest profile version wins
+        version = getattr(e, "version", None)  # additive, optional (an older producer: none)
         svc.store.set_applicant_timezone(e.season, e.applicant_id, e.timezone,
-                                         version=e.version if e.version is not None else 0)
+                                         version=version if version is not None else 0)
     else:  # the registration's: kept only while no profile change is held
         svc.store.set_applicant_timezone(e.season, e.applicant_id, e.timezone)
 
