@@ -119,9 +119,18 @@ class ApplicantMatchWithdrawn(Contract):
 
 @contract("applicant.profile_updated.v1", REGISTRATION)
 class ApplicantProfileUpdated(Contract):
+    """A registered or pending applicant's profile changed (R7 / I6): its time zone and, additive
+    and optional, its name and college as they are now (None: an older producer that announced
+    only the time zone) with the applicant's version after the change (consumers keep the newest:
+    SQS redelivers, does not order)."""
+
     season: str
     applicant_id: str
     timezone: str
+    first_name: str | None = None
+    last_name: str | None = None
+    college: str | None = None
+    version: int | None = None
 
 
 @contract("registration.closed_unpaid.v1", REGISTRATION)

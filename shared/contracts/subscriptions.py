@@ -9,6 +9,7 @@ SUBSCRIPTIONS: dict[str, list[str]] = {
         "season.deadline_reached.v1",
         "season.calendar_set.v1",
         "applicant.registered.v1",
+        "applicant.profile_updated.v1",
         "credits.purchased.v1",
         "applicant.withdrawn.v1",
         "applicant.reinstated.v1",

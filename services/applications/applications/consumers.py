@@ -1,7 +1,7 @@
 """on_sqs_message: event contracts -> use cases (EventBridge -> SQS -> here).
 
 The applications service keeps what it needs of other services' events: the registered
-applicant (owner, college, credits bought: R4), withdrawals and reinstatements, the Part I pass
+applicant (owner, college, credits bought: R4) and its later name or college (R7), withdrawals and reinstatements, the Part I pass
 (A3: scores.may_apply.v1), programs and their deadlines (A4), the season calendar, who and which
 tracks are in MPII (M7); applications_delivered delivers the designations made before it (A5)."""
 
@@ -11,6 +11,7 @@ from chalice import Blueprint
 
 from applications import bootstrap, handlers
 from shared.contracts import (
+    ApplicantProfileUpdated,
     ApplicantRegistered,
     ApplicantReinstated,
     ApplicantWithdrawn,
@@ -35,6 +36,7 @@ def _handlers() -> dict:
         SeasonDeadlineReached: lambda e: handlers.record_deadline(svc(), e),
         SeasonCalendarSet: lambda e: handlers.on_calendar(svc(), e),
         ApplicantRegistered: lambda e: handlers.on_registered(svc(), e),
+        ApplicantProfileUpdated: lambda e: handlers.on_profile(svc(), e),  # R7: name, college
         CreditsPurchased: lambda e: handlers.on_credits(svc(), e),
         ApplicantWithdrawn: lambda e: handlers.on_withdrawn(svc(), e),
         ApplicantReinstated: lambda e: handlers.on_reinstated(svc(), e),

@@ -40,8 +40,8 @@ from applications.domain.designations import (
 from applications.domain.review import Review, desk_list, letters_received, visible_results
 from shared import links
 from shared.auth import Principal, require_program
-from shared.contracts import ApplicantRegistered as Registered
 from shared.contracts import (
+    ApplicantProfileUpdated,
     ApplicantReinstated,
     ApplicantWithdrawn,
     ApplicationDelivered,
@@ -57,6 +57,7 @@ from shared.contracts import (
     SeasonCalendarSet,
     SeasonDeadlineReached,
 )
+from shared.contracts import ApplicantRegistered as Registered
 from shared.errors import Conflict, Forbidden, NotFound, RuleViolation
 
 logger = Logger(service="applications")
@@ -355,6 +356,16 @@ def on_registered(svc: Applications, e: Registered) -> None:
                                      first_name=e.first_name, last_name=e.last_name, email=e.email,
                                      code_number=e.code_number, college=e.college, credits_total=e.credits_total,
                                      version=e.version)
+
+
+def on_profile(svc: Applications, e: ApplicantProfileUpdated) -> None:
+    """R7: a new name (or college) reaches the facts and the desk row in every program the
+    applicant was delivered to. An event without the name (an older producer) or without a
+    version (nothing to order it by) changes nothing here."""
+    if e.first_name is None or e.last_name is None or e.version is None:
+        return
+    projections.applicant_profile(season=e.season, applicant_id=e.applicant_id, first_name=e.first_name,
+                                  last_name=e.last_name, college=e.college, version=e.version)
 
 
 def on_credits(svc: Applications, e: CreditsPurchased) -> None:

@@ -53,6 +53,7 @@ class FactsItem(BaseItem):
     college = UnicodeAttribute(null=True)
     withdrawn = BooleanAttribute(null=True)
     status_version = NumberAttribute(null=True)  # registration's status_version applied last
+    profile_version = NumberAttribute(null=True)  # registration's version of the name/college applied last
     may_apply = BooleanAttribute(null=True)
     in_mpii = BooleanAttribute(null=True)
     scores_released = BooleanAttribute(null=True)  # S1 (scores.released.v1)

@@ -9,12 +9,21 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import UpdateError
 
 from applications.adapters.models import CalendarItem, DeskRowItem, FactsItem, ProgramFactsItem, ResultItem
-from applications.adapters.store import SERVICE, DynamoApplicationStore, SourcesMoved, desk_sync, results_json
+from applications.adapters.store import (
+    SERVICE,
+    DynamoApplicationStore,
+    SourcesMoved,
+    desk_item,
+    desk_sync,
+    results_json,
+    who_renamed,
+)
 from shared.adapters.outbox import Transaction
 from shared.clock import iso
 from shared.errors import Conflict
 
 RESULT_RETRIES = 8
+PROFILE_RETRIES = 8
 
 
 def _condition_failed(exc: Exception) -> bool:
@@ -45,11 +54,13 @@ def applicant_registered(*, season: str, applicant_id: str, owner_sub: str | Non
                          last_name: str, email: str, code_number: str, college: str, credits_total: int,
                          version: int | None) -> None:
     F = FactsItem
+    # the name and college as at registration, unless a profile change (versioned, newer) holds them
     _update(_facts(applicant_id), [
-        F.applicant_id.set(applicant_id), F.season.set(season), F.first_name.set(first_name),
-        F.last_name.set(last_name), F.email.set(email), F.code_number.set(code_number), F.college.set(college),
+        F.applicant_id.set(applicant_id), F.season.set(season), F.first_name.set(F.first_name | first_name),
+        F.last_name.set(F.last_name | last_name), F.email.set(email), F.code_number.set(code_number),
+        F.college.set(F.college | college),
         F.credits_used.set(F.credits_used | 0), F.withdrawn.set(F.withdrawn | False),
-        F.gsi1pk.set(f"college#{college.upper()}#season#{season}"), F.gsi1sk.set(applicant_id),
+        F.gsi1pk.set(F.gsi1pk | f"college#{college.upper()}#season#{season}"), F.gsi1sk.set(applicant_id),
         *([F.owner_sub.set(owner_sub)] if owner_sub else []),
     ])
     credits_at_least(applicant_id, credits_total)
@@ -164,3 +175,57 @@ def result(applicant_id: str, result_id: str, exam: str, exam_date: str, outcome
 
 class _Older(Conflict):
     """A longer list of attempts is stored already (events arrive out of order)."""
+
+
+def applicant_profile(*, season: str, applicant_id: str, first_name: str, last_name: str, college: str | None,
+                      version: int) -> None:
+    """R7: the applicant's name (and college) changed in registration. The facts item takes it
+    (only a newer version than the one held: redeliveries and late events change nothing), and in
+    the same transaction the `who` of the applicant's desk row in every program it was delivered
+    to (each conditioned on the `who` read) with a check that each designation found undelivered
+    still is: a delivery committing meanwhile makes this retry, and a delivery reading the old
+    name fails on the facts' profile_version (store.facts_unchanged)."""
+    F = FactsItem
+    newer = F.profile_version.does_not_exist() | (F.profile_version < version)
+    store = DynamoApplicationStore()
+    for _ in range(PROFILE_RETRIES):
+        try:
+            item = FactsItem.get(f"applicant#{applicant_id}", "facts", consistent_read=True)
+        except FactsItem.DoesNotExist:
+            item = None
+        if item is not None and item.profile_version is not None and item.profile_version >= version:
+            return  # applied already, or a newer change is held
+        if item is None or not item.season:
+            # not registered here yet: keep the name for the registration's event (which keeps it)
+            if _update(_facts(applicant_id), [F.first_name.set(first_name), F.last_name.set(last_name),
+                                              F.profile_version.set(version)],
+                       condition=newer & F.season.does_not_exist()):
+                return
+            continue  # registered meanwhile (or a newer change arrived): read again
+        college = college or item.college
+        t = Transaction(SERVICE, datetime.now(UTC))
+        t.update(_facts(applicant_id), [
+            F.first_name.set(first_name), F.last_name.set(last_name), F.college.set(college),
+            F.gsi1pk.set(f"college#{college.upper()}#season#{item.season}"), F.profile_version.set(version)],
+            condition=newer & F.season.exists(), refusal=_Older("a newer profile is held already"))
+        designations = store.designations(applicant_id)
+        moved = SourcesMoved("delivered or renamed meanwhile", extra={"retry": True})
+        for d in designations:
+            if d.delivered_at is None:
+                continue
+            row = desk_item(d.program_code, d.season, applicant_id)
+            try:
+                row.refresh(consistent_read=True)
+            except DeskRowItem.DoesNotExist:
+                continue  # delivered before the desk rows existed (the backfill gap, README)
+            t.update(row, [DeskRowItem.who.set(who_renamed(row.who, first_name, last_name, college))],
+                     condition=DeskRowItem.who == row.who, refusal=moved)
+        desk_sync(t, [d for d in designations if d.delivered_at is None], applicant_id, [], moved)
+        try:
+            t.commit()
+        except _Older:
+            return
+        except SourcesMoved:
+            continue
+        return
+    raise SourcesMoved("the applicant's desk rows kept changing while being renamed; retry", extra={"retry": True})

@@ -86,6 +86,7 @@ def _facts(i: FactsItem) -> ApplicantFacts:
         may_apply=bool(i.may_apply), in_mpii=bool(i.in_mpii), scores_released=bool(i.scores_released),
         release_explanation=i.release_explanation or "", release_missing=bool(i.release_missing),
         results=_results(i.results_json), results_version=int(i.results_version or 0),
+        profile_version=int(i.profile_version or 0),
         programs_designated=tuple(sorted(i.programs_designated or ())),
         credits_total=int(i.credits_total or 0),
         credits_used=int(i.credits_used or 0))
@@ -158,7 +159,7 @@ def _desk_pk(program_code: str, season: str) -> str:
     return f"desk#{program_code}#{season}"
 
 
-def _desk_item(program_code: str, season: str, applicant_id: str) -> DeskRowItem:
+def desk_item(program_code: str, season: str, applicant_id: str) -> DeskRowItem:
     return DeskRowItem(pk=_desk_pk(program_code, season), sk=f"applicant#{applicant_id}")
 
 
@@ -223,7 +224,7 @@ def desk_sync(t: Transaction, designations: Iterable[Designation], applicant_id:
             t.check(DesignationItem, f"applicant#{applicant_id}", _designation_sk(d.round, d.program_code),
                     condition=DesignationItem.delivered_at.does_not_exist(), refusal=refusal)
     for program_code, season in sorted(rows):
-        t.update(_desk_item(program_code, season, applicant_id), actions=list(actions))
+        t.update(desk_item(program_code, season, applicant_id), actions=list(actions))
 
 
 # ----------------------------------------------------------------------------- the interface
@@ -392,10 +393,10 @@ class DynamoApplicationStore(ApplicationStore):
                 submitted = submitted & (ApplicationItem.version == app.version)
                 refusal = CreditCounterMoved("the application changed meanwhile", extra={"retry": True})
             self._check_record(t, d.applicant_id, record)
-            unchanged = _results_unchanged(facts.results_version)
+            unchanged = facts_unchanged(facts)
             row = desk_row(d.program_code, d.season, d.applicant_id, d.round, d.delivered_at, facts,
                            _application(app) if app is not None else None, record)
-            t.update(_desk_item(d.program_code, d.season, d.applicant_id), actions=_desk_actions(row))
+            t.update(desk_item(d.program_code, d.season, d.applicant_id), actions=_desk_actions(row))
         t.check(ApplicationItem, f"applicant#{d.applicant_id}", "application", condition=submitted, refusal=refusal)
         used = FactsItem.credits_used == n
         if n == 0:
@@ -468,10 +469,10 @@ class DynamoApplicationStore(ApplicationStore):
                         else ApplicationItem.pk.does_not_exist(), refusal=moved)
                 self._check_record(t, d.applicant_id, record)
                 t.check(FactsItem, f"applicant#{d.applicant_id}", "facts",
-                        condition=_results_unchanged(facts.results_version), refusal=moved)
+                        condition=facts_unchanged(facts), refusal=moved)
                 row = desk_row(d.program_code, d.season, d.applicant_id, d.round, at, facts,
                                _application(app) if app is not None else None, record)
-                t.update(_desk_item(d.program_code, d.season, d.applicant_id), actions=_desk_actions(row))
+                t.update(desk_item(d.program_code, d.season, d.applicant_id), actions=_desk_actions(row))
             t.announce(_stream(d.applicant_id), events)
             try:
                 t.commit()
@@ -562,7 +563,7 @@ class DynamoApplicationStore(ApplicationStore):
                            "notes": review.notes,
                            "updated_at": review.updated_at.isoformat() if review.updated_at else None})
         t = self._transaction()
-        t.update(_desk_item(review.program_code, review.season, review.applicant_id), actions=[D.review.set(text)],
+        t.update(desk_item(review.program_code, review.season, review.applicant_id), actions=[D.review.set(text)],
                  condition=D.who.exists(),
                  refusal=NotFound(f"no application of {review.applicant_id} delivered to program {review.program_code}"))
         t.commit()
@@ -571,8 +572,22 @@ class DynamoApplicationStore(ApplicationStore):
         return [_desk_row(i) for i in DeskRowItem.query(_desk_pk(program_code, season), consistent_read=True)]
 
 
-def _results_unchanged(version: int):
-    return (FactsItem.results_version == version) if version else FactsItem.results_version.does_not_exist()
+def facts_unchanged(facts: ApplicantFacts):
+    """What a desk row shows of the facts item (the exam attempts, the name and college) is still
+    what was read: each is versioned, and each later change updates the rows delivered by then."""
+    results = (FactsItem.results_version == facts.results_version) if facts.results_version \
+        else FactsItem.results_version.does_not_exist()
+    profile = (FactsItem.profile_version == facts.profile_version) if facts.profile_version \
+        else FactsItem.profile_version.does_not_exist()
+    return results & profile
+
+
+def who_renamed(who: str, first_name: str, last_name: str, college: str | None) -> str:
+    """A desk row's `who` with the applicant's name (and college) as now; round, Code Number and
+    delivery instant stay."""
+    data = json.loads(who or "{}")
+    data.update({"first_name": first_name, "last_name": last_name, **({"college": college} if college else {})})
+    return json.dumps(data)
 
 
 def require_facts(store: ApplicationStore, applicant_id: str) -> ApplicantFacts:

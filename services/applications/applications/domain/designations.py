@@ -40,6 +40,7 @@ class ApplicantFacts:
     release_missing: bool = False
     results: tuple[dict, ...] = ()  # exam attempts (S6): exam, exam_date, result, official, visible_from
     results_version: int = 0  # how many times the attempts were written (the desk rows' guard)
+    profile_version: int = 0  # registration's version of the name and college held (the desk rows' guard)
     programs_designated: tuple[str, ...] = ()  # A2: the college's progress list shows them
     credits_total: int = 0
     credits_used: int = 0

@@ -103,7 +103,8 @@ class Applicant:
 
     def update_profile(self, changes: dict) -> Change[Applicant]:
         """R7 / I6: name, address, phone, time zone; CMS ID, email and season never change.
-        A new time zone is announced (interviews show times in it)."""
+        A new time zone or name is announced with the name and college as they are now
+        (interviews show times in the zone; applications' desk rows show the name)."""
         refuse_immutable(changes)
         clean = {k: v for k, v in changes.items() if v is not None and k in PROFILE_FIELDS}
         if "timezone" in clean:
@@ -114,8 +115,12 @@ class Applicant:
             raise ValidationFailed("nothing to change", errors=[FieldError(
                 "body", "send one or more of first_name, last_name, address, phone, timezone")])
         after = replace(self, **clean)
+        announced = ("timezone", "first_name", "last_name", "college")
+        changed = any(getattr(after, f) != getattr(self, f) for f in announced)
         events = ([ApplicantProfileUpdated(season=self.season, applicant_id=self.applicant_id,
-                                           timezone=after.timezone)] if after.timezone != self.timezone else [])
+                                           timezone=after.timezone, first_name=after.first_name,
+                                           last_name=after.last_name, college=after.college,
+                                           version=self.version + 1)] if changed else [])
         return Change(after, tuple(events))
 
     def reserve_payment(self, intent: str) -> Change[Applicant]:
