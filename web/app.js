@@ -292,6 +292,8 @@ const PAGE_ROLES = {
   interviews: ["applicant"], review: ["program", "admin"], scheduling: ["program", "admin"],
   college: ["college", "admin"], admin: ["admin"], "scores-admin": ["admin"],
   "rank-list": ["applicant"], "program-lists": ["program"],
+  results: ["applicant"], "program-results": ["program"], "post-match": ["applicant", "program", "college", "admin"],
+  "match-admin": ["admin"],
 };
 const ROLE_NAMES = { applicant: "applicants", program: "programs", college: "colleges", admin: "administrators" };
 const A_ROLE = { applicant: "an applicant", program: "a program", college: "a college", admin: "an administrator" };
