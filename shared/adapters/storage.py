@@ -47,6 +47,16 @@ class DocumentStorage(ABC):
     def delete(self, key: str) -> None:
         """Removes the object (nothing there is no error)."""
 
+    def discard(self, keys, logger) -> None:
+        """The objects a committed change dropped (a replaced or deleted PDF, an unfinished upload
+        replaced), deleted right after the commit, best effort: a failure leaves an unreferenced
+        object (logged; an S3 lifecycle rule or a sweep can remove it), never a broken record."""
+        for key in sorted(set(keys)):
+            try:
+                self.delete(key)
+            except Exception:  # noqa: BLE001 - best effort, the change is committed
+                logger.warning("could not delete a dropped document", extra={"key": key})
+
 
 class S3DocumentStorage(DocumentStorage):
     def __init__(self, bucket: str, region: str):

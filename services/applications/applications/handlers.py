@@ -118,11 +118,7 @@ def _discard(svc: Applications, keys) -> None:
     letter replaced by its writer, a replaced transcript, an unfinished upload replaced) are
     deleted from S3 right after the commit, best effort: a failure leaves an unreferenced object
     (logged; an S3 lifecycle rule or a sweep can remove it), never a broken application."""
-    for key in sorted(keys):
-        try:
-            svc.storage.delete(key)
-        except Exception:  # noqa: BLE001 - best effort, the change is committed
-            logger.warning("could not delete a replaced document", extra={"key": key})
+    svc.storage.discard(keys, logger)
 
 
 # ----------------------------------------------------------------------------- the application

@@ -181,6 +181,14 @@ def post_attachment_completion(code: str, event_id: str, principal):
     return AttachmentOut(event_id=a.event_id, filename=a.filename, size=a.size, status=a.status)
 
 
+@bp.endpoint("/programs/{code}/events/{event_id}/attachment", "DELETE", summary="Remove the event's PDF (I1), "
+             "and any unfinished upload of it: applicants no longer get a link", status=204, roles=PROGRAM,
+             errors=(401, 403, 404, 409))
+def delete_attachment(code: str, event_id: str, principal):
+    handlers.delete_attachment(svc(), principal, code, event_id)
+    return Response(body="", status_code=204)
+
+
 # ----------------------------------------------------------------------------- applicants
 @bp.endpoint("/invitations/{invitation_id}/bookings", "POST", summary="Book an event of an invited type (I4), by "
              "the applicant's sign-in or the booking link's ?token=", body=BookingIn, query=TokenQuery,

@@ -494,27 +494,49 @@ def _own_event(svc: Interviews, principal: Principal | None, code: str, event_id
 
 def offer_attachment(svc: Interviews, principal: Principal, code: str, event_id: str, filename: str,
                      size: int) -> dict:
-    """I1: a presigned form for the event's PDF (at most 5 MB by the form's policy); a new upload
-    replaces the event's PDF once completed."""
+    """I1: a presigned form for the event's PDF (at most 5 MB by the form's policy). The upload is
+    pending: the present PDF (if any) stays what applicants get until this one is completed; a
+    newer offer replaces an unfinished one (its object, if uploaded, is deleted)."""
     e = _own_event(svc, principal, code, event_id)
     check_attachment_offer(filename, size)
     a = Attachment(event_id=e.event_id, key=attachment_key(code, e.event_id, uuid.uuid4().hex), filename=filename,
                    size=size, status="pending", created_at=svc.platform.clock.now())
-    svc.store.put_attachment(a)
+    replaced = svc.store.put_attachment(a)
+    svc.storage.discard([replaced] if replaced else [], logger)
     return svc.storage.upload_form(a.key, MAX_ATTACHMENT_BYTES)
 
 
 def complete_attachment(svc: Interviews, principal: Principal, code: str, event_id: str) -> Attachment:
-    """I1: the uploaded object exists, is a PDF by its bytes and at most 5 MB: it is marked present."""
+    """I1: the pending upload exists, is a PDF by its bytes and at most 5 MB: it becomes the event's
+    present PDF, replacing the one before (deleted from storage after the commit). Completing the
+    upload that is present already answers it again."""
     e = _own_event(svc, principal, code, event_id)
-    a = svc.store.attachment(e.event_id)
+    a = svc.store.pending_attachment(e.event_id)
     if a is None:
+        present = svc.store.attachment(e.event_id)
+        if present is not None:
+            return present  # completed already (a retried completion)
         raise NotFound(f"event {event_id} has no attachment upload: ask for one with POST .../attachment first")
     head, size = svc.storage.inspect(a.key)
     check_pdf(head, size)
-    if not svc.store.mark_attachment_present(e.event_id, a.key, size):
+    done, replaced = svc.store.mark_attachment_present(e.event_id, a.key, size)
+    if not done:
+        present = svc.store.attachment(e.event_id)
+        if present is not None and present.key == a.key:
+            return present  # a simultaneous completion of the same upload committed it
         raise Conflict("another upload of this event's PDF was started meanwhile; complete that one", rule="I1")
+    svc.storage.discard([replaced] if replaced else [], logger)
     return replace(a, status="present", size=size)
+
+
+def delete_attachment(svc: Interviews, principal: Principal, code: str, event_id: str) -> None:
+    """I1: the event's PDF is removed (and an unfinished upload of it): applicants' links go at
+    once; the objects are deleted from storage after the commit."""
+    e = _own_event(svc, principal, code, event_id)
+    removed = svc.store.remove_attachment(e.event_id)
+    if not removed:
+        raise NotFound(f"event {event_id} has no PDF")
+    svc.storage.discard(removed, logger)
 
 
 def attachment_link(svc: Interviews, event_id: str) -> tuple[Attachment, str] | None:

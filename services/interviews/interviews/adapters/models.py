@@ -15,6 +15,7 @@
 | a booking change (digest)   | program#{code}#changes#{day}  | {at}#{booking}#{seq}  |                                          |
 | digest sent (I5)            | program#{code}#digest         | {day}                 |                                          |
 | event attachment (I1)       | event#{id}                    | attachment            |                                          |
+| its pending upload (I1)     | event#{id}                    | attachment#pending    |                                          |
 | idempotency records         | idempotency#interviews        | (powertools)          |                                          |
 | outbox item                 | outbox#{stream}               | {ns}#{n}              | (shared.adapters.outbox)                 |
 """
@@ -192,7 +193,9 @@ class DigestSentItem(BaseItem):
 
 
 class AttachmentItem(BaseItem):
-    """I1: the event's optional PDF (one per event; a new upload replaces it)."""
+    """I1: the event's optional PDF: sk `attachment` the present one (what applicants get), sk
+    `attachment#pending` an upload offered and not completed yet (completion moves it over the
+    present one in one transaction)."""
 
     Meta = META
     key = UnicodeAttribute()  # the object's key in the documents bucket

@@ -192,18 +192,41 @@ class InterviewStore(ABC):
                       emails: Iterable[Email]) -> bool:
         """ONE transaction: the "digest of this program and day committed" item, conditioned on its
         absence, and the email's outbox item. False (nothing sent) when committed before."""
-    # the event's PDF (I1)
+    # the event's PDF (I1): the present one (what applicants get) and at most one pending upload
     @abstractmethod
-    def put_attachment(self, a: Attachment) -> None: ...
+    def put_attachment(self, a: Attachment) -> str | None:
+        """Records `a` as the event's pending upload (the present PDF stays); returns the key of
+        the pending upload it replaced, if any."""
     @abstractmethod
-    def attachment(self, event_id: str) -> Attachment | None: ...
+    def attachment(self, event_id: str) -> Attachment | None:
+        """The event's present PDF."""
     @abstractmethod
-    def mark_attachment_present(self, event_id: str, key: str, size: int) -> bool:
-        """Marks the upload `key` present with its checked size (False: another upload replaced it
-        meanwhile)."""
+    def pending_attachment(self, event_id: str) -> Attachment | None: ...
+    @abstractmethod
+    def mark_attachment_present(self, event_id: str, key: str, size: int) -> tuple[bool, str | None]:
+        """ONE transaction: the pending upload `key` (still the pending one) becomes the present
+        PDF with its checked size, replacing the present one. (False, None): another upload
+        replaced it meanwhile; (True, key of the PDF it replaced or None)."""
+    @abstractmethod
+    def remove_attachment(self, event_id: str) -> list[str]:
+        """Removes the present PDF and any pending upload (each conditioned on the key read); the
+        keys removed ([]: the event has neither)."""
 
 
 # ----------------------------------------------------------------------------- DynamoDB
+ATTACHMENT_PRESENT, ATTACHMENT_PENDING = "attachment", "attachment#pending"
+
+
+def _attachment(i: AttachmentItem | None, event_id: str) -> Attachment | None:
+    return Attachment(event_id=event_id, key=i.key, filename=i.filename, size=int(i.size), status=i.status,
+                      created_at=i.created_at) if i is not None else None
+
+
+def _attachment_item(a: Attachment, sk: str) -> AttachmentItem:
+    return AttachmentItem(pk=f"event#{a.event_id}", sk=sk, key=a.key, filename=a.filename, size=a.size,
+                          status=a.status, created_at=a.created_at)
+
+
 def _get(model, pk: str, sk: str):
     try:
         return model.get(pk, sk, consistent_read=True)
@@ -586,25 +609,48 @@ class DynamoInterviewStore(InterviewStore):
         return True
 
     # ---- the event's PDF (I1)
-    def put_attachment(self, a: Attachment) -> None:
-        AttachmentItem(pk=f"event#{a.event_id}", sk="attachment", key=a.key, filename=a.filename, size=a.size,
-                       status=a.status, created_at=a.created_at).save()
+    def put_attachment(self, a: Attachment) -> str | None:
+        before = self.pending_attachment(a.event_id)
+        _attachment_item(a, ATTACHMENT_PENDING).save()
+        return before.key if before is not None and before.key != a.key else None
 
     def attachment(self, event_id: str) -> Attachment | None:
-        i = _get(AttachmentItem, f"event#{event_id}", "attachment")
-        return Attachment(event_id=event_id, key=i.key, filename=i.filename, size=int(i.size), status=i.status,
-                          created_at=i.created_at) if i else None
+        a = _attachment(_get(AttachmentItem, f"event#{event_id}", ATTACHMENT_PRESENT), event_id)
+        return a if a is not None and a.status == "present" else None
 
-    def mark_attachment_present(self, event_id: str, key: str, size: int) -> bool:
+    def pending_attachment(self, event_id: str) -> Attachment | None:
+        return _attachment(_get(AttachmentItem, f"event#{event_id}", ATTACHMENT_PENDING), event_id)
+
+    def mark_attachment_present(self, event_id: str, key: str, size: int) -> tuple[bool, str | None]:
+        pending = self.pending_attachment(event_id)
+        if pending is None or pending.key != key:
+            return False, None
+        from dataclasses import replace
+
+        present = self.attachment(event_id)
+        t = self._tx(self.now())
+        t.delete(AttachmentItem(pk=f"event#{event_id}", sk=ATTACHMENT_PENDING), condition=AttachmentItem.key == key,
+                 refusal=Conflict("another upload replaced this one"))
+        t.put(_attachment_item(replace(pending, status="present", size=size), ATTACHMENT_PRESENT),
+              condition=(AttachmentItem.key == present.key) if present is not None
+              else AttachmentItem.pk.does_not_exist(), refusal=Conflict("the event's PDF changed meanwhile"))
         try:
-            AttachmentItem(pk=f"event#{event_id}", sk="attachment").update(
-                actions=[AttachmentItem.status.set("present"), AttachmentItem.size.set(size)],
-                condition=AttachmentItem.key == key)
-        except Exception as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+            t.commit()
+        except Conflict:
+            return False, None
+        return True, present.key if present is not None else None
+
+    def remove_attachment(self, event_id: str) -> list[str]:
+        found = [(sk, i) for sk in (ATTACHMENT_PRESENT, ATTACHMENT_PENDING)
+                 if (i := _get(AttachmentItem, f"event#{event_id}", sk)) is not None]
+        if not found:
+            return []
+        t = self._tx(self.now())
+        for sk, i in found:
+            t.delete(AttachmentItem(pk=f"event#{event_id}", sk=sk), condition=AttachmentItem.key == i.key,
+                     refusal=Conflict("the event's PDF changed meanwhile; try again", rule="I1"))
+        t.commit()
+        return [i.key for _, i in found]
 
     # ---- the private calendar address
     def new_calendar_secret(self, applicant_id: str) -> str:
