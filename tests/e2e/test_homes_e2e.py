@@ -25,10 +25,11 @@ from .test_pages_e2e import browser, sign_in, tabs, wait_for_notice  # noqa: F40
 pytestmark = pytest.mark.e2e
 
 NAV = {
-    "applicant": ["home", "applicant", "scores", "application", "interviews", "rank-list", "directory"],
-    "program": ["review", "scheduling", "program-lists", "directory"],
-    "college": ["college", "directory"],
-    "admin": ["admin", "scores-admin", "directory"],
+    "applicant": ["home", "applicant", "scores", "application", "interviews", "rank-list", "results", "post-match",
+                  "directory"],
+    "program": ["review", "scheduling", "program-lists", "program-results", "post-match", "directory"],
+    "college": ["college", "post-match", "directory"],
+    "admin": ["admin", "scores-admin", "match-admin", "post-match", "directory"],
     None: ["directory"],
 }
 STEPS = ["registration", "scores", "application", "designations", "interviews", "rol", "results"]
@@ -99,7 +100,8 @@ def test_homes_each_role_lands_on_its_own_page_with_only_its_navigation(stack, t
     assert tz in card.locator("[data-testid=home-timezone]").text_content()
     assert registration.locator("[data-testid=step-link]").get_attribute("href") == "#/applicant"
     assert card.locator("[data-step=rol] [data-testid=step-link]").get_attribute("href") == "#/rank-list"
-    # no link to a page that does not exist (results have none yet)
+    assert card.locator("[data-step=results] [data-testid=step-link]").get_attribute("href") == "#/results"
+    # no link to a page that does not exist
     for step in ("rol", "results"):
         links = card.locator(f"[data-step={step}] [data-testid=step-link]")
         for i in range(links.count()):
