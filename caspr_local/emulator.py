@@ -319,12 +319,13 @@ class _NotPlain(Exception):
     """A value fast_responses does not handle (a model object, not a dict): moto serializes it."""
 
 
-def fast_responses(services: tuple[str, ...] = ("dynamodb",)) -> None:
+def fast_responses(services: tuple[str, ...] = ("dynamodb", "dynamodbstreams")) -> None:
     """moto serializes every JSON-protocol answer by walking the operation's output shape and,
     for each member of each structure, asking an attribute picker to try up to a dozen aliases
     of its name (context objects, string transforms): each DynamoDB attribute value is a
-    structure of ten members, so a Query of 300 items of six values cost ~0.3 s. DynamoDB's
-    answers are plain dicts by then (moto's dynamo_to_dict), for which the aliases a member can
+    structure of ten members, so a Query of 300 items of six values cost ~0.3 s (and the
+    outbox relay's GetRecords as much per image). DynamoDB's and its streams' answers are
+    plain dicts by then (moto's dynamo_to_dict), for which the aliases a member can
     be found under depend only on the shape: computed once here with moto's own alias providers,
     then the same walk (same key order, same conversions of strings, blobs, numbers,
     timestamps, same quirks of lists) without the per-value picker. Errors, answers with

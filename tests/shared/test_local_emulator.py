@@ -301,3 +301,43 @@ def test_dynamodb_answers_serialized_as_moto_does(emulator, monkeypatch):
     assert fast[3]["LastEvaluatedKey"] and fast[-1]["error"]["Code"] == "ConditionalCheckFailedException"
     assert fast[-1]["item"]["s"] == {"S": "ünïcode ✓"}
     ddb.delete_table(TableName=table)
+
+
+def test_dynamodb_stream_records_serialized_as_moto_does(emulator, monkeypatch):
+    """fast_responses covers GetRecords (the outbox relay's read): the same records, images
+    and timestamps as moto's serializer gives."""
+    from moto.core import serialize
+
+    from shared.adapters.outbox import OUTBOX
+
+    ddb = client(emulator)
+    streams = boto3.client("dynamodbstreams", endpoint_url=emulator.endpoint_url, region_name="us-east-1",
+                           aws_access_key_id="local", aws_secret_access_key="local")
+    table = f"emulator-stream-{uuid.uuid4().hex[:8]}"
+    arn = ddb.create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    for i in range(3):
+        ddb.put_item(TableName=table, Item={"pk": {"S": f"{OUTBOX}s"}, "sk": {"S": f"{i}"}, "n": {"N": str(i)},
+                                            "m": {"M": {"b": {"B": b"\x00"}, "l": {"L": [{"S": "x"}]}}}})
+    ddb.put_item(TableName=table, Item={"pk": {"S": f"{OUTBOX}s"}, "sk": {"S": "0"}, "n": {"N": "9"}})
+    ddb.delete_item(TableName=table, Key={"pk": {"S": f"{OUTBOX}s"}, "sk": {"S": "1"}})
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+    def records():
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        answer = streams.get_records(ShardIterator=it["ShardIterator"])
+        assert answer["NextShardIterator"].startswith(arn)  # a new random one each time
+        return answer["Records"]
+
+    fast = records()
+    assert serialize.JSONSerializer._serialize_result.caspr_fast
+    monkeypatch.setattr(serialize.JSONSerializer, "_serialize_result",
+                        serialize.JSONSerializer._serialize_result.moto_serialize_result)
+    assert fast == records()
+    assert [r["eventName"] for r in fast] == ["INSERT"] * 3 + ["MODIFY", "REMOVE"]
+    assert fast[3]["dynamodb"]["OldImage"]["m"]["M"]["b"] == {"B": b"\x00"}
+    ddb.delete_table(TableName=table)
