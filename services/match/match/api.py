@@ -305,7 +305,7 @@ def _round_figures(r) -> dict:
     return {**asdict(r), "positions_unfilled": r.positions_unfilled}
 
 
-@bp.endpoint("/seasons/{season}/statistics", "GET", response=StatisticsOut, roles=("admin",), errors=(404, 409),
+@bp.endpoint("/seasons/{season}/statistics", "GET", response=StatisticsOut, roles=("admin",), errors=(404, 409, 422),
              summary="Administrators: per round (match, mpii) positions offered and filled, fill rate, applicants "
                      "who ranked and matched, match rate, the share matched to their 1st/2nd/3rd/4th+ choice, "
                      "and per track positions, filled, unfilled and applicants ranking it; from the stored "
@@ -325,7 +325,7 @@ def _csv(season: str, name: str, text: str) -> Response:
                              "Content-Disposition": f'attachment; filename="caspr-{season}-{name}.csv"'})
 
 
-@bp.endpoint("/seasons/{season}/statistics.csv", "GET", roles=("admin",), errors=(404, 409), responses=_CSV,
+@bp.endpoint("/seasons/{season}/statistics.csv", "GET", roles=("admin",), errors=(404, 409, 422), responses=_CSV,
              summary="Administrators: the statistics as CSV, one row per track per round (round, track, program, "
                      "positions, filled, unfilled, fill rate, applicants ranking it, withdrawn)")
 def get_statistics_csv(season):
@@ -334,7 +334,7 @@ def get_statistics_csv(season):
     return _csv(season, "statistics-tracks", tracks_csv(handlers.season_statistics(svc(), _season(season))))
 
 
-@bp.endpoint("/seasons/{season}/statistics-summary.csv", "GET", roles=("admin",), errors=(404, 409), responses=_CSV,
+@bp.endpoint("/seasons/{season}/statistics-summary.csv", "GET", roles=("admin",), errors=(404, 409, 422), responses=_CSV,
              summary="Administrators: the statistics' summary as CSV, one row per round (offered, filled, fill "
                      "rate, ranked, matched, match rate, matched to 1st/2nd/3rd/4th+ choice and their shares)")
 def get_statistics_summary_csv(season):
