@@ -341,3 +341,41 @@ def test_dynamodb_stream_records_serialized_as_moto_does(emulator, monkeypatch):
     assert [r["eventName"] for r in fast] == ["INSERT"] * 3 + ["MODIFY", "REMOVE"]
     assert fast[3]["dynamodb"]["OldImage"]["m"]["M"]["b"] == {"B": b"\x00"}
     ddb.delete_table(TableName=table)
+
+
+def test_in_process_calls_carry_the_credential_scope_without_a_signature(emulator, monkeypatch):
+    """caspr_local.emulator.skip_signing_in_process: a DynamoDB call to the in-process emulator
+    is not signed but keeps the scope moto reads (region, service, access key: the account);
+    a table made in one region is seen there and not in another, as when signed; a presigned
+    URL is still signed."""
+    from botocore.signers import RequestSigner
+
+    from caspr_local.emulator import TRANSPORT
+
+    seen = []
+    app = TRANSPORT.app
+    monkeypatch.setattr(TRANSPORT, "app", lambda environ, start: seen.append(environ.get("HTTP_AUTHORIZATION"))
+                        or app(environ, start))
+
+    def tables_by_region():
+        west = boto3.client("dynamodb", endpoint_url=emulator.endpoint_url, region_name="eu-west-3",
+                            aws_access_key_id="local", aws_secret_access_key="local")
+        name = f"emulator-scope-{uuid.uuid4().hex[:8]}"
+        west.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        found = (name in west.list_tables()["TableNames"], name in client(emulator).list_tables()["TableNames"])
+        west.delete_table(TableName=name)
+        return found
+
+    assert RequestSigner.sign.caspr_fast
+    assert tables_by_region() == (True, False)
+    assert seen and all(a.endswith("Signature=in-process") for a in seen)
+    assert any("/eu-west-3/dynamodb/aws4_request" in a for a in seen)
+    s3 = boto3.client("s3", endpoint_url=emulator.endpoint_url, region_name="us-east-1",
+                      aws_access_key_id="local", aws_secret_access_key="local")
+    assert "Signature=" in s3.generate_presigned_url("get_object", Params={"Bucket": "b", "Key": "k"})
+    seen.clear()
+    monkeypatch.setattr(RequestSigner, "sign", RequestSigner.sign.botocore_sign)
+    assert tables_by_region() == (True, False)
+    assert seen and not any(a.endswith("Signature=in-process") for a in seen)
