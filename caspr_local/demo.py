@@ -66,7 +66,45 @@ def demo_applicants() -> list[dict]:
     ]
 
 
-DEMO_COLLEGES = [("TUSPM", "Temple University School of Podiatric Medicine")]
+DEMO_COLLEGES = [("TUSPM", "Temple University School of Podiatric Medicine"),
+                 ("KSUCPM", "Kent State University College of Podiatric Medicine"),
+                 ("NYCPM", "New York College of Podiatric Medicine")]
+
+# --- the season as seeded: applications delivered, interviews open ------------------------------
+# the clock after seeding: invitations are open (2023-12-04 12:00 ET), registration still open
+DEMO_NOW = "2023-12-05T09:00:00-05:00"
+DEMO_SCORES_AT = "2023-10-26T13:00:00-04:00"  # one hour after scores_uploaded: NBPME's Part I file
+DEMO_INTERVIEW_PROGRAM = "101"  # COTH and CRIP: it schedules its interviews online (I3)
+
+
+def demo_designations(i: int) -> list[str]:
+    """The programs demo applicant i designates (every paid one: 101 and 102, then 103 or 104)."""
+    return ["101", "102", "103" if i % 2 == 0 else "104"]
+
+
+def demo_college_record(i: int) -> dict:
+    """The college's record of demo applicant i (A2)."""
+    return {"gpa": round(3.9 - 0.1 * i, 2), "class_rank": 2 + 3 * i, "class_size": 96,
+            "clinicals": [{"site": "Grand Lakes Medical Center", "specialty": "Podiatric surgery", "weeks": 4},
+                          {"site": "Community Foot Clinic", "specialty": "Wound care", "weeks": 2}]}
+
+
+def demo_interviews() -> dict:
+    """Program 101's interview day: one type, CRIP events (within crip_start..crip_end, I7) and an
+    on-site day after it, in the program's zone; the first paid applicants invited, the first one booked."""
+    return {
+        "type": {"name": "Residency interview", "description": "30 minutes with the program director and residents"},
+        "events": [
+            {"start": "2024-01-12T09:00:00-06:00", "end": "2024-01-12T09:30:00-06:00", "capacity": 2,
+             "place": "crip", "location": "CRIP, Hall B, table 12", "timezone": "America/Chicago"},
+            {"start": "2024-01-12T10:00:00-06:00", "end": "2024-01-12T10:30:00-06:00", "capacity": 2,
+             "place": "crip", "location": "CRIP, Hall B, table 12", "timezone": "America/Chicago"},
+            {"start": "2024-01-22T09:00:00-06:00", "end": "2024-01-22T10:00:00-06:00", "capacity": 4,
+             "place": "onsite", "location": "Grand Lakes Medical Center, 5th floor", "timezone": "America/Chicago"},
+        ],
+        "invited": 4,  # the first four paid applicants
+        "message": "We enjoyed your application and invite you to interview with us.",
+    }
 
 
 def demo_accounts() -> list[dict]:

@@ -11,6 +11,7 @@ import boto3
 import requests
 
 from caspr_local.demo import (
+    DEMO_NOW,
     DEMO_SEASON,
     demo_accounts,
     demo_applicant_pays,
@@ -41,6 +42,8 @@ def token(base_url: str, email: str, password: str) -> str:
 
 
 def seed(stack, demo: bool = True) -> dict:
+    from caspr_local.demo_activity import SeededApplicant, seed_activity
+
     admin = create_admin(stack)
     if not demo:
         return admin
@@ -56,6 +59,7 @@ def seed(stack, demo: bool = True) -> dict:
             body = {k: account[k] for k in ("email", "password", "role", "program_code", "college") if k in account}
             _ok(s.post(f"{base}/auth/accounts", json=body, timeout=30))
     passwords = {a["email"]: a["password"] for a in accounts if a["role"] == "applicant"}
+    paid = []
     for i, applicant in enumerate(demo_applicants()):
         pw = passwords[applicant["email"]]
         _ok(requests.post(f"{base}/auth/accounts", json={"email": applicant["email"], "password": pw},
@@ -68,14 +72,29 @@ def seed(stack, demo: bool = True) -> dict:
             _ok(a.post(f"{base}/registration/applicants/{reg['applicant_id']}/payments",
                        json={"amount_cents": reg["amount_due_cents"], "card_number": "4242424242424242"},
                        headers={"Idempotency-Key": f"seed-{i}"}, timeout=30))
+            paid.append(SeededApplicant(i, reg["applicant_id"], a, applicant))
+    # past registration: applications, scores, deliveries and interviews (caspr_local/demo_activity.py)
+    signed_in = {a.get("program_code") or a.get("college"): _session(base, a["email"], a["password"])
+                 for a in accounts if a["role"] in ("program", "college")}
+    seed_activity(stack, s, paid, colleges={a["college"]: signed_in[a["college"]] for a in accounts
+                                            if a["role"] == "college"},
+                  programs={a["program_code"]: signed_in[a["program_code"]] for a in accounts
+                            if a["role"] == "program"})
     stack.settle()
     admin["demo"] = demo_banner()
     return admin
 
 
+def _session(base_url: str, email: str, password: str) -> requests.Session:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token(base_url, email, password)}"
+    return session
+
+
 def demo_banner() -> str:
     """What `make run` prints about the demo season: every demo login with its password."""
-    return (f"\nDemo season {DEMO_SEASON} (clock at registration opening); every demo login, also listed "
+    return (f"\nDemo season {DEMO_SEASON} (clock at {DEMO_NOW}: registration still open, applications "
+            f"delivered to the programs, interview invitations open); every demo login, also listed "
             f"in README.md (\"Demo logins\"):\n{demo_logins_text()}\n")
 
 
