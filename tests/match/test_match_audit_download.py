@@ -51,10 +51,8 @@ def test_a_snapshot_over_6_mb_is_a_303_to_a_presigned_url_of_the_same_bytes(svc)
     import boto3
     import requests
 
-    from match.handlers import AUDIT_INLINE_MAX
-
     text = big_snapshot(60_000)
-    assert len(text.encode()) > 6 * 1024 * 1024 and len(json.dumps(text)) > AUDIT_INLINE_MAX
+    assert len(text.encode()) > 6 * 1024 * 1024 and len(json.dumps(text)) > svc.audit_inline_max == 6_000_000
     sha = hashlib.sha256(text.encode()).hexdigest()
     svc.store.save_snapshot(SEASON, "match", text, sha, NOW)
 

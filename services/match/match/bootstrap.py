@@ -36,6 +36,7 @@ class Match:
     verify: Callable = field(default=verify.verify)
     # audit downloads too big for a Lambda response go out through a presigned S3 URL (None: inline)
     audit_files: DocumentStorage | None = None
+    audit_inline_max: int = 6_000_000  # bytes of the JSON-escaped body (handlers.audit_download)
 
 
 def build() -> Match:

@@ -570,9 +570,9 @@ def season_statistics(svc: Match, season: str) -> list:
 
 # ----------------------------------------------------------------------------- big audit files (issue 12)
 # A Lambda response carries at most 6 MB (6,291,456 bytes) of JSON, and API Gateway's proxy
-# response holds the body as a JSON string, so every quote of the file is escaped: the limit is
-# measured on the escaped body, with room left for the status and headers.
-AUDIT_INLINE_MAX = 6_000_000
+# response holds the body as a JSON string, so every quote of the file is escaped: the limit
+# (Match.audit_inline_max, 6,000,000) is measured on the escaped body, with room left for the
+# status and headers.
 
 
 def audit_download(svc: Match, season: str, rnd: str, what: str) -> tuple[str, str | None, str | None]:
@@ -583,7 +583,7 @@ def audit_download(svc: Match, season: str, rnd: str, what: str) -> tuple[str, s
     import json
 
     name, text = audit_file(svc, season, rnd, what)
-    if svc.audit_files is None or len(json.dumps(text)) <= AUDIT_INLINE_MAX:
+    if svc.audit_files is None or len(json.dumps(text)) <= svc.audit_inline_max:
         return name, text, None
     data = text.encode()
     key = f"match/audit/{season}/{rnd}/{what}-{hashlib.sha256(data).hexdigest()}.json"
