@@ -148,6 +148,7 @@ def patch_moto() -> None:
         fast_queues()
         fast_update_expressions()
         fast_responses()
+        fast_dispatch()
     outbox_streams()
     fast_event_targets()
 
@@ -422,6 +423,33 @@ def fast_responses(services: tuple[str, ...] = ("dynamodb", "dynamodbstreams")) 
     _serialize_result.caspr_fast = True
     _serialize_result.moto_serialize_result = original  # for the tests comparing both
     ser.JSONSerializer._serialize_result = _serialize_result
+
+
+def fast_dispatch() -> None:
+    """Two costs moto pays on every request: the names of the handler class's methods are
+    listed through inspect.getmembers (hundreds of members) to check the action exists,
+    and the whole response body is searched with a look-behind regex for an XML <RequestId>
+    even when it is JSON (a Query of 300 items: the whole body). The method names are listed
+    once per class here (the classes never change), and the search runs only on a body that
+    contains <RequestId> (the only bodies it can change)."""
+    from moto.core import responses
+
+    if hasattr(responses.method_names_from_class, "cache_info"):
+        return
+    responses.method_names_from_class = functools.lru_cache(maxsize=256)(
+        lambda clazz, names=responses.method_names_from_class: frozenset(names(clazz)))
+    enrich = responses.BaseResponse._enrich_response
+
+    def _enrich_response(headers, body):
+        if isinstance(body, str) and "<RequestId>" not in body:
+            if "status" in headers:
+                headers["status"] = str(headers["status"])
+            responses.gen_amzn_requestid_long(headers)
+            return headers, body
+        return enrich(headers, body)
+
+    _enrich_response.moto_enrich_response = enrich
+    responses.BaseResponse._enrich_response = staticmethod(_enrich_response)
 
 
 def fast_event_targets() -> None:

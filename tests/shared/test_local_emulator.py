@@ -379,3 +379,26 @@ def test_in_process_calls_carry_the_credential_scope_without_a_signature(emulato
     monkeypatch.setattr(RequestSigner, "sign", RequestSigner.sign.botocore_sign)
     assert tables_by_region() == (True, False)
     assert seen and not any(a.endswith("Signature=in-process") for a in seen)
+
+
+def test_request_dispatch_as_moto_does(emulator):
+    """caspr_local.emulator.fast_dispatch: the same action names per handler class, the same
+    enriched responses (a JSON body untouched, an XML body's RequestId set to the header's)."""
+    from moto.core import responses, utils
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.sqs.responses import SQSResponse
+
+    assert hasattr(responses.method_names_from_class, "cache_info")
+    for handler in (DynamoHandler, SQSResponse, responses.BaseResponse):
+        assert responses.method_names_from_class(handler) == set(utils.method_names_from_class(handler))
+    moto_enrich = responses.BaseResponse._enrich_response.moto_enrich_response
+    for body in ('{"Items": [{"pk": {"S": "<RequestId>"}}]}', "<R><RequestId>old</RequestId></R>", b"\x00bytes", ""):
+        for status in ({}, {"status": 201}):
+            answers = [enrich(dict(status), body) for enrich in (responses.BaseResponse._enrich_response, moto_enrich)]
+            (ours, our_body), (theirs, their_body) = [
+                (headers, b.replace(headers["x-amzn-requestid"], "ID") if isinstance(b, str) else b)
+                for headers, b in answers]  # a random request id each time
+            assert ours.keys() == theirs.keys() and ours.get("status") == theirs.get("status")
+            assert our_body == their_body
+    headers, xml = responses.BaseResponse._enrich_response({}, "<R><RequestId>old</RequestId></R>")
+    assert xml == f"<R><RequestId>{headers['x-amzn-requestid']}</RequestId></R>"
