@@ -37,10 +37,11 @@ def order(page) -> list[str]:
     return page.eval_on_selector_all("[data-testid=rol-row]", "rows => rows.map((r) => r.dataset.key)")
 
 
-def add_program(stack, season: str, code: str, name: str, city: str, tracks: list[str]) -> None:
+def add_program(stack, season: str, code: str, name: str, city: str, tracks: list[str], positions: int = 1
+                ) -> None:
     body = {"season": season, "program_code": code, "name": name, "city": city, "state": "CO", "coth": True,
             "crip": False, "contact": {"name": "Director"},
-            "tracks": [{"track_code": t, "name": f"PMSR/RRA {t}", "positions": 1} for t in tracks]}
+            "tracks": [{"track_code": t, "name": f"PMSR/RRA {t}", "positions": positions} for t in tracks]}
     r = stack.admin.post(f"{stack.url}/registration/programs", json=body, timeout=60)
     assert r.status_code == 201, r.text
 
@@ -212,3 +213,60 @@ def test_pages_program_adds_everyone_it_interviewed_reorders_and_certifies(stack
     assert [e["code_number"] for e in rol["applicants"]] == [c["code"], a["code"], b["code"]]
     assert rol["certified"] is True and rol["counts"] is True
     tab.shot("program-certified")
+
+
+def test_pages_mpii_round_switch_and_the_apis_refusal_in_plain_words(stack, tabs):  # noqa: F811
+    """MPII (M7) on the same pages: an unmatched applicant switches between its locked Match list and its MPII
+    list; ranking a track without an MPII application is refused, in plain words with the API's problem. The
+    program with an unfilled track sees the round switch too."""
+    s = Season(stack)
+    after = iso(parse_instant(s.cal["match_day"]) + timedelta(days=2))  # S5 withdraws nobody (no score upload)
+    s.cal = cal = {**s.cal, "part1_pass_by": after, "part2_pass_by": after}
+    assert stack.admin.put(f"{stack.url}/registration/seasons/{s.season}", json=cal, timeout=30).status_code == 200
+    code = f"{next(_codes)}"
+    track = f"{code}1"
+    add_program(stack, s.season, code, "Second Chance Podiatry", "Tulsa", [track], positions=2)
+    p = program_account(stack, code)
+    prog = stack.session(stack.token(p["email"], p["password"]))
+    matched, unmatched = (registered_applicant(stack, s.season, "America/Chicago") for _ in range(2))
+    m = stack.session(stack.token(matched["email"], matched["password"]))
+    wait_for(lambda: m.get(f"{s.base}/applicants/me/rol", timeout=30).status_code == 200, "the match service")
+    stack.at(cal, "rol_opens")
+    r = m.put(f"{s.base}/applicants/me/rol", json={"tracks": [track]}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert m.post(f"{s.base}/applicants/me/rol/certification", timeout=30).status_code == 200
+    r = prog.put(f"{s.base}/tracks/{track}/rol", json={"applicants": [r.json()["code_number"]]}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert prog.post(f"{s.base}/tracks/{track}/rol/certification", timeout=30).status_code == 200
+    stack.at(cal, "rol_deadline")  # the run starts by itself (M4); 1 of 2 positions filled
+    wait_for(lambda: s.step("await:match_status_day") == "waiting", "the Match round to be stored")
+    stack.at(cal, "match_status_day")
+    wait_for(lambda: prog.get(f"{s.base}/mpii", timeout=30).status_code == 200, "MPII to open")
+    stack.at(cal, "mpii_rol_opens")
+
+    tab = tabs("rol-mpii")
+    sign_in(tab, unmatched["email"], unmatched["password"])
+    page = tab.goto("/#/rank-list")
+    card = page.locator("[data-testid=rol-card]")
+    shown(page, card.locator("[data-testid=rol-save]"))
+    assert page.locator("[data-testid=round-mpii]").get_attribute("aria-pressed") == "true"
+    assert card.locator("h2").inner_text().startswith("MPII rank order list")
+    card.locator("[data-testid=track-search]").fill("tulsa")
+    card.locator(f"[data-testid=track-result][data-track='{track}'] [data-testid=add-track]").click()
+    card.locator("[data-testid=rol-save]").click()
+    card.locator("[data-testid=refusal]").wait_for()
+    assert "only where an MPII application was sent" in card.locator("[data-testid=refusal-words]").inner_text()
+    assert "M7" in card.locator("[data-testid=refusal] [data-testid=problem]").inner_text()
+    tab.shot("mpii-refused")
+    page.locator("[data-testid=round-match]").click()
+    shown(page, page.locator("[data-testid=rol-card][data-state=locked]"))
+    assert "Match rank order list" in page.locator("[data-testid=rol-card] h2").inner_text()
+
+    ptab = tabs("rol-mpii-program")
+    sign_in(ptab, p["email"], p["password"])
+    page = ptab.goto("/#/program-lists")
+    shown(page, page.locator(f"[data-testid=rol-card][data-track='{track}'] [data-testid=rol-save]"))
+    assert page.locator("[data-testid=round-mpii]").get_attribute("aria-pressed") == "true"
+    page.locator("[data-testid=round-match]").click()
+    shown(page, page.locator("[data-testid=rol-card][data-state=locked]"))
+    assert "It is certified, so it counts" in page.locator("[data-testid=rol-card]").inner_text()
