@@ -351,6 +351,24 @@ def fast_responses(services: tuple[str, ...] = ("dynamodb", "dynamodbstreams")) 
             found = candidates[cache_key] = tuple(dict.fromkeys(picker.get_possible_keys(context)))
         return found
 
+    plans: dict[tuple[str, str], tuple[list, dict[str, list[int]]]] = {}
+
+    def plan_of(self, shape):
+        """A structure's members (key, shape, aliases, output name) in the shape's order, and
+        which members each alias can fill: a value dict is matched by its own keys (an
+        attribute value has one of its ten members), not by trying every member's aliases."""
+        name = (self.service_model.service_name, shape.name)  # unique within a service model
+        plan = plans.get(name)
+        if plan is None:
+            members = [(key, member, keys_of(shape, key, member), member.serialization.get("name", key))
+                       for key, member in shape.members.items()]
+            index: dict[str, list[int]] = {}
+            for position, (_, _, aliases, _) in enumerate(members):
+                for alias in aliases:
+                    index.setdefault(alias, []).append(position)
+            plan = plans[name] = (members, index)
+        return plan
+
     def walk(self, value, shape):
         kind = shape.type_name
         if kind == "structure":
@@ -360,18 +378,16 @@ def fast_responses(services: tuple[str, ...] = ("dynamodb", "dynamodbstreams")) 
                 return value
             if type(value) is not dict:
                 raise _NotPlain
+            members, index = plan_of(self, shape)
             out = {}
-            for member_key, member in shape.members.items():
-                for k in keys_of(shape, member_key, member):
-                    if k in value:
-                        member_value = value[k]
-                        break
-                else:
-                    member_value = None
+            # only the members one of the value's keys can fill, in the shape's order (moto's)
+            for position in sorted({p for k in value for p in index.get(k, ())}):
+                member_key, member, aliases, output = members[position]
+                member_value = next((value[k] for k in aliases if k in value), None)
                 if member_value is not None:
                     serialized = walk(self, member_value, member)
                     if serialized is not absent:
-                        out[member.serialization.get("name", member_key)] = serialized
+                        out[output] = serialized
             return out
         if kind == "map":
             if type(value) is not dict:
