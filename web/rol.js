@@ -24,9 +24,13 @@ export function rolRefusal(err) {
     words = "Too late: the lists of this round are locked, so this list can no longer be changed or certified.";
   } else if ((b.rule === "M1" || b.rule === "M7") && /\bopen at\b/.test(detail)) {
     words = "Too early: rank order lists of this round are not open yet.";
+  } else if (b.rule === "M7" && /applicant applied to in MPII/.test(detail)) {
+    words = "In MPII you may rank only tracks of programs you sent an MPII application to. The list was not saved.";
+  } else if (b.rule === "M7" && /who applied to program/.test(detail)) {
+    words = "In MPII a program may rank only applicants who sent it an MPII application. The list was not saved.";
   } else if (b.rule === "M7") {
-    words = "MPII lists may rank only MPII participants (unmatched applicants, tracks with unfilled positions), " +
-      "and only where an MPII application was sent. The list was not saved.";
+    words = "MPII lists may rank only MPII participants (applicants unmatched in the Match, tracks with unfilled " +
+      "positions). The list was not saved.";
   } else if (b.rule === "M3") {
     words = "Withdrawn from the Match: this list can no longer be changed.";
   } else if (b.rule === "M1" && /empty/.test(detail)) {

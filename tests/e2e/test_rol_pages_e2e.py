@@ -255,7 +255,7 @@ def test_pages_mpii_round_switch_and_the_apis_refusal_in_plain_words(stack, tabs
     card.locator(f"[data-testid=track-result][data-track='{track}'] [data-testid=add-track]").click()
     card.locator("[data-testid=rol-save]").click()
     card.locator("[data-testid=refusal]").wait_for()
-    assert "only where an MPII application was sent" in card.locator("[data-testid=refusal-words]").inner_text()
+    assert "only tracks of programs you sent an MPII application to" in card.locator("[data-testid=refusal-words]").inner_text()
     assert "M7" in card.locator("[data-testid=refusal] [data-testid=problem]").inner_text()
     tab.shot("mpii-refused")
     page.locator("[data-testid=round-match]").click()
