@@ -144,6 +144,8 @@ def test_results_statistics_and_the_match_page(stack, tabs):  # noqa: F811 (fixt
     api_lines = R[1]["session"].get(f"{s.base}/applicants/me/explanation", timeout=30).json()["rounds"][0]["lines"]
     assert len(lines) == len(api_lines) == 1
     assert "4011" in lines[0] and "filled all its positions with applicants it ranked above you" in lines[0]
+    # R1 took part in MPII (M7: unmatched, registered) and ranked nothing there
+    assert one.locator("[data-testid=mpii-result] [data-testid=status]").inner_text() == "Not matched"
 
     program = signed_in(tabs("program-results"), s.programs["401"], "program@test.caspr",
                         f"#/program-results?season={s.season}")
@@ -151,6 +153,7 @@ def test_results_statistics_and_the_match_page(stack, tabs):  # noqa: F811 (fixt
     assert program.locator("[data-track='4011'] [data-testid=matched-applicant]").all_inner_texts() == [
         f"Ada Applicant0 (code {R[0]['code']}) · {emails[0]}"]
     assert program.locator("[data-track='4012'] [data-testid=unfilled]").inner_text().startswith("1")
+    assert "Match: 1 of 1 filled." in program.locator("[data-track='4011'] [data-testid=track-explanation]").first.inner_text()
 
     one.goto(f"{stack.url}/#/post-match?season={s.season}")
     one.wait_for_selector("[data-testid=open-track]")
