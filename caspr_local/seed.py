@@ -5,6 +5,7 @@ created through the public API like any client would."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 
 import boto3
@@ -20,6 +21,9 @@ from caspr_local.demo import (
     demo_logins_text,
     demo_programs,
 )
+
+# the confirmation link of the sign-up email (identity)
+VERIFICATION_LINK = re.compile(r"https?://\S+/auth/verification\?token=\S+")
 
 
 def create_admin(stack) -> dict:
@@ -100,11 +104,8 @@ def demo_banner() -> str:
 
 def _confirm_email(stack, email: str) -> None:
     """Opens the confirmation link of the sign-up email, as the demo applicant would."""
-    import re
-
     bodies = [m["body"] for m in stack.outbox(email)]
-    link = next(m.group(0) for b in bodies for m in [re.search(r"https?://\S+/auth/verification\?token=\S+", b)]
-                if m)
+    link = next(m.group(0) for b in bodies for m in [VERIFICATION_LINK.search(b)] if m)
     _ok(requests.get(link, timeout=30))
 
 

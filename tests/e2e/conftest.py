@@ -6,46 +6,20 @@ makes its own season whose calendar starts after the current local time
 from __future__ import annotations
 
 import itertools
-import re
 import uuid
 from datetime import timedelta
 
 import pytest
 import requests
 
+from caspr_local.seed import VERIFICATION_LINK
+from caspr_season.calendar import season_calendar
 from shared.clock import iso, parse_instant
 
 pytestmark = pytest.mark.e2e
 
-# offsets (days after the season's start instant) in the calendar's order
-CALENDAR_OFFSETS = {
-    "registration_opens": 0,
-    "registration_recommended_by": 10,
-    "score_release_deadline": 20,
-    "scores_uploaded": 21,
-    "application_deadline_default": 25,
-    "part1_pass_by": 26,
-    "applications_delivered": 27,
-    "invitations_open": 30,
-    "crip_start": 40,
-    "crip_end": 45,
-    "non_crip_interviews_from": 46,
-    "rol_opens": 47,
-    "registration_final": 50,
-    "match_application_last": 51,
-    "rol_deadline": 52,
-    "part2_pass_by": 53,
-    "part2_uploaded": 54,
-    "match_status_day": 55,
-    "mpii_applications_open": 55.01,
-    "mpii_application_deadline": 56,
-    "mpii_rol_opens": 56.01,
-    "mpii_rol_deadline": 57,
-    "match_day": 58,
-}
-FAR = 20 * 365  # days: "never" within one e2e session (instants stay before 2100)
 _seasons = itertools.count(1)
-LINK = re.compile(r"https?://\S+/auth/verification\?token=\S+")
+LINK = VERIFICATION_LINK
 
 
 def verification_link(messages: list[dict]) -> str:
@@ -108,10 +82,7 @@ class Stack:
         a thousand applicants uses it: the later instants of its season (S2's emails, S5's
         withdrawals, I8's refunds) would otherwise fire inside the next test that moves the
         shared clock, and that test would wait behind thousands of their events."""
-        start = (start or self.now()) - timedelta(minutes=1)  # registration already open
-        later = CALENDAR_OFFSETS[far_after] if far_after else None
-        return {k: iso(start + timedelta(days=d + (FAR if later is not None and d > later else 0)))
-                for k, d in CALENDAR_OFFSETS.items()}
+        return season_calendar((start or self.now()) - timedelta(minutes=1), far_after)  # registration open
 
     def new_season(self, start=None, far_after: str | None = None) -> tuple[str, dict]:
         """A season of its own (id unique in this session), calendar set by the administrator."""
