@@ -72,3 +72,10 @@ def test_the_match_is_sealed_before_it_runs_and_explained_on_match_day(stack, tm
     assert r.status_code == 403  # M6: one's own only
     r = s.programs["301"].get(f"{s.base}/tracks/3011/explanation", timeout=30)
     assert r.status_code == 200 and r.json()["rounds"][0]["lines"] == [], r.text  # filled by its first choice
+    # issue 12: B1 (certified, unmatched) was told on Match Status Day and on Match Day that its
+    # result is on the page, once each, and the emails do not say what it is
+    email = B[1]["session"].get(f"{stack.url}/registration/applicants/{B[1]['applicant_id']}", timeout=30).json()["email"]
+    told = [m for m in stack.local.outbox(email) if "available" in m["subject"]]
+    assert sorted(m["subject"].split(": ", 1)[1] for m in told) == [
+        "your Match results are available", "your Match status is available"], told
+    assert not any("3011" in m["body"] or "unmatched" in m["body"].lower() for m in told)
