@@ -37,6 +37,19 @@ def order(page) -> list[str]:
     return page.eval_on_selector_all("[data-testid=rol-row]", "rows => rows.map((r) => r.dataset.key)")
 
 
+def open_as(tabs, name: str, account: dict, path: str, ready: str):  # noqa: F811
+    """A tab signed in as `account` on `path`, once `ready` (a selector) shows."""
+    tab = tabs(name)
+    sign_in(tab, account["email"], account["password"])
+    page = tab.goto(path)
+    shown(page, page.locator(ready))
+    return tab, page
+
+
+def session_of(stack, account: dict):
+    return stack.session(stack.token(account["email"], account["password"]))
+
+
 def add_program(stack, season: str, code: str, name: str, city: str, tracks: list[str], positions: int = 1
                 ) -> None:
     body = {"season": season, "program_code": code, "name": name, "city": city, "state": "CO", "coth": True,
@@ -57,18 +70,15 @@ def test_pages_applicant_ranks_reorders_saves_certifies_edit_uncertifies_and_the
     add_program(stack, season, f"{p2}", "Lakeshore Foot and Ankle", "Milwaukee", [f"{p2}1"])
     t1, t2, t3 = f"{p1}1", f"{p1}2", f"{p2}1"
     account = registered_applicant(stack, season, "America/Denver")
-    me = stack.session(stack.token(account["email"], account["password"]))
+    me = session_of(stack, account)
     base = f"{stack.url}/match/seasons/{season}"
     wait_for(lambda: len(me.get(f"{base}/tracks", timeout=30).json()["tracks"]) == 3, "the match service's tracks")
     wait_for(lambda: me.get(f"{base}/applicants/me/rol", timeout=30).status_code == 200,
              "the match service to know the applicant")
     stack.at(cal, "rol_opens")
 
-    tab = tabs("rol-applicant")
-    sign_in(tab, account["email"], account["password"])
-    page = tab.goto("/#/rank-list")
+    tab, page = open_as(tabs, "rol-applicant", account, "/#/rank-list", "[data-testid=rol-card] [data-testid=rol-save]")
     card = page.locator("[data-testid=rol-card]")
-    shown(page, card.locator("[data-testid=rol-save]"))
     locks = parse_instant(cal["rol_deadline"]).astimezone(DENVER)
     text = card.locator("[data-testid=rol-locks]").inner_text()
     assert locks.tzname() in text and f"{locks.day}, {locks.year}" in text and locks.strftime("%-I:%M") in text, text
@@ -153,7 +163,7 @@ def test_pages_program_adds_everyone_it_interviewed_reorders_and_certifies(stack
                               json={"program_code": code}, timeout=30)
         assert r.status_code == 201, r.text
     stack.at(cal, "applications_delivered")
-    prog = stack.session(stack.token(p["email"], p["password"]))
+    prog = session_of(stack, p)
     wait_for(lambda: len(prog.get(f"{stack.url}/applications/programs/{code}/applications", timeout=30
                                   ).json()["applications"]) == 3, "the three deliveries")
     stack.at(cal, "invitations_open")
@@ -172,11 +182,8 @@ def test_pages_program_adds_everyone_it_interviewed_reorders_and_certifies(stack
     base = f"{s.base}/tracks/{track}/rol"
     stack.at(cal, "rol_opens")
 
-    tab = tabs("rol-program")
-    sign_in(tab, p["email"], p["password"])
-    page = tab.goto("/#/program-lists")
+    tab, page = open_as(tabs, "rol-program", p, "/#/program-lists", "[data-testid=add-interviewed]")
     card = page.locator(f"[data-testid=rol-card][data-track='{track}']")
-    shown(page, card.locator("[data-testid=add-interviewed]"))
     assert page.locator("[data-testid=track-pick]").input_value() == track
     # the candidates: the three delivered applications
     assert sorted(page.eval_on_selector_all("[data-testid=candidate]", "r => r.map((x) => x.dataset.applicantId)")
@@ -227,9 +234,9 @@ def test_pages_mpii_round_switch_and_the_apis_refusal_in_plain_words(stack, tabs
     track = f"{code}1"
     add_program(stack, s.season, code, "Second Chance Podiatry", "Tulsa", [track], positions=2)
     p = program_account(stack, code)
-    prog = stack.session(stack.token(p["email"], p["password"]))
+    prog = session_of(stack, p)
     matched, unmatched = (registered_applicant(stack, s.season, "America/Chicago") for _ in range(2))
-    m = stack.session(stack.token(matched["email"], matched["password"]))
+    m = session_of(stack, matched)
     wait_for(lambda: m.get(f"{s.base}/applicants/me/rol", timeout=30).status_code == 200, "the match service")
     stack.at(cal, "rol_opens")
     r = m.put(f"{s.base}/applicants/me/rol", json={"tracks": [track]}, timeout=30)
@@ -244,11 +251,8 @@ def test_pages_mpii_round_switch_and_the_apis_refusal_in_plain_words(stack, tabs
     wait_for(lambda: prog.get(f"{s.base}/mpii", timeout=30).status_code == 200, "MPII to open")
     stack.at(cal, "mpii_rol_opens")
 
-    tab = tabs("rol-mpii")
-    sign_in(tab, unmatched["email"], unmatched["password"])
-    page = tab.goto("/#/rank-list")
+    tab, page = open_as(tabs, "rol-mpii", unmatched, "/#/rank-list", "[data-testid=rol-card] [data-testid=rol-save]")
     card = page.locator("[data-testid=rol-card]")
-    shown(page, card.locator("[data-testid=rol-save]"))
     assert page.locator("[data-testid=round-mpii]").get_attribute("aria-pressed") == "true"
     assert card.locator("h2").inner_text().startswith("MPII rank order list")
     card.locator("[data-testid=track-search]").fill("tulsa")
@@ -262,10 +266,8 @@ def test_pages_mpii_round_switch_and_the_apis_refusal_in_plain_words(stack, tabs
     shown(page, page.locator("[data-testid=rol-card][data-state=locked]"))
     assert "Match rank order list" in page.locator("[data-testid=rol-card] h2").inner_text()
 
-    ptab = tabs("rol-mpii-program")
-    sign_in(ptab, p["email"], p["password"])
-    page = ptab.goto("/#/program-lists")
-    shown(page, page.locator(f"[data-testid=rol-card][data-track='{track}'] [data-testid=rol-save]"))
+    _, page = open_as(tabs, "rol-mpii-program", p, "/#/program-lists",
+                      f"[data-testid=rol-card][data-track='{track}'] [data-testid=rol-save]")
     assert page.locator("[data-testid=round-mpii]").get_attribute("aria-pressed") == "true"
     page.locator("[data-testid=round-match]").click()
     shown(page, page.locator("[data-testid=rol-card][data-state=locked]"))
