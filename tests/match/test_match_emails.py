@@ -159,8 +159,11 @@ def test_rol_reminder_goes_to_each_uncertified_participant_once(season_with_list
     assert chicago in by_to["a5@test.caspr"].body  # registered in Chicago
     assert ("in 3 days" if days == 3 else "tomorrow") in by_to["a5@test.caspr"].body
     assert "Dear First5 Last5" in by_to["a5@test.caspr"].body and "not certified" in by_to["a5@test.caspr"].body
+    site = svc.platform.settings.public_base_url.rstrip("/")
+    assert f"Sign in at {site}/#/rank-list " in by_to["a5@test.caspr"].body  # the page of the list
     program = by_to["p102@test.caspr"].body
     assert "1022" in program and "1021" not in program and chicago in program  # only its uncertified track
+    assert "/#/program-lists" in program
     assert "1031" in by_to["p103@test.caspr"].body
     # the schedule runs again (every 5 minutes), and a run that finds no 'done' marker yet: nothing again
     clock.set(clock.now() + 10 * MINUTE)
@@ -264,6 +267,7 @@ def test_result_available_on_status_day_and_match_day_to_certified_participants_
     for m in status:
         text = (m.subject + m.body).lower()
         assert "unmatched" not in text and "matched to" not in text and "sign in at http" in text
+        assert ("/#/results " if m.to.startswith("a") else "/#/program-results ") in text  # where to read it
         if m.to.startswith("a"):
             n = int(m.to[1])
             assert outcomes[f"1000{n}"] is None or outcomes[f"1000{n}"] not in text  # the result is on the page

@@ -35,6 +35,9 @@ REMINDER_DAYS = (3, 1)  # days before the deadline, latest first in time order: 
 DEFAULT_TIMEZONE = "America/Chicago"
 STATUS = "status"  # Match Status Day
 RESULTS = "results"  # Match Day
+# the web pages (web/rol.js, web/rol-program.js, web/results.js) the emails point to, under the site
+APPLICANT_LIST_PAGE, PROGRAM_LISTS_PAGE = "#/rank-list", "#/program-lists"
+APPLICANT_RESULT_PAGE, PROGRAM_RESULTS_PAGE = "#/results", "#/program-results"
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ def reminder_notices(season: str, reminder: Reminder, applicants: list[Applicant
                   f"your {r.label} rank order list of the {season} CASPR season is not certified. Only a certified "
                   f"list takes part in the {r.label} ({r.rule}). The lists lock {when}, on {deadline}; after that "
                   "they can no longer be changed or certified.\n\n"
-                  f"Sign in at {site} to review and certify your list.\n\nCASPR\n")),)))
+                  f"Sign in at {site}{APPLICANT_LIST_PAGE} to review and certify your list.\n\nCASPR\n")),)))
     for code in sorted(programs):
         contact = contacts.get(code)
         if contact is None or not contact.contact_email:
@@ -186,7 +189,7 @@ def reminder_notices(season: str, reminder: Reminder, applicants: list[Applicant
                   f"the {r.label} rank order lists of these tracks are not certified:\n{_track_lines(tracks)}\n\n"
                   f"Only a certified list takes part in the {r.label} ({r.rule}). The lists lock {when}, on "
                   f"{deadline}; after that they can no longer be changed or certified.\n\n"
-                  f"Sign in at {site} to review and certify them.\n\nCASPR\n")),)))
+                  f"Sign in at {site}{PROGRAM_LISTS_PAGE} to review and certify them.\n\nCASPR\n")),)))
     return notices
 
 
@@ -207,7 +210,8 @@ def result_notices(season: str, what: str, applicants: list[ApplicantInfo], prog
                "once you sign in.")
     notices = [Notice(_applicant_marker(prefix, a), (Email(
         to=a.email, subject=subject,
-        body=(f"Dear {a.name or 'applicant'},\n\n{news}. Sign in at {site} to read it.\n\n{private}\n\nCASPR\n")),))
+        body=(f"Dear {a.name or 'applicant'},\n\n{news}. Sign in at {site}{APPLICANT_RESULT_PAGE} to read it.\n\n"
+              f"{private}\n\nCASPR\n")),))
         for a in applicants if a.email]
     for code in sorted(programs):
         contact = contacts.get(code)
@@ -217,7 +221,7 @@ def result_notices(season: str, what: str, applicants: list[ApplicantInfo], prog
         notices.append(Notice(_program_marker(prefix, code), (Email(
             to=contact.contact_email, subject=subject,
             body=(f"Dear program contact of {name} ({code}),\n\n{tracks_news}:\n{_track_lines(programs[code])}\n\n"
-                  f"Sign in at {site} to read them.\n\n{private}\n\nCASPR\n")),)))
+                  f"Sign in at {site}{PROGRAM_RESULTS_PAGE} to read them.\n\n{private}\n\nCASPR\n")),)))
     return notices
 
 
