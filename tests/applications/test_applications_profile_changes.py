@@ -98,13 +98,9 @@ def test_r7_an_event_without_the_name_changes_nothing(api, svc, clock):
 
 
 def test_r7_a_rename_before_delivery_is_what_the_delivery_writes(api, svc, clock):
-    season(svc)
-    program(svc, "101")
-    token = submitted(api, svc)
-    assert api.call("POST", "/applicants/a1/designations", token, {"program_code": "101"}).status_code == 201
+    designated_to_101(api, svc)
     consume(svc, profile("Ada", "King", version=3))
-    clock.set(CALENDAR["applications_delivered"])
-    deadline(svc, "applications_delivered")
+    deliver(svc, clock)
     assert desk(api)["a1"]["last_name"] == "King"
 
 
@@ -117,52 +113,50 @@ def test_r7_a_rename_before_the_registration_event_is_kept_by_it(api, svc):
     assert (facts.first_name, facts.last_name, facts.college, facts.profile_version) == ("Ada", "King", "Temple", 4)
 
 
-def test_r7_a_delivery_that_read_the_old_name_writes_again_after_the_rename(api, svc, clock, monkeypatch):
-    """The rename commits between the delivery's read of the facts and its transaction: the
-    delivery's check of the facts' profile_version fails and it writes the row with the new name."""
-    from applications.adapters import store as store_module
-
+def designated_to_101(api, svc) -> None:
     season(svc)
     program(svc, "101")
     token = submitted(api, svc)
     assert api.call("POST", "/applicants/a1/designations", token, {"program_code": "101"}).status_code == 201
-    real = store_module.DynamoApplicationStore.facts
-    calls = []
 
-    def facts_then_renamed(self, applicant_id):
+
+def after_first_read(monkeypatch, method: str, meanwhile) -> list:
+    """DynamoApplicationStore.<method> runs `meanwhile` right after its first read (another
+    writer committing between a read and the transaction built on it); returns the calls seen."""
+    from applications.adapters.store import DynamoApplicationStore
+
+    real, calls = getattr(DynamoApplicationStore, method), []
+
+    def read_then(self, applicant_id):
         read = real(self, applicant_id)
         if not calls:
-            calls.append(1)
-            consume(svc, profile("Ada", "King", version=9))
+            calls.append(applicant_id)
+            meanwhile()
         return read
 
-    monkeypatch.setattr(store_module.DynamoApplicationStore, "facts", facts_then_renamed)
+    monkeypatch.setattr(DynamoApplicationStore, method, read_then)
+    return calls
+
+
+def deliver(svc, clock) -> None:
     clock.set(CALENDAR["applications_delivered"])
     deadline(svc, "applications_delivered")
+
+
+def test_r7_a_delivery_that_read_the_old_name_writes_again_after_the_rename(api, svc, clock, monkeypatch):
+    """The rename commits between the delivery's read of the facts and its transaction: the
+    delivery's check of the facts' profile_version fails and it writes the row with the new name."""
+    designated_to_101(api, svc)
+    calls = after_first_read(monkeypatch, "facts", lambda: consume(svc, profile("Ada", "King", version=9)))
+    deliver(svc, clock)
     assert calls and desk(api)["a1"]["last_name"] == "King"
 
 
 def test_r7_a_delivery_committing_during_the_rename_makes_the_rename_retry(api, svc, clock, monkeypatch):
     """The delivery commits after the rename read the designations (undelivered then): the rename's
     check that the designation is still undelivered fails, and it reads again and renames the row."""
-    from applications.adapters import store as store_module
-
-    season(svc)
-    program(svc, "101")
-    token = submitted(api, svc)
-    assert api.call("POST", "/applicants/a1/designations", token, {"program_code": "101"}).status_code == 201
-    real = store_module.DynamoApplicationStore.designations
-    calls = []
-
-    def designations_then_delivered(self, applicant_id):
-        read = real(self, applicant_id)
-        if not calls:
-            calls.append(1)
-            clock.set(CALENDAR["applications_delivered"])
-            deadline(svc, "applications_delivered")
-        return read
-
-    monkeypatch.setattr(store_module.DynamoApplicationStore, "designations", designations_then_delivered)
+    designated_to_101(api, svc)
+    calls = after_first_read(monkeypatch, "designations", lambda: deliver(svc, clock))
     consume(svc, profile("Ada", "King", version=9))
     monkeypatch.undo()
     assert calls and desk(api)["a1"]["last_name"] == "King"
