@@ -160,3 +160,31 @@ def test_results_statistics_and_the_match_page(stack, tabs):  # noqa: F811 (fixt
     assert one.locator("[data-testid=open-track]").evaluate_all(
         "rows => rows.map(r => [r.dataset.track, r.querySelector('[data-testid=open-positions]').textContent])") == [
         ["4012", "1"]]
+
+
+def test_the_match_page_starts_the_run_and_follows_its_steps(stack, tabs):  # noqa: F811 (fixture)
+    """No certified list: the run does not start by itself at rol_deadline (M4); the administrator
+    starts it on the page, which polls its steps and shows the statistics once the result is stored."""
+    s = Season(stack)
+    s.without_exam_withdrawals()
+    s.add_program("402", [("4021", 2)])
+    wait_for(lambda: len(stack.admin.get(f"{s.base}/tracks", timeout=30).json()["tracks"]) == 1,
+             "the match service to learn the track")
+    stack.at(s.cal, "rol_deadline")
+    assert s.run() is None
+    admin = tabs("match-admin-start")
+    sign_in(admin, stack.admin_email, stack.admin_password)
+    page = admin.goto(f"/#/match-admin?season={s.season}")
+    page.wait_for_selector("[data-testid=no-run]")
+    wait_for_notice(page, "No statistics yet.")
+    page.locator("[data-testid=start-run]").click()
+    wait_for_notice(page, "The Match run started.")
+    # followed without a reload: the steps as GET runs/{id} reports them, then the stored result's figures
+    page.wait_for_selector("[data-testid=run-step][data-step='await:match_status_day'][data-status=waiting]",
+                           timeout=120_000)
+    assert page.locator("[data-testid=run-id]").inner_text() == s.run()["run_id"]
+    page.wait_for_selector("[data-testid=round-statistics][data-round=match]", timeout=30_000)
+    match = page.locator("[data-testid=round-statistics][data-round=match]")
+    assert match.locator("[data-testid=positions-offered]").inner_text() == "2"
+    assert match.locator("[data-testid=applicants-ranked]").inner_text() == "0"
+    assert match.locator("[data-testid=fill-rate]").inner_text() == "0.0%"
