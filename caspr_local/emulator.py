@@ -149,6 +149,7 @@ def patch_moto() -> None:
         fast_update_expressions()
         fast_responses()
         fast_dispatch()
+        fast_conditions()
     outbox_streams()
     fast_event_targets()
 
@@ -439,6 +440,41 @@ def fast_responses(services: tuple[str, ...] = ("dynamodb", "dynamodbstreams")) 
     _serialize_result.caspr_fast = True
     _serialize_result.moto_serialize_result = original  # for the tests comparing both
     ser.JSONSerializer._serialize_result = _serialize_result
+
+
+def fast_conditions() -> None:
+    """moto parses a ConditionExpression (lexing, paths, functions, precedence) on every
+    conditional write, ~1 ms each, and a booking's transaction has a dozen; the outbox relay
+    marks each item delivered under the same `attribute_exists` every time. The parsed tree
+    (moto's Op objects, which evaluation never changes) is kept per (expression, names,
+    values): the same inputs give the same tree; any other input is parsed as before, and an
+    expression moto refuses is refused again each time (failures are not kept)."""
+    import copy
+
+    from moto.dynamodb import comparisons, models
+    from moto.dynamodb.models import table
+
+    if getattr(comparisons.get_filter_expression, "caspr_fast", False):
+        return
+    parse = comparisons.get_filter_expression
+    parsed: dict = {}
+
+    def get_filter_expression(expr, names, values):
+        if not expr:
+            return parse(expr, names, values)
+        key = (expr, repr(sorted(names.items())) if names else "", repr(sorted(values.items())) if values else "")
+        op = parsed.get(key)
+        if op is None:
+            op = parse(expr, names, copy.deepcopy(values))  # its own values: the request's may change later
+            if len(parsed) >= 4096:
+                parsed.clear()
+            parsed[key] = op
+        return op
+
+    get_filter_expression.caspr_fast = True
+    get_filter_expression.moto_get_filter_expression = parse  # for the tests comparing both
+    for module in (comparisons, models, table):
+        module.get_filter_expression = get_filter_expression
 
 
 def fast_dispatch() -> None:

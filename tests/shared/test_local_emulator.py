@@ -402,3 +402,59 @@ def test_request_dispatch_as_moto_does(emulator):
             assert our_body == their_body
     headers, xml = responses.BaseResponse._enrich_response({}, "<R><RequestId>old</RequestId></R>")
     assert xml == f"<R><RequestId>{headers['x-amzn-requestid']}</RequestId></R>"
+
+
+def _conditional_writes(ddb, table: str) -> list:
+    """Conditional writes whose outcome depends on the values, names and items: the same
+    expression text with other values must decide anew."""
+    outcomes = []
+
+    def attempt(**kwargs):
+        try:
+            kwargs.setdefault("ReturnValues", "ALL_NEW")
+            outcomes.append(ddb.update_item(TableName=table, **kwargs).get("Attributes"))
+        except ClientError as exc:
+            outcomes.append(exc.response["Error"]["Code"])
+
+    key = {"pk": {"S": "seat"}}
+    ddb.put_item(TableName=table, Item=key | {"booked": {"N": "0"}, "tags": {"L": [{"S": "a"}]}})
+    for cap in (2, 2, 2, 5, 1):
+        attempt(Key=key, UpdateExpression="SET booked = booked + :one", ConditionExpression="booked < :cap",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":cap": {"N": str(cap)}})
+    for name in ("booked", "tags", "missing"):
+        attempt(Key=key, UpdateExpression="SET seen = :t", ConditionExpression="attribute_exists(#a)",
+                ExpressionAttributeNames={"#a": name}, ExpressionAttributeValues={":t": {"BOOL": True}})
+    for tag in ("a", "b"):
+        attempt(Key=key, UpdateExpression="SET tags = list_append(tags, :l)",
+                ConditionExpression="contains(tags, :t) AND size(tags) < :n",
+                ExpressionAttributeValues={":l": {"L": [{"S": "z"}]}, ":t": {"S": tag}, ":n": {"N": "4"}})
+    attempt(Key=key, UpdateExpression="SET booked = :z", ConditionExpression="booked BETWEEN :lo AND :hi OR #s IN (:x)",
+            ExpressionAttributeNames={"#s": "seen"}, ExpressionAttributeValues={
+                ":z": {"N": "0"}, ":lo": {"N": "7"}, ":hi": {"N": "9"}, ":x": {"BOOL": True}})
+    ddb.delete_item(TableName=table, Key=key)
+    return outcomes
+
+
+def test_condition_expressions_decide_as_moto_does(emulator, monkeypatch):
+    """caspr_local.emulator.fast_conditions: a parsed ConditionExpression is kept per
+    (expression, names, values); every decision is moto's, also for the same text with
+    other values or names."""
+    from moto.dynamodb import comparisons, models
+    from moto.dynamodb.models import table as ddb_table
+
+    ddb = client(emulator)
+    table = f"emulator-conditions-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    fast = [_conditional_writes(ddb, table) for _ in range(2)]  # the second pass from the kept trees
+    assert comparisons.get_filter_expression.caspr_fast
+    moto_parse = comparisons.get_filter_expression.moto_get_filter_expression
+    for module in (comparisons, models, ddb_table):
+        monkeypatch.setattr(module, "get_filter_expression", moto_parse)
+    assert fast[0] == fast[1] == _conditional_writes(ddb, table)
+    decided = fast[0]
+    assert [d if isinstance(d, str) else d["booked"]["N"] for d in decided[:5]] == [
+        "1", "2", "ConditionalCheckFailedException", "3", "ConditionalCheckFailedException"]
+    assert decided[7] == "ConditionalCheckFailedException" and decided[-1]["booked"] == {"N": "0"}
+    ddb.delete_table(TableName=table)
