@@ -315,3 +315,29 @@ def test_result_notices_committed_before_a_crash_are_not_sent_again(ran, clock):
     relay(svc)
     mails = _available(svc, "status is")
     assert len(mails) == 9 and len({m.to for m in mails}) == 9  # each participant once
+
+
+@pytest.mark.integration
+def test_a_season_whose_reminders_fail_does_not_hold_back_another(season_with_lists, clock):
+    from match import notices
+    from match.domain.errors import TransientStoreError
+
+    svc = season_with_lists
+    seed_season("2302", applicants=2, contacts=True)  # no lists at all: everyone is reminded
+    real = svc.store.rols
+
+    def failing(season, rnd):
+        if season == SEASON:
+            raise TransientStoreError("the store is throttling")
+        return real(season, rnd)
+
+    svc.store.rols = failing
+    clock.set(DEADLINE - 3 * DAY + MINUTE)
+    with pytest.raises(TransientStoreError):  # the function fails (an alarm) ...
+        notices.send_rol_reminders(svc)
+    relay(svc)
+    assert sorted(m.to for m in svc.platform.mailer.sent) == [  # ... after the other season's reminders
+        "a0@test.caspr", "a1@test.caspr", "p101@test.caspr", "p102@test.caspr", "p103@test.caspr"]
+    svc.store.rols = real
+    clock.set(clock.now() + 5 * MINUTE)
+    assert len(remind(svc)) == 5  # the next run: the failed season's, and nothing again of the other's

@@ -9,10 +9,15 @@ re-run of the scheduled function sends nothing twice. Nothing here sends directl
 
 from __future__ import annotations
 
+from aws_lambda_powertools import Logger
+
 from match.bootstrap import Match
 from match.domain import notices as n
 from match.domain.season import MATCH, MPII
 from shared.contracts import ApplicantProfileUpdated, ApplicantRegistered, ProgramRegistered, ProgramUpdated
+from shared.web import error_summary
+
+logger = Logger(service="match")
 
 
 # ----------------------------------------------------------------------------- projection
@@ -42,10 +47,17 @@ def send_rol_reminders(svc: Match) -> int:
     every clock move): for each season whose reminder (3 or 1 days before a round's list
     deadline) is due, a reminder to each participant of the round whose list is not certified,
     once. Returns how many participants were reminded now."""
-    now, sent = svc.platform.clock.now(), 0
+    now, sent, failed = svc.platform.clock.now(), 0, None
     for season, calendar in sorted(svc.store.calendars().items()):
         for reminder in n.due_reminders(calendar, now):
-            sent += _remind(svc, season, reminder)
+            try:
+                sent += _remind(svc, season, reminder)
+            except Exception as exc:  # one season's failure does not hold back the others' reminders
+                logger.error("ROL reminders of a season failed; the next run resumes them",
+                             extra={"season": season, "round": reminder.round, **error_summary(exc)})
+                failed = failed or exc
+    if failed is not None:
+        raise failed  # the function fails (its errors alarm); what was committed stays sent once
     return sent
 
 
