@@ -7,7 +7,7 @@
  * order, the applicants booked in the program's interview schedule. The API limits MPII lists (M7); its
  * refusal is shown in plain words. */
 
-import { ROUND_LABEL, listCard, roundPath, rolRefusal } from "./rol.js";
+import { ROUND_LABEL, listCard, mayLeave, roundPath, rolRefusal } from "./rol.js";
 
 function programCode() {
   const g = session.groups.find((x) => x.startsWith("program-"));
@@ -126,16 +126,21 @@ async function viewProgramLists() {
   }
   const inMpii = tracks.some((t) => t.in_mpii);
   const holder = h("div");
-  const pick = h("select", { "data-testid": "track-pick", "aria-label": "Track", onchange: () => show() },
+  let shownTrack = tracks[0].track_code;
+  const pick = h("select", { "data-testid": "track-pick", "aria-label": "Track", onchange: () => {
+    if (mayLeave(holder)) show(); else pick.value = shownTrack;
+  } },
     tracks.map((t) => h("option", { value: t.track_code }, `${t.track_code} — ${t.track_name || "track"}` +
       `${t.withdrawn ? " (withdrawn)" : ""}`)));
   let rnd = inMpii ? "mpii" : "match";
   const switcher = h("div", { class: `inline rol-rounds${inMpii ? "" : " hidden"}`, role: "group", "aria-label": "Round",
     "data-testid": "round-switch" }, ["match", "mpii"].map((r) => h("button", { type: "button", class: "secondary",
-    "data-round": r, "data-testid": `round-${r}`, onclick: () => { rnd = r; show(); } }, ROUND_LABEL[r])));
+    "data-round": r, "data-testid": `round-${r}`, onclick: () => { if (mayLeave(holder)) { rnd = r; show(); } } },
+    ROUND_LABEL[r])));
   async function show() {
     switcher.querySelectorAll("button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.round === rnd)));
     const track = tracks.find((t) => t.track_code === pick.value);
+    shownTrack = track.track_code;
     holder.replaceChildren(h("p", { class: "muted" }, "Loading the list…"));
     holder.replaceChildren(await trackList(code, season, track, rnd, candidates).catch((err) => rolRefusal(err)));
   }

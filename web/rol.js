@@ -48,6 +48,12 @@ export function rolRefusal(err) {
     h("p", { class: "plain", "data-testid": "refusal-words" }, words), problemNotice(err));
 }
 
+/** Before another list replaces the one shown: false when it has unsaved changes the user wants to keep. */
+export function mayLeave(holder) {
+  const card = holder.querySelector("[data-testid=rol-card][data-dirty=yes]");
+  return !card || window.confirm("This list has changes that are not saved. Leave it and lose them?");
+}
+
 /** Whether a list can be changed now: [editable, reason shown when not]. */
 export function listWindow(rol, now, tz) {
   const opens = rol.opens_at ? new Date(rol.opens_at).getTime() : null;
@@ -301,6 +307,7 @@ async function viewRankList() {
   const mpii = await api("GET", `/match/seasons/${encodeURIComponent(reg.season)}/mpii`).catch(() => null);
   const rounds = mpii && mpii.participant ? ["match", "mpii"] : ["match"];
   async function show(rnd) {
+    if (!mayLeave(holder)) return;
     switcher.querySelectorAll("button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.round === rnd)));
     holder.replaceChildren(await applicantRound(reg, rnd).catch((err) => rolRefusal(err)));
   }

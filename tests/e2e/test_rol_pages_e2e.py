@@ -262,6 +262,10 @@ def test_pages_mpii_round_switch_and_the_apis_refusal_in_plain_words(stack, tabs
     assert "only tracks of programs you sent an MPII application to" in card.locator("[data-testid=refusal-words]").inner_text()
     assert "M7" in card.locator("[data-testid=refusal] [data-testid=problem]").inner_text()
     tab.shot("mpii-refused")
+    page.once("dialog", lambda d: d.dismiss())  # the unsaved (refused) list: stay
+    page.locator("[data-testid=round-match]").click()
+    assert order(page) == [track] and "MPII" in card.locator("h2").inner_text()
+    page.once("dialog", lambda d: d.accept())  # leave it
     page.locator("[data-testid=round-match]").click()
     shown(page, page.locator("[data-testid=rol-card][data-state=locked]"))
     assert "Match rank order list" in page.locator("[data-testid=rol-card] h2").inner_text()
