@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt setup.py services/match/match/domain/_n
 install: $(STAMP)
 
 run: install
-	PORT=$(PORT) EMPTY=$(EMPTY) $(BIN)/python -m caspr_local
+	PORT=$(PORT) EMPTY=$(EMPTY) DEMO=$(DEMO) $(BIN)/python -m caspr_local
 
 test: install lint unit integration package e2e
 
@@ -54,6 +54,7 @@ bench: install
 	$(BIN)/python bench/bench_applications.py
 	$(BIN)/python bench/bench_interviews.py
 	$(BIN)/python bench/bench_local_stack.py
+	$(BIN)/python bench/bench_season.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

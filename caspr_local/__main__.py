@@ -14,7 +14,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--empty", action="store_true", default=os.environ.get("EMPTY") not in (None, "", "0"),
                         help="no demo season")
+    parser.add_argument("--demo", default=os.environ.get("DEMO") or "small",
+                        help="small (the demo season) or large (a season of 500 applicants and 60 programs played "
+                             "to Match Day by caspr-season; or APPLICANTS/PROGRAMS, e.g. 100/12)")
     args = parser.parse_args(argv)
+    large = None if args.empty or args.demo == "small" else _size(parser, args.demo)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for noisy in ("werkzeug", "botocore", "boto3", "urllib3", "moto"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -23,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     from caspr_local.seed import seed
 
     stack = LocalStack(port=args.port).start()
-    admin = seed(stack, demo=not args.empty)
+    admin = seed(stack, demo=not args.empty and large is None)
+    if large:  # DEMO=large: the season simulator seeds instead (README, "Play a season")
+        from caspr_season.simulate import seed_demo
+
+        admin["demo"] = seed_demo(stack.url, admin, *large)
     print(banner(stack.url, stack.clock.now().isoformat(), admin), flush=True)
     done = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: done.set())
@@ -31,6 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     done.wait()
     stack.stop()
     return 0
+
+
+def _size(parser, demo: str) -> tuple[int, int]:
+    if demo == "large":
+        return 500, 60
+    n, _, m = demo.partition("/")
+    if not (n.isdigit() and m.isdigit() and int(n) >= 1 and 1 <= int(m) <= 899):
+        parser.error(f"DEMO={demo}: small, large or APPLICANTS/PROGRAMS (e.g. 100/12)")
+    return int(n), int(m)
 
 
 def banner(url: str, now: str, admin: dict) -> str:

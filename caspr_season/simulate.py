@@ -121,7 +121,7 @@ class Report:
                  f"  fill rate            {self.fill_rate:7.1%}  ({self.filled} of {self.positions} positions; "
                  f"Match {self.matched_match}, MPII {self.matched_mpii})",
                  f"  match rate           {self.match_rate:7.1%}  ({self.matched} matched of {self.ranked} "
-                 f"applicants who certified a list)",
+                 f"applicants who certified a list, Match or MPII)",
                  f"  first choice         {self.first_choice_share:7.1%}  ({self.first_choice} of the "
                  f"{self.matched_match} matched in the Match got their first-ranked track)",
                  f"  emails sent          {self.emails:7d}",
@@ -243,7 +243,7 @@ class Simulation:
         self.report = Report(season or "", applicants, programs)
         self.applicants: list[Applicant] = []
         self.programs: list[Program] = []
-        self.colleges: dict[str, str] = {}  # college -> token
+        self.colleges: dict[str, tuple[str, str, str]] = {}  # college -> (email, password, token)
         self.cal: dict[str, str] = {}
         self.waited = 0.0  # seconds of the current phase spent moving the clock and settling
 
@@ -377,7 +377,7 @@ class Simulation:
             email, password = f"college.{college.lower()}-{self.run_tag}@season.caspr", f"College-{uuid.uuid4().hex[:8]}1"
             h.request("POST", "/auth/accounts", token=self.admin,
                       json={"email": email, "password": password, "role": "college", "college": college})
-            self.colleges[college] = h.token(email, password)
+            self.colleges[college] = (email, password, h.token(email, password))
 
     def phase_accounts(self) -> None:
         h = self.http
@@ -453,7 +453,7 @@ class Simulation:
                 "writer_name": f"Dr Writer {i}", "writer_email": self.writer(a, i), "label": "clinical",
                 "waived": True}).json()["letter_id"] for i in range(3)]
             h.request("PUT", f"/applications/colleges/{a.college}/students/{a.applicant_id}/record",
-                      token=self.colleges[a.college],
+                      token=self.colleges[a.college][2],
                       json={"gpa": round(min(4.0, max(2.0, 3.3 + 0.3 * a.quality)), 2),
                             "class_rank": a.index // len(COLLEGES) + 1,
                             "class_size": (self.n + len(COLLEGES) - 1) // len(COLLEGES)})
@@ -664,8 +664,23 @@ class Simulation:
         r.matched_match, r.matched_mpii = len(match), len(mpii)
         r.matched = len(set(match) | set(mpii))
         r.filled = r.matched_match + r.matched_mpii
-        r.ranked = sum(1 for a in self.applicants if a.rol)
+        r.ranked = sum(1 for a in self.applicants if a.rol or a.mpii_rol)
         r.first_choice = sum(1 for a in self.applicants if a.rol and match.get(a.code) == a.rol[0])
+
+
+def seed_demo(url: str, admin: dict, applicants: int, programs: int, seed: int = 1) -> str:
+    """`make run DEMO=large`: plays a season on the stack just started, then returns what the banner
+    says of it: the figures and a few of its logins of each role."""
+    sim = Simulation(url, admin["email"], admin["password"], applicants=applicants, programs=programs, seed=seed)
+    report = sim.run()
+    logins = [(f"Program {p.code}" + (" (COTH)" if p.coth else ""), p.email, p.password) for p in sim.programs[:3]]
+    logins += [(f"College {c}", e, pw) for c, (e, pw, _) in list(sim.colleges.items())[:1]]
+    logins += [(f"Applicant {a.code}", a.email, a.password) for a in sim.applicants[:3]]
+    width = max(len(label) for label, _, _ in logins)
+    lines = "\n".join(f"  {label:<{width}}  {email} / {password}" for label, email, password in logins)
+    return (f"\nSeason {report.season} played to Match Day by caspr-season ({applicants} applicants, {programs} "
+            f"programs, {report.seconds:.0f} s): fill rate {report.fill_rate:.1%}, match rate "
+            f"{report.match_rate:.1%}, {report.emails} emails. A few of its logins:\n{lines}\n")
 
 
 def run_in_process(**kw) -> tuple[Report, object]:
