@@ -123,3 +123,17 @@ def test_the_demo_programs_desk_lists_the_seeded_applications_and_its_schedule(d
             assert tab.page.locator(f"text={last}").count() >= 1, last
     finally:
         tab.close()
+
+    # R7 through the stack's own wiring (registration's event -> bus rule -> applications' queue):
+    # a new name after delivery reaches the row in every program she was delivered to
+    r = mine.patch(f"{url}/registration/applicants/{applicant_id}", json={"last_name": "King"}, timeout=30)
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        names = {x["applicant_id"]: x["last_name"] for x in p.get(
+            f"{url}/applications/programs/101/applications", params={"season": "2024"},
+            timeout=30).json()["applications"]}
+        if names[applicant_id] == "King":
+            break
+        time.sleep(0.5)
+    assert names[applicant_id] == "King", names
