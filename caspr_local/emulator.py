@@ -382,9 +382,16 @@ def fast_responses(services: tuple[str, ...] = ("dynamodb", "dynamodbstreams")) 
             members, index = plan_of(self, shape)
             out = {}
             # only the members one of the value's keys can fill, in the shape's order (moto's)
-            for position in sorted({p for k in value for p in index.get(k, ())}):
+            positions = [p for k in value for p in index.get(k, ())]
+            if len(positions) > 1:
+                positions = sorted(set(positions))
+            for position in positions:
                 member_key, member, aliases, output = members[position]
-                member_value = next((value[k] for k in aliases if k in value), None)
+                member_value = None
+                for k in aliases:
+                    if k in value:
+                        member_value = value[k]
+                        break
                 if member_value is not None:
                     serialized = walk(self, member_value, member)
                     if serialized is not absent:
@@ -443,38 +450,49 @@ def fast_responses(services: tuple[str, ...] = ("dynamodb", "dynamodbstreams")) 
 
 
 def fast_conditions() -> None:
-    """moto parses a ConditionExpression (lexing, paths, functions, precedence) on every
-    conditional write, ~1 ms each, and a booking's transaction has a dozen; the outbox relay
-    marks each item delivered under the same `attribute_exists` every time. The parsed tree
-    (moto's Op objects, which evaluation never changes) is kept per (expression, names,
-    values): the same inputs give the same tree; any other input is parsed as before, and an
-    expression moto refuses is refused again each time (failures are not kept)."""
+    """moto parses a ConditionExpression (lexing, paths, functions, precedence) twice per
+    conditional write (once to check the names and values used, once to evaluate), ~1 ms
+    each, and a booking's transaction has a dozen; the outbox relay marks each item delivered
+    under the same `attribute_exists` every time. Here a parse is kept per (expression,
+    names, values) with what it found (the names and values used): the same inputs give the
+    same tree (moto's Op objects, which evaluation never changes) and the same findings; any
+    other input is parsed as before, and an expression moto refuses is refused again each
+    time (failures are not kept)."""
     import copy
 
-    from moto.dynamodb import comparisons, models
-    from moto.dynamodb.models import table
+    from moto.dynamodb import comparisons, models, responses
 
-    if getattr(comparisons.get_filter_expression, "caspr_fast", False):
+    if getattr(comparisons.create_condition_expression_parser, "caspr_fast", False):
         return
-    parse = comparisons.get_filter_expression
+    moto_parser = comparisons.ConditionExpressionParser
     parsed: dict = {}
 
-    def get_filter_expression(expr, names, values):
-        if not expr:
-            return parse(expr, names, values)
-        key = (expr, repr(sorted(names.items())) if names else "", repr(sorted(values.items())) if values else "")
-        op = parsed.get(key)
-        if op is None:
-            op = parse(expr, names, copy.deepcopy(values))  # its own values: the request's may change later
-            if len(parsed) >= 4096:
-                parsed.clear()
-            parsed[key] = op
-        return op
+    class KeptParser(moto_parser):
+        def parse(self):
+            expr, names, values = (self.condition_expression, self.expression_attribute_names,
+                                   self.expression_attribute_values)
+            if not expr:
+                return super().parse()
+            key = (expr, repr(sorted(names.items())) if names else "", repr(sorted(values.items())) if values else "")
+            kept = parsed.get(key)
+            if kept is None:
+                self.expression_attribute_values = copy.deepcopy(values)  # the tree's own: a request's may change
+                op = super().parse()
+                if len(parsed) >= 4096:
+                    parsed.clear()
+                kept = parsed[key] = (op, list(self.expr_attr_names_found), list(self.expr_attr_values_found))
+            else:
+                self.expr_attr_names_found.extend(kept[1])
+                self.expr_attr_values_found.extend(kept[2])
+            return kept[0]
 
-    get_filter_expression.caspr_fast = True
-    get_filter_expression.moto_get_filter_expression = parse  # for the tests comparing both
-    for module in (comparisons, models, table):
-        module.get_filter_expression = get_filter_expression
+    def create_condition_expression_parser(expr, names, values):
+        return KeptParser(expr, names, values)
+
+    create_condition_expression_parser.caspr_fast = True
+    create_condition_expression_parser.moto_create = comparisons.create_condition_expression_parser  # for tests
+    for module in (comparisons, models, responses):
+        module.create_condition_expression_parser = create_condition_expression_parser
 
 
 def fast_dispatch() -> None:

@@ -421,6 +421,8 @@ def _conditional_writes(ddb, table: str) -> list:
     for cap in (2, 2, 2, 5, 1):
         attempt(Key=key, UpdateExpression="SET booked = booked + :one", ConditionExpression="booked < :cap",
                 ExpressionAttributeValues={":one": {"N": "1"}, ":cap": {"N": str(cap)}})
+    attempt(Key=key, UpdateExpression="SET seen = :t", ConditionExpression="attribute_exists(booked)",
+            ExpressionAttributeValues={":t": {"BOOL": False}, ":unused": {"N": "1"}})  # moto: ValidationException
     for name in ("booked", "tags", "missing"):
         attempt(Key=key, UpdateExpression="SET seen = :t", ConditionExpression="attribute_exists(#a)",
                 ExpressionAttributeNames={"#a": name}, ExpressionAttributeValues={":t": {"BOOL": True}})
@@ -437,10 +439,9 @@ def _conditional_writes(ddb, table: str) -> list:
 
 def test_condition_expressions_decide_as_moto_does(emulator, monkeypatch):
     """caspr_local.emulator.fast_conditions: a parsed ConditionExpression is kept per
-    (expression, names, values); every decision is moto's, also for the same text with
-    other values or names."""
-    from moto.dynamodb import comparisons, models
-    from moto.dynamodb.models import table as ddb_table
+    (expression, names, values) with the names and values it uses; every decision is moto's,
+    also for the same text with other values or names, and an unused value is still refused."""
+    from moto.dynamodb import comparisons, models, responses
 
     ddb = client(emulator)
     table = f"emulator-conditions-{uuid.uuid4().hex[:8]}"
@@ -448,13 +449,14 @@ def test_condition_expressions_decide_as_moto_does(emulator, monkeypatch):
                      KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
     fast = [_conditional_writes(ddb, table) for _ in range(2)]  # the second pass from the kept trees
-    assert comparisons.get_filter_expression.caspr_fast
-    moto_parse = comparisons.get_filter_expression.moto_get_filter_expression
-    for module in (comparisons, models, ddb_table):
-        monkeypatch.setattr(module, "get_filter_expression", moto_parse)
+    assert comparisons.create_condition_expression_parser.caspr_fast
+    moto_create = comparisons.create_condition_expression_parser.moto_create
+    for module in (comparisons, models, responses):
+        monkeypatch.setattr(module, "create_condition_expression_parser", moto_create)
     assert fast[0] == fast[1] == _conditional_writes(ddb, table)
     decided = fast[0]
     assert [d if isinstance(d, str) else d["booked"]["N"] for d in decided[:5]] == [
         "1", "2", "ConditionalCheckFailedException", "3", "ConditionalCheckFailedException"]
-    assert decided[7] == "ConditionalCheckFailedException" and decided[-1]["booked"] == {"N": "0"}
+    assert decided[5] == "ValidationException" and decided[8] == "ConditionalCheckFailedException"
+    assert decided[-1]["booked"] == {"N": "0"}
     ddb.delete_table(TableName=table)
