@@ -83,9 +83,9 @@ export function rankEditor(initial, { editable, onChange, noun = "entry" }) {
   const live = h("div", { class: "sr-only", "aria-live": "assertive", "data-testid": "rol-announce" });
   const list = h("ol", { class: "rol-list", "data-testid": "rol-list" });
   const empty = h("p", { class: "muted", "data-testid": "rol-empty" }, `No ${noun} on the list yet.`);
-  const el = h("div", { class: "rol-editor" },
-    h("p", { class: "muted", "data-testid": "rol-howto" }, "Drag a row to move it, or focus a row and press " +
-      "Alt+Arrow Up / Alt+Arrow Down (or its ▲ ▼ buttons)."), list, empty, live);
+  const howto = h("p", { class: "muted", "data-testid": "rol-howto" }, "Drag a row to move it, or focus a row and " +
+    "press Alt+Arrow Up / Alt+Arrow Down (or its ▲ ▼ buttons).");
+  const el = h("div", { class: "rol-editor" }, howto, list, empty, live);
 
   function announce(text) { live.textContent = text; }
   function changed() { render(); if (onChange) onChange(); }
@@ -107,6 +107,7 @@ export function rankEditor(initial, { editable, onChange, noun = "entry" }) {
 
   function render() {
     empty.classList.toggle("hidden", items.length > 0);
+    howto.classList.toggle("hidden", !canEdit);
     list.replaceChildren(...items.map((it, i) => {
       const li = h("li", { class: `rol-row${it.withdrawn ? " withdrawn" : ""}`, "data-testid": "rol-row",
         "data-key": it.key, tabindex: 0, draggable: canEdit ? "true" : "false",
@@ -166,17 +167,18 @@ export function rankEditor(initial, { editable, onChange, noun = "entry" }) {
 }
 
 /** Certified or not, when it locks, what any edit does: the head of a list's card. */
-export function statusLine(rol, tz, extra) {
+export function statusLine(rol, tz, locked) {
   return h("div", { class: "rol-status", "data-testid": "rol-status" },
     rol.certified
       ? h("span", { class: "badge yes", "data-testid": "certified-badge" }, "Certified: this list counts")
       : h("span", { class: "badge", "data-testid": "uncertified-badge" },
         rol.version ? "Not certified: this list does not count until you certify it" : "Not saved yet"),
     " ",
-    h("span", { "data-testid": "rol-locks" }, rol.locks_at ? `Locks ${when(rol.locks_at, tz)}` : "Lock date not set yet"),
+    h("span", { "data-testid": "rol-locks" }, rol.locks_at ? `${locked ? "Locked" : "Locks"} ${when(rol.locks_at, tz)}`
+      : "Lock date not set yet"),
     h("span", { class: "muted" }, ` (dates in ${tz}).`),
-    h("p", { class: "muted" }, "Only a certified list counts (M1). Any change you save uncertifies the list: " +
-      "certify it again after your last change."), extra || null);
+    locked ? null : h("p", { class: "muted" }, "Only a certified list counts (M1). Any change you save uncertifies " +
+      "the list: certify it again after your last change."));
 }
 
 /**
@@ -235,7 +237,7 @@ export async function listCard({ title, tz, load, save, certify, toItems, toEntr
   certifyBtn.addEventListener("click", () => act(() => certify(rol.version), () =>
     notice("ok", "Certified.", `This list counts in the run as it is now (version ${rol.version}). ` +
       "Any later change uncertifies it.")));
-  let status = statusLine(rol, tz);
+  let status = statusLine(rol, tz, state === "locked");
   body.replaceChildren(...[status,
     editable ? null : notice("warn", state === "locked" ? "Locked." : "Not open.", why),
     editable && extraControls ? extraControls(editor) : null,

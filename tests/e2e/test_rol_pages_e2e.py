@@ -140,6 +140,8 @@ def test_pages_applicant_ranks_reorders_saves_certifies_edit_uncertifies_and_the
     assert card.locator("[data-testid=rol-save]").count() == 0 and card.locator("[data-testid=move-up]").count() == 0
     assert card.locator("[data-testid=track-search]").count() == 0
     assert card.locator("[data-testid=rol-row][draggable=true]").count() == 0
+    assert card.locator("[data-testid=rol-howto]").is_hidden()
+    assert card.locator("[data-testid=rol-locks]").inner_text().startswith("Locked ")
     assert order(page) == [t2, t3, t1]
     r = me.put(f"{base}/applicants/me/rol", json={"tracks": [t1]}, timeout=30)
     assert r.status_code == 422 and r.json()["rule"] == "M1" and "locked" in r.json()["detail"], r.text
