@@ -4,7 +4,8 @@ release their scores, build applications (documents, three letters through the w
 links, the college's record) and designate programs; programs invite and applicants book; both
 sides certify rank order lists drawn from seeded preferences; the Match, MPII and Match Day run
 on the local clock (`/_local/clock`), which is moved phase by phase, the stack settling
-(`/_local/settle`) between phases. Nothing is written around the API.
+(`/_local/settle`) before a phase that needs the events of the previous ones (each clock move
+settles too). Nothing is written around the API.
 
 Preferences (all from `--seed`): each program has a desirability, each applicant a quality; an
 applicant's utility for a program is its desirability plus noise, a program's score of an
@@ -437,7 +438,8 @@ class Simulation:
         advance()
         if out.get("unmatched"):
             raise SimulationError(f"the NBPME upload left rows unmatched: {out['unmatched'][:3]}")
-        self.settle()
+        # no settle here: the passes reach applications (A3) while the applications are built; the
+        # applications phase settles before anyone designates
 
     def phase_applications(self) -> None:
         h = self.http
@@ -489,7 +491,6 @@ class Simulation:
             h.request("POST", f"/applications/letters/{letter_id}/completion", params=q)
 
         self.each(f"{len(jobs)} letters: writers accept and upload (A1)", jobs, answer)
-        self.settle()
 
     def phase_designations(self) -> None:
         h = self.http
@@ -551,7 +552,6 @@ class Simulation:
                       headers={"Idempotency-Key": f"season-{inv}"})
 
         self.each(f"{len(invites)} bookings (I4)", invites, book)
-        self.settle()
 
     def phase_rank_lists(self) -> None:
         h = self.http
@@ -582,7 +582,6 @@ class Simulation:
                       params={"version": r.json()["version"]})
 
         self.each(f"{len(track_jobs)} tracks' lists, certified (M1)", track_jobs, track_list)
-        self.settle()
 
     def phase_match(self) -> None:
         self.at("rol_deadline")
