@@ -73,6 +73,13 @@ function stepStatus(id, s) {
     if (!invited) return [false, "No invitation yet."];
     return [booked > 0, `${invited} invitation(s), ${booked} interview(s) booked.`];
   }
+  if (id === "rol") {
+    const r = s.rol;
+    if (!r || !r.version) return [false, "No rank order list saved yet."];
+    const n = (r.tracks || []).length;
+    return r.certified ? [true, `Certified, ${n} track(s) ranked.`]
+      : [false, `Saved with ${n} track(s), not certified: it does not count until you certify it.`];
+  }
   return [false, ""];
 }
 
@@ -102,14 +109,15 @@ async function seasonCard(season, reg) {
   const tz = (reg && reg.timezone) || DEFAULT_TZ;
   const id = reg && reg.applicant_id;
   const paid = reg && reg.status === "registered";
-  const [seasonData, release, application, interviews, now] = await Promise.all([
+  const [seasonData, release, application, interviews, rol, now] = await Promise.all([
     quietly(api("GET", `/registration/seasons/${encodeURIComponent(season)}`)),
     paid ? quietly(api("GET", `/scores/applicants/${encodeURIComponent(id)}/release`)) : null,
     paid ? quietly(api("GET", `/applications/applicants/${encodeURIComponent(id)}`)) : null,
     paid ? quietly(api("GET", `/interviews/applicants/${encodeURIComponent(id)}/invitations`)) : null,
+    paid ? quietly(api("GET", `/match/seasons/${encodeURIComponent(season)}/applicants/me/rol`)) : null,
     serverNow(),
   ]);
-  const s = { reg, tz, calendar: seasonData && seasonData.calendar, release, application, interviews };
+  const s = { reg, tz, calendar: seasonData && seasonData.calendar, release, application, interviews, rol };
   const card = h("section", { class: "card", "data-testid": "season-home", "data-season": season },
     h("h2", {}, `Season ${season}`),
     h("p", { class: "muted", "data-testid": "home-timezone" }, `Dates in your time zone, ${tz}` +

@@ -131,9 +131,17 @@ def test_pages_applicant_ranks_reorders_saves_certifies_edit_uncertifies_and_the
     assert [t["track_code"] for t in rol["tracks"]] == [t2, t3, t1]
     assert rol["certified"] is False and rol["counts"] is False and rol["version"] == 2
 
+    # the applicant's home says so too, and links its rank order list step here
+    page = tab.goto("/#/home")
+    step = page.locator("[data-testid=season-home] [data-step=rol]")
+    shown(page, step.locator("[data-testid=step-status]"))
+    assert step.locator("[data-testid=step-status]").inner_text() == (
+        "Saved with 3 track(s), not certified: it does not count until you certify it.")
+    assert step.locator("[data-testid=step-link]").get_attribute("href") == "#/rank-list"
+
     # past rol_deadline: read-only, in plain words; the API refuses
     stack.at(cal, "rol_deadline")
-    page.reload()
+    page = tab.goto("/#/rank-list")
     card = page.locator("[data-testid=rol-card][data-state=locked]")
     shown(page, card)
     assert "can no longer be changed" in card.inner_text() and "not certified" in card.inner_text()
