@@ -190,7 +190,7 @@ class Progress:
                 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
                 from rich.progress import Progress as RichProgress
 
-                self._rich = RichProgress(TextColumn("{task.description:<44}"), BarColumn(), MofNCompleteColumn(),
+                self._rich = RichProgress(TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(),
                                           TimeElapsedColumn(), console=Console(stderr=True), transient=False)
                 self._rich.start()
             except ImportError:
@@ -461,7 +461,7 @@ class Simulation:
                             "class_size": (self.n + len(COLLEGES) - 1) // len(COLLEGES)})
             h.request("POST", f"{base}/submission", token=a.token)
 
-        self.each(f"{self.n} applications (2 PDFs, 3 letter requests, college record, submission)",
+        self.each(f"{self.n} applications: PDFs, letters, record",
                   self.applicants, build)
         self.settle()
 
@@ -490,7 +490,7 @@ class Simulation:
             h.upload(form)
             h.request("POST", f"/applications/letters/{letter_id}/completion", params=q)
 
-        self.each(f"{len(jobs)} letters: writers accept and upload (A1)", jobs, answer)
+        self.each(f"{len(jobs)} letters uploaded by writers (A1)", jobs, answer)
 
     def phase_designations(self) -> None:
         h = self.http
@@ -532,7 +532,7 @@ class Simulation:
                 "capacity": max(1, len(p.interviewed)), "place": "virtual", "location": "video call",
                 "timezone": "America/Chicago"}).json()["event_id"]
 
-        self.each(f"{len(coth)} COTH programs: an interview type and event (I1)", list(enumerate(coth)), schedule)
+        self.each(f"{len(coth)} interview types and events (I1)", list(enumerate(coth)), schedule)
         invites = [(p, i) for p in coth for i in p.interviewed]
 
         def invite(job) -> None:
@@ -585,11 +585,11 @@ class Simulation:
 
     def phase_match(self) -> None:
         self.at("rol_deadline")
-        advance = self.progress.step("the Match: lock, snapshot, run, verify, store (M4)", 1)
+        advance = self.progress.step("the Match run, stored (M4)", 1)
         self.wait_for(lambda: self.run_step("await:match_status_day") == "waiting", "the Match run to be stored")
         advance()
         self.at("match_status_day")
-        advance = self.progress.step("Match Status Day (M5), MPII opens (M7)", 1)
+        advance = self.progress.step("Match Status Day (M5); MPII opens", 1)
         self.wait_for(lambda: self.run_step("await:mpii_rol_deadline") == "waiting", "MPII to open")
         advance()
 
@@ -651,7 +651,7 @@ class Simulation:
 
     def phase_match_day(self) -> None:
         self.at("match_day")
-        advance = self.progress.step("Match Day: results released (M5)", 1)
+        advance = self.progress.step("Match Day: results (M5)", 1)
         self.wait_for(lambda: self.run_step("") == "SUCCEEDED", "the run to succeed")
         advance()
         results = self.http.request("GET", f"/match/seasons/{self.season}/results", token=self.admin).json()
