@@ -460,3 +460,53 @@ def test_condition_expressions_decide_as_moto_does(emulator, monkeypatch):
     assert decided[5] == "ValidationException" and decided[8] == "ConditionalCheckFailedException"
     assert decided[-1]["booked"] == {"N": "0"}
     ddb.delete_table(TableName=table)
+
+
+def _updates(ddb, table: str) -> list:
+    """UpdateExpressions of every kind moto validates, the refused ones included."""
+    key = {"pk": {"S": "u"}}
+    ddb.put_item(TableName=table, Item=key | {"n": {"N": "1"}, "l": {"L": [{"S": "a"}]}, "ss": {"SS": ["x", "y"]},
+                                              "m": {"M": {"deep": {"N": "2"}}}})
+    cases = [
+        ("SET n = n + :one, l = list_append(l, :more), fresh = if_not_exists(fresh, :zero)",
+         {":one": {"N": "1"}, ":more": {"L": [{"S": "b"}]}, ":zero": {"N": "0"}}, None),
+        ("SET m.deep = m.deep - :one, #odd = :s REMOVE l[0]", {":one": {"N": "1"}, ":s": {"S": "v"}},
+         {"#odd": "name with space"}),
+        ("ADD n :five, ss :more", {":five": {"N": "5"}, ":more": {"SS": ["z"]}}, None),
+        ("DELETE ss :x", {":x": {"SS": ["x"]}}, None),
+        ("SET m.absent.deeper = :one", {":one": {"N": "1"}}, None),  # path does not exist
+        ("SET n = n + :s", {":s": {"S": "text"}}, None),  # type mismatch
+        ("SET pk = :s", {":s": {"S": "other"}}, None),  # a key attribute
+        ("SET n = :one, n = :one", {":one": {"N": "1"}}, None),  # two actions on one path
+        ("SET m = :one REMOVE m.deep", {":one": {"N": "1"}}, None),  # overlapping paths
+    ]
+    outcomes = []
+    for expression, values, names in cases:
+        try:
+            outcomes.append(ddb.update_item(TableName=table, Key=key, UpdateExpression=expression,
+                                            ExpressionAttributeValues=values, ReturnValues="ALL_NEW",
+                                            **({"ExpressionAttributeNames": names} if names else {}))["Attributes"])
+        except ClientError as exc:
+            outcomes.append((exc.response["Error"]["Code"], exc.response["Error"]["Message"]))
+    return outcomes
+
+
+def test_update_expressions_validated_as_moto_does(emulator, monkeypatch):
+    """caspr_local.emulator.fast_update_validation: the same items and the same refusals as
+    moto's own tree walk."""
+    from moto.dynamodb.parsing import ast_nodes
+
+    ddb = client(emulator)
+    table = f"emulator-updates-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    fast = _updates(ddb, table)
+    traverse = ast_nodes.DepthFirstTraverser.traverse_node_recursively
+    assert traverse.caspr_fast
+    monkeypatch.setattr(ast_nodes.DepthFirstTraverser, "traverse_node_recursively", traverse.moto_traverse)
+    assert fast == _updates(ddb, table)
+    assert fast[0]["n"] == {"N": "2"} and fast[0]["l"]["L"] == [{"S": "a"}, {"S": "b"}] and fast[2]["n"] == {"N": "7"}
+    assert fast[1]["m"]["M"]["deep"] == {"N": "1"} and sorted(fast[3]["ss"]["SS"]) == ["y", "z"]
+    assert all(isinstance(o, tuple) and o[0] == "ValidationException" for o in fast[4:])
+    ddb.delete_table(TableName=table)
