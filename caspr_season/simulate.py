@@ -247,6 +247,7 @@ class Simulation:
         self.colleges: dict[str, tuple[str, str, str]] = {}  # college -> (email, password, token)
         self.cal: dict[str, str] = {}
         self.waited = 0.0  # seconds of the current phase spent moving the clock and settling
+        self.on_phase: Callable[[str, float, int, float], None] | None = None  # called as each phase ends
 
     # ------------------------------------------------------------------ plumbing
     def each(self, what: str, items: list, fn: Callable) -> list:
@@ -330,6 +331,8 @@ class Simulation:
                 self.progress.note(f"[{name}]")
                 fn()
                 self.report.phases.append((name, time.perf_counter() - t0, self.http.count - r0, self.waited))
+                if self.on_phase:
+                    self.on_phase(*self.report.phases[-1])
             self.report.emails = len(self.outbox()) - emails_before
         finally:
             self.progress.stop()
