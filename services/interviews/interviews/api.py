@@ -194,9 +194,8 @@ def delete_attachment(code: str, event_id: str, principal):
              "the applicant's sign-in or the booking link's ?token=", body=BookingIn, query=TokenQuery,
              response=BookingOut, status=201, roles=PUBLIC, errors=(401, 403, 404, 409, 422))
 def post_booking(invitation_id: str, body: BookingIn, query: TokenQuery, principal, idempotency_key):
-    b = handlers.book(svc(), principal, invitation_id, body.type_id, body.event_id, token=query.token,
-                      idempotency_key=idempotency_key)
-    return booking_out(b, *_zones(b))
+    return booking_out(*handlers.book_zoned(svc(), principal, invitation_id, body.type_id, body.event_id,
+                                            token=query.token, idempotency_key=idempotency_key))
 
 
 @bp.endpoint("/bookings/{booking_id}", "PUT", summary="Rebook into another event of the same type, until the "

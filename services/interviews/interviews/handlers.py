@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from aws_lambda_powertools import Logger
 
@@ -284,8 +285,22 @@ def _check_open(e: InterviewEvent | None, event_id: str, type_id: str, program_c
     return e
 
 
+class Booked(NamedTuple):
+    """A booking made, with the time zones its answer shows (the applicant's and the event's, as
+    read for the booking: no second read)."""
+    booking: Booking
+    applicant_timezone: str | None
+    event_timezone: str | None
+
+
 def book(svc: Interviews, principal: Principal | None, invitation_id: str, type_id: str, event_id: str,
          token: str | None = None, idempotency_key: str | None = None) -> Booking:
+    return book_zoned(svc, principal, invitation_id, type_id, event_id, token, idempotency_key).booking
+
+
+def book_zoned(svc: Interviews, principal: Principal | None, invitation_id: str, type_id: str, event_id: str,
+               token: str | None = None, idempotency_key: str | None = None) -> Booked:
+    """The applicant's booking (I4), with the zones its answer shows."""
     scope = link_scope(svc, token) if token else None  # a bad link says so before anything else
     # the invitation, the applicant the link names and the event: one read (a rush is mostly these)
     inv, a, e = svc.store.booking_reads(invitation_id, scope[0] if scope else None, event_id)
@@ -310,11 +325,11 @@ def force_book(svc: Interviews, principal: Principal, code: str, event_id: str, 
     a = svc.store.applicant(applicant_id)
     if a is None:
         raise NotFound(f"applicant {applicant_id} is not known to the interviews service")
-    return _book(svc, invs[0], a, type_id, svc.store.event(event_id), event_id, forced=True)
+    return _book(svc, invs[0], a, type_id, svc.store.event(event_id), event_id, forced=True).booking
 
 
 def _book(svc: Interviews, inv: Invitation, a: ApplicantInfo, type_id: str, read: InterviewEvent | None,
-          event_id: str, *, forced: bool, idempotency_key: str | None = None) -> Booking:
+          event_id: str, *, forced: bool, idempotency_key: str | None = None) -> Booked:
     """`read`: the event as read (None: there is none)."""
     if type_id not in inv.type_ids:
         raise Conflict(f"the invitation does not name interview type {type_id} (I4: one booking per invited type)",
@@ -334,9 +349,9 @@ def _book(svc: Interviews, inv: Invitation, a: ApplicantInfo, type_id: str, read
         if idempotency_key and exc.extra.get("booking_id") == booking_id:  # a retry of the same request
             done = svc.store.booking(booking_id)
             if done is not None:
-                return done
+                return Booked(done, a.timezone, e.timezone)
         raise
-    return b
+    return Booked(b, a.timezone, e.timezone)
 
 
 def _own_booking(svc: Interviews, principal: Principal | None, booking_id: str, token: str | None) -> Booking:
