@@ -98,6 +98,28 @@ def test_conditional_updates_never_overbook_under_40_threads(emulator, preemptiv
     ddb.delete_table(TableName=table)
 
 
+def hash_table(ddb, prefix: str) -> str:
+    """A new table keyed `pk` (string)."""
+    table = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    return table
+
+
+def indexed_table(ddb, prefix: str) -> str:
+    """A new table keyed `pk`/`sk` with an index `gsi1` on `g`/`gs` (strings)."""
+    table = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "g", "gs")],
+        GlobalSecondaryIndexes=[{"IndexName": "gsi1", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
+                                               {"AttributeName": "gs", "KeyType": "RANGE"}]}])
+    return table
+
+
 def _queries(ddb, table: str) -> list[dict]:
     """A spread of Query shapes: base partition, range conditions, descending, pages, an index,
     a filter; each answer with every page followed."""
@@ -135,14 +157,7 @@ def test_queries_read_one_partition_and_answer_exactly_as_moto_does(emulator, mo
     from moto.dynamodb.models.table import Table
 
     ddb = client(emulator)
-    table = f"emulator-query-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(
-        TableName=table, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "g", "gs")],
-        GlobalSecondaryIndexes=[{"IndexName": "gsi1", "Projection": {"ProjectionType": "ALL"},
-                                 "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
-                                               {"AttributeName": "gs", "KeyType": "RANGE"}]}])
+    table = indexed_table(ddb, "emulator-query")
     for i in range(60):
         item = {"pk": {"S": f"p{i % 5}"}, "sk": {"S": f"s{i:02d}"}, "n": {"N": str(i)}}
         if i % 2:
@@ -270,14 +285,7 @@ def test_dynamodb_answers_serialized_as_moto_does(emulator, monkeypatch):
     from moto.core import serialize
 
     ddb = client(emulator)
-    table = f"emulator-serialize-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(
-        TableName=table, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "g", "gs")],
-        GlobalSecondaryIndexes=[{"IndexName": "gsi1", "Projection": {"ProjectionType": "ALL"},
-                                 "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
-                                               {"AttributeName": "gs", "KeyType": "RANGE"}]}])
+    table = indexed_table(ddb, "emulator-serialize")
     ddb.put_item(TableName=table, Item={
         "pk": {"S": "p1"}, "sk": {"S": "every-type"}, "s": {"S": "ünïcode ✓"}, "empty": {"S": ""},
         "n": {"N": "-12.500"}, "b": {"B": b"\x00\xffbinary"}, "ss": {"SS": ["x", "y"]}, "ns": {"NS": ["1", "2.5"]},
@@ -444,10 +452,7 @@ def test_condition_expressions_decide_as_moto_does(emulator, monkeypatch):
     from moto.dynamodb import comparisons, models, responses
 
     ddb = client(emulator)
-    table = f"emulator-conditions-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    table = hash_table(ddb, "emulator-conditions")
     fast = [_conditional_writes(ddb, table) for _ in range(2)]  # the second pass from the kept trees
     assert comparisons.create_condition_expression_parser.caspr_fast
     moto_create = comparisons.create_condition_expression_parser.moto_create
@@ -497,10 +502,7 @@ def test_update_expressions_validated_as_moto_does(emulator, monkeypatch):
     from moto.dynamodb.parsing import ast_nodes
 
     ddb = client(emulator)
-    table = f"emulator-updates-{uuid.uuid4().hex[:8]}"
-    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    table = hash_table(ddb, "emulator-updates")
     fast = _updates(ddb, table)
     traverse = ast_nodes.DepthFirstTraverser.traverse_node_recursively
     assert traverse.caspr_fast
