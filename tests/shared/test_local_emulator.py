@@ -512,3 +512,15 @@ def test_update_expressions_validated_as_moto_does(emulator, monkeypatch):
     assert fast[1]["m"]["M"]["deep"] == {"N": "1"} and sorted(fast[3]["ss"]["SS"]) == ["y", "z"]
     assert all(isinstance(o, tuple) and o[0] == "ValidationException" for o in fast[4:])
     ddb.delete_table(TableName=table)
+
+
+def test_user_agent_parts_cleaned_as_botocore_does(emulator):
+    """caspr_local.emulator.cached_user_agent_parts: the same cleaned parts, remembered."""
+    from botocore import useragent
+
+    clean = useragent.sanitize_user_agent_string_component
+    assert hasattr(clean, "cache_info")
+    for text in ("Botocore", "1.44.5", "md/arch#x86_64", "a b/c#d", "ünï", ""):
+        for allow_hash in (True, False):
+            assert clean(text, allow_hash) == clean.__wrapped__(text, allow_hash)
+    assert clean("a b#c", False) == "a-b-c" and clean("a b#c", True) == "a-b#c"
