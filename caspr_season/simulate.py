@@ -516,7 +516,8 @@ class Simulation:
     def phase_interviews(self) -> None:
         h = self.http
         self.at("invitations_open")
-        first = parse_instant(self.cal["non_crip_interviews_from"]) + timedelta(days=1)
+        # whole minutes (I1): the shared clock, and so the season's instants, may stand at any second
+        first = (parse_instant(self.cal["non_crip_interviews_from"]) + timedelta(days=1)).replace(second=0, microsecond=0)
         coth = [p for p in self.programs if p.coth]
         for p in self.programs:  # a program's score of each of its applicants
             score = {i: self.applicants[i].quality + self.rng.gauss(0, 0.5) for i in p.applicants}
