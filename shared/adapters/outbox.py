@@ -18,6 +18,7 @@ booking rush) never throttles one index partition.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import zlib
@@ -92,6 +93,15 @@ class _Op:
     refusal: Refusal
 
 
+@functools.cache
+def shared_connection(region: str) -> Connection:
+    """The process's PynamoDB connection for transactions without one of their own: its botocore
+    client is made once and shared by every thread (botocore clients are thread-safe). A new
+    Connection per commit made a new session and client each time (the endpoint and service
+    models loaded again: a quarter of the local stack's CPU in a season played by the simulator)."""
+    return Connection(region=region)
+
+
 @dataclass
 class Transaction:
     """One TransactWriteItems: the writes of a use case and its outbox items.
@@ -155,7 +165,7 @@ class Transaction:
         ordered = ([o for o in ops if o.kind == "check"] + [o for o in ops if o.kind == "delete"]
                    + [o for o in ops if o.kind == "put"] + [o for o in ops if o.kind == "update"])  # PynamoDB's order
         try:
-            with TransactWrite(connection=self.connection or Connection(region=table_meta(self.service).region)) as t:
+            with TransactWrite(connection=self.connection or shared_connection(table_meta(self.service).region)) as t:
                 for o in ops:
                     if o.kind == "check":
                         t.condition_check(*o.args, **o.kwargs)
