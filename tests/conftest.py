@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 
@@ -24,6 +25,8 @@ os.environ.setdefault("CASPR_STAGE", "local")
 os.environ.setdefault("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
 
 
+_MOTO_LOCK = threading.RLock()
+
 @pytest.fixture
 def aws(monkeypatch):
     """In-process AWS (moto) with the shared stack's tables, queues, bus and rules."""
@@ -33,6 +36,18 @@ def aws(monkeypatch):
     from caspr_local.emulator import patch_moto
 
     patch_moto()  # as on the local stack: stream records only for committed outbox items
+    # each request atomic, as on DynamoDB and on the local stack (one lock around its emulator):
+    # moto alone is not thread-safe (a Query iterating a table while another thread's write adds
+    # an item raised "dictionary changed size during iteration" in a race test)
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    real_process = BotocoreStubber.process_request
+
+    def atomic(self, request):
+        with _MOTO_LOCK:
+            return real_process(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", atomic)
     with mock_aws():
         import boto3
 
