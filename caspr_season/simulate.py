@@ -478,7 +478,9 @@ class Simulation:
             for token in LETTER_LINK.findall(msg["body"]):
                 for to in msg["to"]:
                     tokens[to.lower()] = token
-        jobs = [(a, i) for a in self.applicants for i in range(3)]
+        # each writer's letter is part of the applicant's application item: the three writers of one
+        # applicant answering at the same instant would only retry on each other's versions
+        jobs = [(a, i) for i in range(3) for a in self.applicants]
         missing = [self.writer(a, i) for a, i in jobs if self.writer(a, i) not in tokens]
         if missing:
             raise SimulationError(f"no letter request email for {len(missing)} writers, e.g. {missing[0]}")

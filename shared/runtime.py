@@ -43,13 +43,23 @@ class Platform:
 
         return Outbox(service, self.publisher, self.mailer, self.clock.now)
 
+    @cached_property
+    def dynamodb_client(self):
+        """One boto3 DynamoDB client for the process (clients are thread-safe; making one loads the
+        service model and the endpoint rules again, ~50-100 ms of CPU)."""
+        import boto3
+
+        return boto3.session.Session().client("dynamodb")
+
     def idempotency_store(self, service: str):
-        """powertools idempotency records live in the service's own table."""
+        """powertools idempotency records live in the service's own table. A new layer per use (powertools
+        configures a layer with the name of the function it guards, so two functions must not share one
+        at once), all on the platform's one client."""
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
         return DynamoDBPersistenceLayer(
             table_name=self.settings.table_name(service), key_attr="pk", sort_key_attr="sk",
-            static_pk_value=f"idempotency#{service}",
+            static_pk_value=f"idempotency#{service}", boto3_client=self.dynamodb_client,
         )
 
 

@@ -524,3 +524,32 @@ def test_user_agent_parts_cleaned_as_botocore_does(emulator):
         for allow_hash in (True, False):
             assert clean(text, allow_hash) == clean.__wrapped__(text, allow_hash)
     assert clean("a b#c", False) == "a-b-c" and clean("a b#c", True) == "a-b#c"
+
+
+def test_new_botocore_sessions_share_the_parsed_models(emulator):
+    """caspr_local.emulator.shared_botocore_loader: a session made later (PynamoDB makes one per
+    thread) reads no service model file again, and its client works as before."""
+    import botocore.loaders
+    import botocore.session
+
+    first = botocore.session.get_session()
+    first.create_client("dynamodb", region_name="us-east-1", endpoint_url=emulator.endpoint_url,
+                        aws_access_key_id="local", aws_secret_access_key="local")
+    reads: list[str] = []
+    original = botocore.loaders.JSONFileLoader.load_file
+
+    def counting(self, file_path):
+        reads.append(file_path)
+        return original(self, file_path)
+
+    botocore.loaders.JSONFileLoader.load_file = counting
+    try:
+        second = botocore.session.get_session()
+        ddb = second.create_client("dynamodb", region_name="us-east-1", endpoint_url=emulator.endpoint_url,
+                                   aws_access_key_id="local", aws_secret_access_key="local")
+        names = ddb.list_tables()["TableNames"]
+    finally:
+        botocore.loaders.JSONFileLoader.load_file = original
+    assert second.get_component("data_loader") is first.get_component("data_loader")
+    assert reads == []
+    assert isinstance(names, list)
