@@ -5,15 +5,24 @@ from __future__ import annotations
 import json
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from shared.contracts import Contract
 from shared.errors import TemporarilyUnavailable
 
+PUT_EVENTS_MAX_ENTRIES = 10  # EventBridge's limit for one PutEvents
+
 
 class EventPublisher(ABC):
     @abstractmethod
     def publish(self, *events: Contract) -> None: ...
+
+    def publish_batch(self, events: Sequence[Contract]) -> list[str | None]:
+        """Publishes `events` as few calls as the bus allows and says, per event, whether the
+        bus took it: None (taken) or why not. Never raises for a refusal: the caller (the
+        outbox relay) retries what was refused. This default publishes one at a time."""
+        return publish_one_by_one(self, events)
 
 
 class EventBridgePublisher(EventPublisher):
@@ -23,21 +32,47 @@ class EventBridgePublisher(EventPublisher):
         self.bus_name = bus_name
         self._client = client or boto3.client("events")
 
+    def _entry(self, e: Contract) -> dict:
+        return {"EventBusName": self.bus_name, "Source": e.source, "DetailType": e.detail_type,
+                "Detail": e.model_dump_json()}
+
     def publish(self, *events: Contract) -> None:
-        for start in range(0, len(events), 10):  # PutEvents takes at most 10 entries
-            chunk = events[start : start + 10]
-            entries = [
-                {
-                    "EventBusName": self.bus_name,
-                    "Source": e.source,
-                    "DetailType": e.detail_type,
-                    "Detail": e.model_dump_json(),
-                }
-                for e in chunk
-            ]
-            response = self._client.put_events(Entries=entries)
+        for start in range(0, len(events), PUT_EVENTS_MAX_ENTRIES):
+            chunk = events[start : start + PUT_EVENTS_MAX_ENTRIES]
+            response = self._client.put_events(Entries=[self._entry(e) for e in chunk])
             if response.get("FailedEntryCount"):
                 raise TemporarilyUnavailable(f"event bus refused {response['FailedEntryCount']} event(s)")
+
+    def publish_batch(self, events: Sequence[Contract]) -> list[str | None]:
+        """One PutEvents per 10 events. A refused entry (FailedEntryCount: throttled, internal
+        error) is reported with its ErrorCode; a call that fails as a whole (the bus unreachable)
+        reports its events and every later one as not taken (no further call is made)."""
+        results: list[str | None] = []
+        for start in range(0, len(events), PUT_EVENTS_MAX_ENTRIES):
+            chunk = events[start : start + PUT_EVENTS_MAX_ENTRIES]
+            try:
+                response = self._client.put_events(Entries=[self._entry(e) for e in chunk])
+            except Exception as exc:  # noqa: BLE001 - reported per event; the relay logs and retries
+                return results + [type(exc).__name__] * (len(events) - start)
+            answers = response.get("Entries") or []
+            if len(answers) != len(chunk):  # never by the API's contract; then nothing is known taken
+                return results + ["MalformedResponse"] * (len(events) - start)
+            results += [(a.get("ErrorCode") or "Failed") if a.get("ErrorCode") or not a.get("EventId") else None
+                        for a in answers]
+        return results
+
+
+def publish_one_by_one(publisher, events: Sequence[Contract]) -> list[str | None]:
+    """`publish_batch` for any publisher with `publish` alone: one event per call, stopping at the
+    first refusal (the later ones are reported as not taken, never tried)."""
+    results: list[str | None] = []
+    for i, e in enumerate(events):
+        try:
+            publisher.publish(e)
+        except Exception as exc:  # noqa: BLE001 - reported per event; the relay logs and retries
+            return results + [type(exc).__name__] * (len(events) - i)
+        results.append(None)
+    return results
 
 
 class InMemoryPublisher(EventPublisher):
@@ -48,6 +83,13 @@ class InMemoryPublisher(EventPublisher):
 
     def publish(self, *events: Contract) -> None:
         self.events.extend(events)
+
+    def publish_batch(self, events: Sequence[Contract]) -> list[str | None]:
+        try:  # as one PutEvents: all or (a subclass refusing) none
+            self.publish(*events)
+        except Exception as exc:  # noqa: BLE001 - reported per event
+            return [type(exc).__name__] * len(events)
+        return [None] * len(events)
 
     def of(self, kind: type[Contract]) -> list[Contract]:
         return [e for e in self.events if isinstance(e, kind)]

@@ -38,7 +38,7 @@ from shared.adapters.dynamo import BaseItem, Gsi1, table_meta
 from shared.contracts import REGISTRY, Contract
 from shared.email import Email, Mailer
 from shared.errors import Conflict, DomainError, TemporarilyUnavailable
-from shared.events import EventPublisher
+from shared.events import EventPublisher, publish_one_by_one
 from shared.outbox import Announcement, new_event_id
 
 logger = Logger(service="caspr")
@@ -200,28 +200,116 @@ class Outbox:
         self.clock = clock
         self.Item = outbox_item_model(service)
 
-    # ---- one item
-    def _deliver(self, item: Model) -> None:
-        if item.kind == EVENT:
+    # ---- delivery, in rounds
+    def _deliver_round(self, frontier: list[Model],
+                       stop_at_first_failure: bool) -> tuple[list[Model], list[Model], list[Model]]:
+        """Delivers the next item of each of several streams (no two of one stream): their events
+        in as few PutEvents as the bus allows, their emails one SendEmail each after ONE consistent
+        BatchGetItem that skips those already marked delivered (an email is not idempotent at the
+        receiver: never twice when we know it went out). Returns (delivered now, found delivered
+        already, failed)."""
+        delivered: list[Model] = []
+        already: list[Model] = []
+        failed: list[Model] = []
+        events = [i for i in frontier if i.kind == EVENT]
+        emails = [i for i in frontier if i.kind != EVENT]
+        known = []
+        for item in events:
             model = REGISTRY.get(item.detail_type or "")
             if model is None:  # a contract this code no longer knows: keep it, loudly
-                raise TemporarilyUnavailable(f"unknown detail-type {item.detail_type} in the outbox")
-            self.publisher.publish(model.model_validate_json(item.payload))
-        else:
-            # an email is not idempotent at the receiver: never twice when we know it went out
-            current = self.Item.get(item.pk, item.sk, consistent_read=True)
-            if current.delivered_at is not None:
-                return
-            mail = json.loads(item.payload)
-            self.mailer.send(Email(to=mail["to"], subject=mail["subject"], body=mail["body"]))
+                self._failed(item, TemporarilyUnavailable(f"unknown detail-type {item.detail_type} in the outbox"))
+                failed.append(item)
+            else:
+                known.append((item, model.model_validate_json(item.payload)))
+        if known:
+            try:
+                results = publish_batch(self.publisher, [contract for _, contract in known])
+            except Exception as exc:  # noqa: BLE001 - a publisher that raised: nothing known taken
+                results = [type(exc).__name__] * len(known)
+            for (item, _), error in zip(known, results, strict=True):
+                if error is None:
+                    delivered.append(item)
+                else:
+                    self._failed(item, TemporarilyUnavailable(f"the event bus refused the event ({error})"))
+                    failed.append(item)
+        if emails and not (failed and stop_at_first_failure):
+            done = {(c.pk, c.sk) for c in self.Item.batch_get([(i.pk, i.sk) for i in emails], consistent_read=True)
+                    if c.delivered_at is not None}
+            for item in emails:
+                if (item.pk, item.sk) in done:  # sent and marked by an earlier relay or sweep: not again
+                    already.append(item)
+                    continue
+                try:
+                    mail = json.loads(item.payload)
+                    self.mailer.send(Email(to=mail["to"], subject=mail["subject"], body=mail["body"]))
+                except Exception as exc:  # noqa: BLE001 - logged (no message: it may quote an address), retried
+                    self._failed(item, exc)
+                    failed.append(item)
+                    if stop_at_first_failure:
+                        break
+                    continue
+                delivered.append(item)
+        return delivered, already, failed
 
-    def _mark_delivered(self, item: Model) -> None:
-        now = self.clock()
+    def _deliver_in_order(self, items: Sequence[Model], stop_at_first_failure: bool) -> set[tuple[str, str]]:
+        """Delivers `items` (in their stream order) keeping the order of each stream: round after
+        round, the next undelivered item of every stream not stuck; a stream whose item fails is
+        stuck (its later items wait). Each round's delivered items are marked before the next
+        round. `stop_at_first_failure`: no round after one with a failure (the stream relay: its
+        retry starts over from the first undelivered record). Returns the keys delivered."""
+        remaining = list(items)
+        stuck: set[str] = set()
+        delivered_keys: set[tuple[str, str]] = set()
+        while remaining:
+            frontier, seen = [], set()
+            for item in remaining:
+                if item.stream not in seen:
+                    seen.add(item.stream)
+                    if item.stream not in stuck:
+                        frontier.append(item)
+            if not frontier:
+                break
+            delivered, already, failed = self._deliver_round(frontier, stop_at_first_failure)
+            self._mark_delivered(delivered)
+            delivered_keys |= {(i.pk, i.sk) for i in delivered + already}
+            stuck |= {i.stream for i in failed}
+            remaining = [i for i in remaining if (i.pk, i.sk) not in delivered_keys]
+            if failed and stop_at_first_failure:
+                break
+        return delivered_keys
+
+    def _failed(self, item: Model, exc: BaseException) -> None:
+        logger.error("outbox: delivery failed; retried later",
+                     extra={"event_id": item.event_id, "kind": item.kind, **_summary(exc)})
+        self._note_failure(item)
+
+    def _mark_delivered(self, items: Sequence[Model]) -> None:
+        """Marks delivered items: one TransactWriteItems per 100 (each update conditioned on the
+        item still existing, as one by one); when a transaction is cancelled (an item gone, a
+        concurrent sweep marking the same item), one by one."""
+        for start in range(0, len(items), MAX_TRANSACTION_ITEMS):
+            chunk = items[start:start + MAX_TRANSACTION_ITEMS]
+            if len(chunk) > 1:
+                try:
+                    with TransactWrite(connection=shared_connection(self.Item.Meta.region)) as t:
+                        for item in chunk:
+                            t.update(self.Item(pk=item.pk, sk=item.sk), actions=self._delivered_actions(),
+                                     condition=self.Item.pk.exists())
+                    continue
+                except TransactWriteError as exc:
+                    logger.warning("outbox: marking a batch delivered was cancelled; marking one by one",
+                                   extra=_summary(exc))
+            for item in chunk:
+                self._mark_one_delivered(item)
+
+    def _delivered_actions(self) -> list:
+        return [self.Item.delivered_at.set(self.clock()), self.Item.gsi1pk.remove(), self.Item.gsi1sk.remove(),
+                self.Item.expiration.set(int(time.time()) + KEEP_DELIVERED_DAYS * 86400)]
+
+    def _mark_one_delivered(self, item: Model) -> None:
         try:
-            self.Item(pk=item.pk, sk=item.sk).update(actions=[
-                self.Item.delivered_at.set(now), self.Item.gsi1pk.remove(), self.Item.gsi1sk.remove(),
-                self.Item.expiration.set(int(time.time()) + KEEP_DELIVERED_DAYS * 86400)],
-                condition=self.Item.pk.exists())
+            self.Item(pk=item.pk, sk=item.sk).update(actions=self._delivered_actions(),
+                                                     condition=self.Item.pk.exists())
         except UpdateError as exc:
             logger.error("outbox item delivered but not marked; a later sweep delivers it again "
                          "(consumers apply an event id once)", extra={"event_id": item.event_id, **_summary(exc)})
@@ -235,21 +323,17 @@ class Outbox:
 
     # ---- the stream relay
     def relay(self, records: Sequence[dict[str, Any]]) -> dict:
-        """A DynamoDB stream batch (Lambda's event['Records']): every new outbox item, in order.
-        Stops at the first that cannot be delivered and reports it (ReportBatchItemFailures:
-        the stream retries from that record, so the order of one stream is kept)."""
-        for record in records:
-            if not is_outbox_insert(record):
-                continue
-            item = self.Item.from_raw_data(record["dynamodb"]["NewImage"])
-            try:
-                self._deliver(item)
-            except Exception as exc:
-                logger.error("outbox relay: delivery failed; the stream retries",
-                             extra={"event_id": item.event_id, "kind": item.kind, **_summary(exc)})
-                self._note_failure(item)
+        """A DynamoDB stream batch (Lambda's event['Records']): every new outbox item, each stream's
+        in order; events of different streams share PutEvents calls (up to 10 each) and the items
+        delivered together are marked together. Stops after the first failure and reports the first
+        record not delivered (ReportBatchItemFailures: the stream retries from that record, so the
+        order of one stream is kept; what was delivered after it is delivered again, same event id)."""
+        outbox = [(record, self.Item.from_raw_data(record["dynamodb"]["NewImage"]))
+                  for record in records if is_outbox_insert(record)]
+        delivered = self._deliver_in_order([item for _, item in outbox], stop_at_first_failure=True)
+        for record, item in outbox:
+            if (item.pk, item.sk) not in delivered:
                 return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
-            self._mark_delivered(item)
         return {"batchItemFailures": []}
 
     # ---- the sweep
@@ -263,24 +347,17 @@ class Outbox:
         return found[:limit]
 
     def sweep(self, older_than: float | None = None, limit: int = 200) -> int:
-        """Delivers items still pending after `older_than` seconds, oldest first; a stream
-        whose item fails is left for the next sweep (its later items wait: order kept).
-        Returns how many were delivered."""
-        delivered, stuck = 0, set()
-        for item in self.pending(older_than, limit):
-            if item.stream in stuck:
-                continue
-            try:
-                self._deliver(item)
-            except Exception as exc:
-                logger.error("outbox sweep: delivery failed; kept for the next sweep",
-                             extra={"event_id": item.event_id, "kind": item.kind, **_summary(exc)})
-                self._note_failure(item)
-                stuck.add(item.stream)
-                continue
-            self._mark_delivered(item)
-            delivered += 1
-        return delivered
+        """Delivers items still pending after `older_than` seconds, oldest first, each stream's in
+        order; a stream whose item fails is left for the next sweep (its later items wait: order
+        kept), the others go on. Returns how many were delivered."""
+        return len(self._deliver_in_order(self.pending(older_than, limit), stop_at_first_failure=False))
+
+
+def publish_batch(publisher: EventPublisher, events: Sequence[Contract]) -> list[str | None]:
+    """The publisher's own batch publishing, or one at a time for a publisher with `publish`
+    alone (a test's wrapper)."""
+    batch = getattr(publisher, "publish_batch", None)
+    return batch(events) if batch is not None else publish_one_by_one(publisher, events)
 
 
 def _summary(exc: BaseException) -> dict:

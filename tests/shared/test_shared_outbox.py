@@ -115,3 +115,118 @@ def test_transactions_without_a_connection_of_their_own_share_one_botocore_clien
     worker.join()
     assert made == []
     assert Thing.get("thing#1", "thing").version == 3
+
+
+# ----------------------------------------------------------------------------- batching
+def announce(stream: int, *events, emails=()) -> None:
+    t = Transaction("scores", NOW)
+    t.announce(f"thing#{stream}", events, emails)
+    t.commit()
+
+
+class Bus:
+    """The real EventBridgePublisher's client (moto), recording each PutEvents; `refuse` names
+    the event ids the bus refuses (FailedEntryCount) while the other entries of the call go out."""
+
+    def __init__(self, refuse=()):
+        import boto3
+
+        self.real = boto3.client("events")
+        self.refuse = set(refuse)
+        self.calls: list[list[str]] = []  # the event ids of each PutEvents
+        self.taken: list[tuple[str, int]] = []  # (applicant, version) of each entry the bus took
+
+    def put_events(self, Entries):  # noqa: N803 - boto3's parameter name
+        import json
+
+        details = [json.loads(e["Detail"]) for e in Entries]
+        self.calls.append([d["event_id"] for d in details])
+        answers, forwarded = [], []
+        for entry, d in zip(Entries, details, strict=True):
+            if d["event_id"] in self.refuse:
+                answers.append({"ErrorCode": "InternalFailure", "ErrorMessage": "try again"})
+            else:
+                forwarded.append(entry)
+                answers.append(None)
+                self.taken.append((d["applicant_id"], d["version"]))
+        taken = iter(self.real.put_events(Entries=forwarded)["Entries"] if forwarded else [])
+        answers = [a or next(taken) for a in answers]
+        return {"FailedEntryCount": sum(1 for a in answers if "ErrorCode" in a), "Entries": answers}
+
+
+def count_calls(monkeypatch) -> list[str]:
+    """Every AWS operation made from here on (any client: boto3's and PynamoDB's)."""
+    import botocore.client
+
+    made: list[str] = []
+    real = botocore.client.BaseClient._make_api_call
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call",
+                        lambda self, op, params: made.append(op) or real(self, op, params))
+    return made
+
+
+def test_the_relay_publishes_up_to_10_events_per_put_events_and_marks_a_batch_in_one_transaction(aws, monkeypatch):
+    from shared.events import EventBridgePublisher
+
+    for s in range(12):  # 12 streams of 2 events each, committed stream by stream
+        announce(s, withdrawn(100 * s + 1), withdrawn(100 * s + 2))
+    records = stream_records()
+    assert len(records) == 24
+    bus, mailer = Bus(), RecordingMailer()
+    made = count_calls(monkeypatch)
+    outbox = Outbox("scores", EventBridgePublisher("caspr-local-bus", client=bus), mailer)
+    assert outbox.relay(records) == {"batchItemFailures": []}
+    # round 1: the first event of each of the 12 streams (10 + 2), round 2: the second ones
+    assert [len(c) for c in bus.calls] == [10, 2, 10, 2]  # one PutEvents per event would be 24
+    assert sorted(bus.taken) == sorted((f"a{100 * s + k}", 100 * s + k) for s in range(12) for k in (1, 2))
+    assert made.count("PutEvents") == 4 and made.count("TransactWriteItems") == 2 and "UpdateItem" not in made
+    assert outbox.pending(older_than=0) == []  # every item marked delivered
+
+
+def test_emails_of_a_batch_are_re_read_in_one_consistent_batch_get_and_never_sent_twice(aws, monkeypatch):
+    for s in range(3):
+        announce(s, withdrawn(s + 1), emails=[Email(f"p{s}@example.org", "hello", "body")])
+    records = stream_records()
+    mailer = RecordingMailer()
+    outbox = Outbox("scores", InMemoryPublisher(), mailer)
+    made = count_calls(monkeypatch)
+    assert outbox.relay(records) == {"batchItemFailures": []}
+    assert sorted(m.to for m in mailer.sent) == ["p0@example.org", "p1@example.org", "p2@example.org"]
+    assert made == ["TransactWriteItems", "BatchGetItem", "TransactWriteItems"]  # events; emails (+ marks)
+    del made[:]
+    outbox.relay(records)  # the stream delivers the batch again: no email twice
+    assert len(mailer.sent) == 3 and made.count("BatchGetItem") == 1
+
+
+def test_a_partly_refused_put_events_still_delivers_every_event_at_least_once_each_stream_in_order(aws, monkeypatch):
+    from shared.events import EventBridgePublisher
+
+    for k in (1, 2, 3):  # 4 streams of 3 events each, interleaved in the stream
+        for s in range(4):
+            announce(s, withdrawn(10 * s + k))
+    records = stream_records()
+    refused = [outbox_event_id(r) for r in records if '"applicant_id":"a22"' in payload(r)]
+    bus = Bus(refuse=refused)  # the bus refuses stream 2's second event (then the bus heals)
+    outbox = Outbox("scores", EventBridgePublisher("caspr-local-bus", client=bus), RecordingMailer())
+    result = outbox.relay(records)
+    failed_at = result["batchItemFailures"][0]["itemIdentifier"]
+    assert payload(next(r for r in records if r["dynamodb"]["SequenceNumber"] == failed_at)).count('"a22"') == 1
+    assert [len(c) for c in bus.calls] == [4, 4]  # the 2nd call: a2, a12, a22 (refused), a32
+    assert bus.taken[4:] == [("a2", 2), ("a12", 12), ("a32", 32)]  # the rest of that call went out
+    assert ("a23", 23) not in bus.taken  # nothing of stream 2 after its refused event went out
+    bus.refuse.clear()
+    retry = [r for r in records if int(r["dynamodb"]["SequenceNumber"]) >= int(failed_at)]
+    assert outbox.relay(retry) == {"batchItemFailures": []}  # Lambda retries from the reported record
+    assert set(bus.taken) == {(f"a{10 * s + k}", 10 * s + k) for s in range(4) for k in (1, 2, 3)}
+    for s in range(4):  # each stream's events reached the bus in commit order (redeliveries aside)
+        firsts = list(dict.fromkeys(v for a, v in bus.taken if v // 10 == s))
+        assert firsts == [10 * s + 1, 10 * s + 2, 10 * s + 3]
+    assert outbox.pending(older_than=0) == []
+
+
+def payload(record: dict) -> str:
+    return record["dynamodb"]["NewImage"]["payload"]["S"].replace(" ", "")
+
+
+def outbox_event_id(record: dict) -> str:
+    return record["dynamodb"]["NewImage"]["event_id"]["S"]
