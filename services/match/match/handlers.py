@@ -4,7 +4,10 @@ The steps of a run are in match.workflow."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from match.adapters.stepfunctions import Execution
+from match.adapters.store import ListReads
 from match.bootstrap import Match
 from match.domain import release as rel
 from match.domain.mpii import MpiiParticipants, require_applied_applicants, require_applied_tracks
@@ -142,28 +145,47 @@ def _applicant_of_principal(svc: Match, season: str, principal: Principal) -> Ap
     return found
 
 
-def applicant_for(svc: Match, season: str, applicant_id: str, principal: Principal) -> ApplicantInfo:
-    """`applicant_id` is an applicant id, a code number, or `me`. An applicant reaches only
-    its own registration; administrators any (M6)."""
-    if principal.is_admin:
-        if applicant_id == ME:
-            raise ValidationFailed("administrators name the applicant: use its id or code number, not 'me'")
-        found = svc.store.applicant(season, applicant_id) or svc.store.applicant_by_code(season, applicant_id)
-        if found is None:
-            raise NotFound(f"no applicant {applicant_id} is registered in season {season}")
-        return found
+def _require_applicant_role(principal: Principal) -> None:
     if principal.role != "applicant":
         raise Forbidden("rank order lists and results of applicants are for the applicant themself")
-    mine = _applicant_of_principal(svc, season, principal)
-    if mine is None:
-        raise NotFound(f"your account has no completed registration in season {season}")
+
+
+def _own(applicant_id: str, mine: ApplicantInfo) -> ApplicantInfo:
     if applicant_id not in (ME, mine.applicant_id, mine.code_number):
         raise Forbidden("you may only access your own rank order list and results", rule="M6")
     return mine
 
 
+def _admin_applicant(svc: Match, season: str, applicant_id: str) -> ApplicantInfo:
+    if applicant_id == ME:
+        raise ValidationFailed("administrators name the applicant: use its id or code number, not 'me'")
+    found = svc.store.applicant(season, applicant_id) or svc.store.applicant_by_code(season, applicant_id)
+    if found is None:
+        raise NotFound(f"no applicant {applicant_id} is registered in season {season}")
+    return found
+
+
+def _no_registration(season: str) -> NotFound:
+    return NotFound(f"your account has no completed registration in season {season}")
+
+
+def applicant_for(svc: Match, season: str, applicant_id: str, principal: Principal) -> ApplicantInfo:
+    """`applicant_id` is an applicant id, a code number, or `me`. An applicant reaches only
+    its own registration; administrators any (M6)."""
+    if principal.is_admin:
+        return _admin_applicant(svc, season, applicant_id)
+    _require_applicant_role(principal)
+    mine = _applicant_of_principal(svc, season, principal)
+    if mine is None:
+        raise _no_registration(season)
+    return _own(applicant_id, mine)
+
+
 def track_for(svc: Match, season: str, track_code: str, principal: Principal) -> TrackInfo:
-    track = svc.store.track(season, track_code)
+    return _known_track(season, track_code, svc.store.track(season, track_code), principal)
+
+
+def _known_track(season: str, track_code: str, track: TrackInfo | None, principal: Principal) -> TrackInfo:
     if track is None:
         raise NotFound(f"no track {track_code} in season {season}; a track code is 4 digits, e.g. 1011")
     require_program(principal, track.program_code)
@@ -171,56 +193,90 @@ def track_for(svc: Match, season: str, track_code: str, principal: Principal) ->
 
 
 # ----------------------------------------------------------------------------- rank order lists
-def _window(svc: Match, season: str, rnd: str) -> dict:
+# A list request reads each item it needs once, in as few calls as it can: one BatchGetItem for
+# the calendar, the round's state, the MPII participants, the account's pointer / the track and
+# the list; the applicant behind an account's pointer in a second one; one Query of the season's
+# tracks or applicants; and what it writes is not read back (the transaction wrote exactly that).
+def _applicant_reads(svc: Match, season: str, rnd: str, applicant_id: str, principal: Principal
+                     ) -> tuple[ApplicantInfo, ListReads]:
+    """The applicant (as applicant_for finds it: M6), its list of the round and the round's window."""
+    if principal.is_admin:
+        a = _admin_applicant(svc, season, applicant_id)
+        return a, svc.store.list_reads(season, rnd, rol=(APPLICANT, a.applicant_id))
+    _require_applicant_role(principal)
+    first = svc.store.list_reads(season, rnd, account=principal.sub)
+    mine = None
+    if first.account_applicant_id:
+        second = svc.store.list_reads(season, rnd, applicant_id=first.account_applicant_id,
+                                      rol=(APPLICANT, first.account_applicant_id), window=False)
+        mine = second.applicant
+    if mine is None:  # first visit (found by email, then linked) or no registration: as applicant_for
+        mine = _applicant_of_principal(svc, season, principal)
+        if mine is None:
+            raise _no_registration(season)
+        second = svc.store.list_reads(season, rnd, rol=(APPLICANT, mine.applicant_id), window=False)
+    return _own(applicant_id, mine), dataclasses.replace(first, applicant=mine, rol=second.rol)
+
+
+def _track_reads(svc: Match, season: str, rnd: str, track_code: str, principal: Principal
+                 ) -> tuple[TrackInfo, ListReads]:
+    reads = svc.store.list_reads(season, rnd, track_code=track_code, rol=(TRACK, track_code))
+    return _known_track(season, track_code, reads.track, principal), reads
+
+
+def _window(reads: ListReads, rnd: str) -> dict:
     r = ROUNDS[rnd]
-    cal = svc.store.calendar(season)
-    return {"opens_at": cal.instants.get(r.opens), "locks_at": cal.instants.get(r.deadline),
-            "locked": svc.store.round_state(season, rnd).locked}
+    return {"opens_at": reads.calendar.instants.get(r.opens), "locks_at": reads.calendar.instants.get(r.deadline),
+            "locked": reads.round.locked}
 
 
-def _require_open(svc: Match, season: str, rnd: str) -> MpiiParticipants | None:
+def _require_open(svc: Match, season: str, rnd: str, reads: ListReads) -> MpiiParticipants | None:
     from match.domain.season import require_lists_open
 
-    r = round_named(rnd)
-    require_lists_open(svc.store.calendar(season), r, svc.platform.clock.now(),
-                       locked=svc.store.round_state(season, rnd).locked)
+    require_lists_open(reads.calendar, round_named(rnd), svc.platform.clock.now(), locked=reads.round.locked)
     if rnd != MPII:
         return None
-    participants = svc.store.mpii(season)
-    if participants is None:
+    if reads.mpii is None:
         raise RuleViolation(f"MPII of season {season} has not opened: its participants are known once the "
                             "Match status is released", rule="M7")
-    return participants
+    return reads.mpii
 
 
-def _rol_view(svc: Match, rol: RankOrderList, **extra) -> dict:
+def _rol_view(svc: Match, rol: RankOrderList, reads: ListReads, *, tracks: dict[str, TrackInfo] | None = None,
+              people: list[ApplicantInfo] | None = None, **extra) -> dict:
+    """The list as shown back; `tracks` / `people`: the season's, when the request read them already."""
     season = rol.season
-    applicants = {a.code_number: a for a in svc.store.applicants(season)} if rol.kind == TRACK else {}
-    tracks = svc.store.tracks(season)
-    entries = flagged_entries(rol, applicants, tracks)
+    if rol.kind == TRACK:
+        people = svc.store.applicants(season) if people is None else people
+        entries = flagged_entries(rol, {a.code_number: a for a in people}, {})
+    else:
+        entries = flagged_entries(rol, {}, svc.store.tracks(season) if tracks is None else tracks)
     return {"season": season, "round": rol.round, "version": rol.version, "certified": rol.certified,
             "counts": rol.counts, "updated_at": rol.updated_at, "certified_at": rol.certified_at,
-            **_window(svc, season, rol.round), **extra,
+            **_window(reads, rol.round), **extra,
             ("tracks" if rol.kind == APPLICANT else "applicants"): entries}
 
 
+def _applicant_extra(a: ApplicantInfo) -> dict:
+    return {"applicant_id": a.applicant_id, "code_number": a.code_number, "withdrawn": a.withdrawn}
+
+
 def get_applicant_rol(svc: Match, season: str, rnd: str, applicant_id: str, principal: Principal) -> dict:
-    a = applicant_for(svc, season, applicant_id, principal)
-    rol = svc.store.rol(season, rnd, APPLICANT, a.applicant_id)
-    return _rol_view(svc, rol, applicant_id=a.applicant_id, code_number=a.code_number, withdrawn=a.withdrawn)
+    a, reads = _applicant_reads(svc, season, rnd, applicant_id, principal)
+    return _rol_view(svc, reads.rol, reads, **_applicant_extra(a))
 
 
-def _version_read(svc: Match, season: str, rnd: str, kind: str, owner: str, version: int | None) -> int:
+def _version_read(version: int | None, reads: ListReads) -> int:
     """M1: a list is saved over the version its editor read (the one the client names, else
     the one read now): of two concurrent edits one wins, the other is a 409, none is lost."""
-    return version if version is not None else svc.store.rol(season, rnd, kind, owner).version
+    return version if version is not None else reads.rol.version
 
 
 def put_applicant_rol(svc: Match, season: str, rnd: str, applicant_id: str, tracks: list[str],
                       principal: Principal, version: int | None = None) -> dict:
-    a = applicant_for(svc, season, applicant_id, principal)
+    a, reads = _applicant_reads(svc, season, rnd, applicant_id, principal)
     require_may_rank(a)
-    participants = _require_open(svc, season, rnd)
+    participants = _require_open(svc, season, rnd, reads)
     if participants is not None and a.code_number not in participants.applicant_codes:
         raise RuleViolation("only applicants unmatched in the Match (registered, not withdrawn) take part in "
                             "MPII", rule="M7")
@@ -228,35 +284,35 @@ def put_applicant_rol(svc: Match, season: str, rnd: str, applicant_id: str, trac
     entries = validate_applicant_entries(
         tracks, known, season=season, mpii_tracks=participants.track_codes if participants is not None else None)
     if participants is not None:  # M7: MPII lists are limited to MPII applications
-        require_applied_tracks(entries, known, svc.store.mpii_applications(season).get(a.applicant_id, ()))
+        require_applied_tracks(entries, known,
+                               svc.store.mpii_applications(season, a.applicant_id).get(a.applicant_id, ()))
     rol = svc.store.save_rol(season, rnd, APPLICANT, a.applicant_id, entries, svc.platform.clock.now(),
-                             principal.sub, _version_read(svc, season, rnd, APPLICANT, a.applicant_id, version))
-    return _rol_view(svc, rol, applicant_id=a.applicant_id, code_number=a.code_number, withdrawn=a.withdrawn)
+                             principal.sub, _version_read(version, reads))
+    return _rol_view(svc, rol, reads, tracks=known, **_applicant_extra(a))
 
 
 def certify_applicant_rol(svc: Match, season: str, rnd: str, applicant_id: str, version: int | None,
                           principal: Principal) -> dict:
-    a = applicant_for(svc, season, applicant_id, principal)
+    a, reads = _applicant_reads(svc, season, rnd, applicant_id, principal)
     require_may_rank(a)
-    _require_open(svc, season, rnd)
-    current = svc.store.rol(season, rnd, APPLICANT, a.applicant_id)
+    _require_open(svc, season, rnd, reads)
+    current = reads.rol
     require_certifiable(current, version)
     rol = svc.store.certify_rol(season, rnd, APPLICANT, a.applicant_id, current.version,
-                                svc.platform.clock.now(), principal.sub)
-    return _rol_view(svc, rol, applicant_id=a.applicant_id, code_number=a.code_number, withdrawn=a.withdrawn)
+                                svc.platform.clock.now(), principal.sub, current=current)
+    return _rol_view(svc, rol, reads, **_applicant_extra(a))
 
 
 def get_track_rol(svc: Match, season: str, rnd: str, track_code: str, principal: Principal) -> dict:
-    t = track_for(svc, season, track_code, principal)
-    rol = svc.store.rol(season, rnd, TRACK, t.track_code)
-    return _rol_view(svc, rol, track_code=t.track_code, program_code=t.program_code)
+    t, reads = _track_reads(svc, season, rnd, track_code, principal)
+    return _rol_view(svc, reads.rol, reads, track_code=t.track_code, program_code=t.program_code)
 
 
 def put_track_rol(svc: Match, season: str, rnd: str, track_code: str, applicants: list[str],
                   principal: Principal, version: int | None = None) -> dict:
-    t = track_for(svc, season, track_code, principal)
+    t, reads = _track_reads(svc, season, rnd, track_code, principal)
     require_may_rank(t)
-    participants = _require_open(svc, season, rnd)
+    participants = _require_open(svc, season, rnd, reads)
     if participants is not None and t.track_code not in participants.track_positions:
         raise RuleViolation(f"track {t.track_code} has no unfilled positions after the Match, so it takes no part "
                             "in MPII", rule="M7")
@@ -269,20 +325,20 @@ def put_track_rol(svc: Match, season: str, rnd: str, track_code: str, applicants
         require_applied_applicants(entries, t.program_code,
                                    {a.code_number: applied.get(a.applicant_id, ()) for a in people})
     rol = svc.store.save_rol(season, rnd, TRACK, t.track_code, entries, svc.platform.clock.now(), principal.sub,
-                             _version_read(svc, season, rnd, TRACK, t.track_code, version))
-    return _rol_view(svc, rol, track_code=t.track_code, program_code=t.program_code)
+                             _version_read(version, reads))
+    return _rol_view(svc, rol, reads, people=people, track_code=t.track_code, program_code=t.program_code)
 
 
 def certify_track_rol(svc: Match, season: str, rnd: str, track_code: str, version: int | None,
                       principal: Principal) -> dict:
-    t = track_for(svc, season, track_code, principal)
+    t, reads = _track_reads(svc, season, rnd, track_code, principal)
     require_may_rank(t)
-    _require_open(svc, season, rnd)
-    current = svc.store.rol(season, rnd, TRACK, t.track_code)
+    _require_open(svc, season, rnd, reads)
+    current = reads.rol
     require_certifiable(current, version)
     rol = svc.store.certify_rol(season, rnd, TRACK, t.track_code, current.version, svc.platform.clock.now(),
-                                principal.sub)
-    return _rol_view(svc, rol, track_code=t.track_code, program_code=t.program_code)
+                                principal.sub, current=current)
+    return _rol_view(svc, rol, reads, track_code=t.track_code, program_code=t.program_code)
 
 
 def season_tracks(svc: Match, season: str) -> list[dict]:

@@ -17,6 +17,7 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -69,6 +70,19 @@ def _season(season: str) -> str:
 def outbox_stream(season: str) -> str:
     """The outbox stream of a season's run: its events are relayed in the order they committed."""
     return _season(season)
+
+
+@dataclass(frozen=True)
+class ListReads:
+    """What one rank order list request read (MatchStore.list_reads); None: not asked for, or absent."""
+
+    calendar: Calendar | None = None
+    round: RoundState | None = None
+    mpii: MpiiParticipants | None = None
+    account_applicant_id: str | None = None  # the applicant id the account's pointer names
+    applicant: ApplicantInfo | None = None
+    track: TrackInfo | None = None
+    rol: RankOrderList | None = None
 
 
 class _WrittenAlready(DomainError):
@@ -203,6 +217,15 @@ class MatchStore(ABC):
 
     # rank order lists --------------------------------------------------------------------
     @abstractmethod
+    def list_reads(self, season: str, rnd: str, *, account: str | None = None, applicant_id: str | None = None,
+                   track_code: str | None = None, rol: tuple[str, str] | None = None,
+                   window: bool = True) -> ListReads:
+        """What a rank order list request reads, in one strongly consistent read (not one per item):
+        with `window`, the season's calendar, the round's state and (MPII round) the participants;
+        and whichever are named: the applicant linked to the `account` sub (its pointer), an
+        applicant, a track, the list (`rol`: kind, owner)."""
+
+    @abstractmethod
     def rol(self, season: str, rnd: str, kind: str, owner: str) -> RankOrderList: ...
 
     @abstractmethod
@@ -213,12 +236,14 @@ class MatchStore(ABC):
                  now: datetime, by: str, version: int) -> RankOrderList:
         """Replaces the list and uncertifies it (M1), as version + 1 of the `version` read (0: no
         list yet); refused once the round is locked, and with a 409 when the list changed since
-        it was read (two concurrent edits: one wins, the other is refused, no lost update)."""
+        it was read (two concurrent edits: one wins, the other is refused, no lost update).
+        Returns the list as written (not read again)."""
 
     @abstractmethod
     def certify_rol(self, season: str, rnd: str, kind: str, owner: str, version: int, now: datetime,
-                    by: str) -> RankOrderList:
-        """Certifies exactly `version`; refused once the round is locked or the list changed."""
+                    by: str, current: RankOrderList | None = None) -> RankOrderList:
+        """Certifies exactly `version`; refused once the round is locked or the list changed.
+        Returns the certified list: `current` (the list read at `version`) certified, else read again."""
 
     # rounds ---------------------------------------------------------------------------
     @abstractmethod
@@ -296,8 +321,9 @@ class MatchStore(ABC):
         """M7: an MPII delivery (idempotent: a redelivered event writes the same item)."""
 
     @abstractmethod
-    def mpii_applications(self, season: str) -> dict[str, frozenset[str]]:
-        """M7: applicant id -> the programs its MPII applications were delivered to."""
+    def mpii_applications(self, season: str, applicant_id: str | None = None) -> dict[str, frozenset[str]]:
+        """M7: applicant id -> the programs its MPII applications were delivered to (every
+        applicant's, or only `applicant_id`'s)."""
 
     @abstractmethod
     def save_post_match(self, season: str, entries: list[dict], now: datetime) -> tuple[list[dict], datetime]: ...
@@ -387,6 +413,38 @@ def _get(model, pk: str, sk: str):
         return model.get(pk, sk, consistent_read=True)
     except DoesNotExist:
         return None
+
+
+BATCH_GET_KEYS = 100  # DynamoDB's limit of keys per BatchGetItem
+
+
+def _batch_get(connection: Connection, wanted: dict[tuple[str, str], type]) -> dict[tuple[str, str], object]:
+    """Strongly consistent BatchGetItem of items of the match table, each (pk, sk) read as its model:
+    one call for up to 100 keys instead of one GetItem each. Absent items are absent from the result.
+    Not TransactGetItems: that one is cancelled by any transaction writing one of the items."""
+    table = CalendarItem.Meta.table_name
+    found: dict[tuple[str, str], object] = {}
+    keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted]
+    for start in range(0, len(keys), BATCH_GET_KEYS):
+        pending = keys[start:start + BATCH_GET_KEYS]
+        for _ in range(10):  # DynamoDB may leave keys unprocessed (throttling): ask again for those
+            response = connection.dispatch(
+                "BatchGetItem", {"RequestItems": {table: {"Keys": pending, "ConsistentRead": True}}})
+            for raw in response.get("Responses", {}).get(table, []):
+                key = (raw["pk"]["S"], raw["sk"]["S"])
+                found[key] = wanted[key].from_raw_data(raw)
+            pending = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+            if not pending:
+                break
+        else:
+            raise TransientStoreError(f"DynamoDB left {len(pending)} keys of the match table unprocessed 10 times; "
+                                      "retry")
+    return found
+
+
+def _mpii(item: DocumentItem) -> MpiiParticipants:
+    doc = json.loads(item.document)
+    return MpiiParticipants(tuple(doc["applicants"]), {k: int(v) for k, v in doc["tracks"].items()})
 
 
 class DynamoMatchStore(MatchStore):
@@ -618,6 +676,40 @@ class DynamoMatchStore(MatchStore):
         return f"rol#{rnd}#{kind}#{owner}"
 
     @transient
+    def list_reads(self, season, rnd, *, account=None, applicant_id=None, track_code=None, rol=None, window=True):
+        pk = _season(season)
+        wanted: dict[tuple[str, str], type] = {}
+        if window:
+            wanted[(pk, "calendar")] = CalendarItem
+            wanted[(pk, f"round#{rnd}")] = RoundItem
+            if rnd == "mpii":
+                wanted[(pk, "mpii")] = DocumentItem
+        if account:
+            wanted[(f"account#{account}", pk)] = PointerItem
+        if applicant_id:
+            wanted[(pk, f"applicant#{applicant_id}")] = ApplicantItem
+        if track_code:
+            wanted[(pk, f"track#{track_code}")] = TrackItem
+        if rol:
+            wanted[(pk, self._rol_key(rnd, *rol))] = RolItem
+        got = _batch_get(self._conn(), wanted)
+        cal, state = got.get((pk, "calendar")), got.get((pk, f"round#{rnd}"))
+        participants = got.get((pk, "mpii"))
+        pointer = got.get((f"account#{account}", pk)) if account else None
+        a = got.get((pk, f"applicant#{applicant_id}")) if applicant_id else None
+        t = got.get((pk, f"track#{track_code}")) if track_code else None
+        r = got.get((pk, self._rol_key(rnd, *rol))) if rol else None
+        return ListReads(
+            calendar=(self._calendar(season, cal) if cal is not None else Calendar(season)) if window else None,
+            round=_round(season, rnd, state) if window else None,
+            mpii=_mpii(participants) if participants is not None else None,
+            account_applicant_id=pointer.applicant_id if pointer is not None else None,
+            applicant=_applicant(season, a) if a is not None and a.code_number else None,
+            track=_track(season, t) if t is not None else None,
+            rol=(_rol(season, r) if r is not None else RankOrderList(season=season, round=rnd, kind=rol[0],
+                                                                     owner=rol[1])) if rol else None)
+
+    @transient
     def rol(self, season, rnd, kind, owner):
         item = _get(RolItem, _season(season), self._rol_key(rnd, kind, owner))
         if item is None:
@@ -656,10 +748,12 @@ class DynamoMatchStore(MatchStore):
                 raise Conflict(f"the list changed since it was read (version {version}, now {current.version}); "
                                "reload it and save again", rule="M1", extra={"version": current.version}) from exc
             raise
-        return self.rol(season, rnd, kind, owner)
+        # the transaction wrote exactly this over `version` (no need to read it back)
+        return RankOrderList(season=season, round=rnd, kind=kind, owner=owner, entries=tuple(entries),
+                             version=version + 1, certified=False, updated_at=now)
 
     @transient
-    def certify_rol(self, season, rnd, kind, owner, version, now, by):
+    def certify_rol(self, season, rnd, kind, owner, version, now, by, current=None):
         pk, sk = _season(season), self._rol_key(rnd, kind, owner)
         try:
             with self._tx() as tx:
@@ -671,11 +765,13 @@ class DynamoMatchStore(MatchStore):
         except TransactWriteError as exc:
             if self.round_state(season, rnd).locked:
                 raise self._locked_error(season, rnd) from exc
-            current = self.rol(season, rnd, kind, owner)
-            if current.version != version:
-                raise Conflict(f"the list changed while it was being certified (now version {current.version}); "
+            held = self.rol(season, rnd, kind, owner)
+            if held.version != version:
+                raise Conflict(f"the list changed while it was being certified (now version {held.version}); "
                                "review it and certify again", rule="M1") from exc
             raise
+        if current is not None and current.version == version:  # the list read, as the transaction certified it
+            return replace(current, certified=True, certified_at=now, certified_version=version)
         return self.rol(season, rnd, kind, owner)
 
     # rounds ---------------------------------------------------------------------------
@@ -843,10 +939,7 @@ class DynamoMatchStore(MatchStore):
     @transient
     def mpii(self, season):
         item = _get(DocumentItem, _season(season), "mpii")
-        if item is None:
-            return None
-        doc = json.loads(item.document)
-        return MpiiParticipants(tuple(doc["applicants"]), {k: int(v) for k, v in doc["tracks"].items()})
+        return _mpii(item) if item is not None else None
 
     @transient
     def add_mpii_application(self, season, applicant_id, program_code, delivered_at):
@@ -854,9 +947,10 @@ class DynamoMatchStore(MatchStore):
                             applicant_id=applicant_id, program_code=program_code, delivered_at=delivered_at).save()
 
     @transient
-    def mpii_applications(self, season):
+    def mpii_applications(self, season, applicant_id=None):
+        prefix = f"mpii-application#{applicant_id}#" if applicant_id else "mpii-application#"
         out: dict[str, set[str]] = {}
-        for i in MpiiApplicationItem.query(_season(season), MpiiApplicationItem.sk.startswith("mpii-application#"),
+        for i in MpiiApplicationItem.query(_season(season), MpiiApplicationItem.sk.startswith(prefix),
                                            consistent_read=True):
             out.setdefault(i.applicant_id, set()).add(i.program_code)
         return {k: frozenset(v) for k, v in out.items()}
