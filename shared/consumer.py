@@ -21,6 +21,15 @@ from aws_lambda_powertools.utilities.parser.envelopes import EventBridgeEnvelope
 from shared.contracts import Contract
 
 Handler = Callable[[Contract], None]
+BY_NATURE = "idempotent_by_nature"
+
+
+def idempotent_by_nature(handler: Handler) -> Handler:
+    """Marks a handler whose effect is idempotent by itself (one conditional write that a
+    redelivery cannot repeat, e.g. "keep the highest count"): the consumer runs it without an
+    idempotency record (which costs a PutItem and an UpdateItem per event)."""
+    setattr(handler, BY_NATURE, True)
+    return handler
 
 
 class EventConsumer:
@@ -53,7 +62,11 @@ class EventConsumer:
         if event.get("detail-type") not in self.handlers:
             self.logger.warning("event with no handler ignored", extra={"detail_type": event.get("detail-type")})
             return
-        self._dispatch(event=event)
+        _, fn = self.handlers[event["detail-type"]]
+        if getattr(fn, BY_NATURE, False):
+            self._dispatch_once(event)
+        else:
+            self._dispatch(event=event)
 
     def handle(self, sqs_event: dict, context=None) -> dict:
         """Lambda entry point body: returns {"batchItemFailures": [...]}.

@@ -47,20 +47,40 @@ def test_a5_designations_spend_credits_in_registration_in_any_order_and_once(api
     assert reg.publisher.events[-1].detail_type == "applicant.registered.v1"
 
 
-def test_a5_a_credit_spent_while_the_applicant_changed_meanwhile_is_not_lost(api, reg, season, monkeypatch):  # noqa: F811
+def test_a5_a_credit_spent_while_the_applicant_changed_meanwhile_is_not_lost(api, reg, season):  # noqa: F811
+    """The count is written by one conditional write that moves the version: a save from a state
+    read before it is a 409 (reload and decide again), never an undo of the count."""
     from registration import handlers
+    from shared.errors import Conflict
 
     applicant_id, token = register(api, reg)
     assert pay(api, token, applicant_id).status_code == 201
-    real_save, calls = reg.applicants.save, []
-
-    def stale_once(change, **kw):
-        calls.append(1)
-        if len(calls) == 1:
-            real_save(reg.applicants.get(applicant_id).update_profile({"timezone": "America/New_York"}))
-        return real_save(change, **kw)
-
-    monkeypatch.setattr(reg.applicants, "save", stale_once)
+    read_before = reg.applicants.get(applicant_id)
     handlers.record_designation(reg, designated(applicant_id, 4))
+    with pytest.raises(Conflict):
+        reg.applicants.save(read_before.update_profile({"timezone": "America/New_York"}))
+    reg.applicants.save(reg.applicants.get(applicant_id).update_profile({"timezone": "America/New_York"}))
+    handlers.record_designation(reg, designated(applicant_id, 3))  # an older count: nothing
     a = reg.applicants.get(applicant_id)
     assert (a.credits_used, a.timezone) == (4, "America/New_York")
+    assert a.version == read_before.version + 2
+
+
+def test_a5_a_designation_costs_one_conditional_write_and_no_idempotency_record(api, reg, season,  # noqa: F811
+                                                                                  monkeypatch):
+    import botocore.client
+
+    applicant_id, token = register(api, reg)
+    assert pay(api, token, applicant_id).status_code == 201
+    made, real = [], botocore.client.BaseClient._make_api_call
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call",
+                        lambda self, op, params: made.append(op) or real(self, op, params))
+    from test_s5_withdrawals import sqs_record
+
+    from registration.consumers import consumer
+
+    for used in (1, 1, 0):  # a count, its redelivery, an older count
+        assert consumer.handle({"Records": [sqs_record(designated(applicant_id, used))]}) == {
+            "batchItemFailures": []}
+    assert made == ["UpdateItem", "UpdateItem", "GetItem", "UpdateItem", "GetItem"]  # refused twice: no write
+    assert reg.applicants.get(applicant_id).credits_used == 1

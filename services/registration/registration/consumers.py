@@ -24,14 +24,23 @@ from shared.settings import Settings
 from shared.wiring import LazyConsumer
 
 bp = Blueprint(__name__)
-consumer = LazyConsumer(
-    "registration",
-    handlers=lambda: {
+
+
+def _handlers() -> dict:
+    from shared.consumer import idempotent_by_nature  # the consumer machinery: loaded with the consumer
+
+    return {
         SeasonDeadlineReached: lambda e: handlers.record_deadline(bootstrap.container(), e),
         ScoresWithdrawalDue: lambda e: handlers.withdraw_for_scores(bootstrap.container(), e),
-        ApplicationDesignated: lambda e: handlers.record_designation(bootstrap.container(), e),
+        # one conditional write keeping the highest count: a redelivery writes nothing
+        ApplicationDesignated: idempotent_by_nature(lambda e: handlers.record_designation(bootstrap.container(), e)),
         InterviewFeeRefundDue: lambda e: handlers.refund_interview_fee(bootstrap.container(), e),
-    },
+    }
+
+
+consumer = LazyConsumer(
+    "registration",
+    handlers=_handlers,
     persistence=lambda: bootstrap.container().platform.idempotency_store("registration"),
 )
 

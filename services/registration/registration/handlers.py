@@ -503,8 +503,19 @@ def withdraw_for_scores(svc: Registration, event: ScoresWithdrawalDue) -> Applic
 
 def record_designation(svc: Registration, event: ApplicationDesignated) -> Applicant | None:
     """A5 / R4: the applications service spent a credit; credits_used keeps the highest count
-    seen, so credits_left agrees in /registration and /applications once events settle."""
-    return _apply(svc, event.applicant_id, lambda a: a.record_credits_used(event.credits_used), "A5")
+    seen, so credits_left agrees in /registration and /applications once events settle. ONE
+    conditional write (the count only goes up; the version moves, so no save from an older read
+    can undo it): a redelivery or an older count writes nothing, which makes this consumer
+    idempotent by nature (no idempotency record: see consumers). The applicant when its count
+    went up; None when nothing was written (an older or redelivered count, an applicant unknown
+    here)."""
+    try:
+        raised = svc.applicants.raise_credits_used(event.applicant_id, event.credits_used)
+    except NotFound:
+        logger.warning("event for an applicant registration does not hold; ignored",
+                       extra={"applicant_id": event.applicant_id, "rule": "A5"})
+        return None
+    return raised
 
 
 # ----------------------------------------------------------------------------- I8 (consumer)

@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from registration.adapters.models import (
     ApplicantItem,
@@ -92,6 +92,13 @@ class ApplicantRepository(ABC):
         `claim_code`'s unique item (CodeNumberTaken when another applicant holds it) and the
         ledger entries (AlreadyInLedger when written before). A stale version: Conflict naming
         `rule`. Returns the applicant as stored."""
+
+    @abstractmethod
+    def raise_credits_used(self, applicant_id: str, credits_used: int) -> Applicant | None:
+        """A5 / R4 in ONE conditional write: credits_used becomes `credits_used` (and the version
+        + 1, so a save from a state read before is a 409) when it is higher than the stored count.
+        The applicant as stored then; None when the stored count is that high already (an older
+        or redelivered count: nothing written). NotFound when there is no such applicant."""
 
     @abstractmethod
     def for_owner(self, sub: str) -> list[Applicant]: ...
@@ -228,6 +235,19 @@ class DynamoApplicantRepository(ApplicantRepository):
             return _applicant(ApplicantItem.get(f"applicant#{applicant_id}", "applicant", consistent_read=True))
         except DoesNotExist as exc:
             raise NotFound(f"no applicant {applicant_id}") from exc
+
+    def raise_credits_used(self, applicant_id: str, credits_used: int) -> Applicant | None:
+        item = ApplicantItem(pk=f"applicant#{applicant_id}", sk="applicant")
+        try:
+            item.update(actions=[ApplicantItem.credits_used.set(credits_used), ApplicantItem.version.add(1)],
+                        condition=ApplicantItem.pk.exists() & (ApplicantItem.credits_used.does_not_exist()
+                                                               | (ApplicantItem.credits_used < credits_used)))
+        except UpdateError as exc:
+            if not _conditional_failure(exc):
+                raise
+            self.get(applicant_id)  # NotFound when absent; else the stored count is that high already
+            return None
+        return _applicant(item)
 
     def for_owner(self, sub: str) -> list[Applicant]:
         ids = [o.applicant_id for o in OwnerItem.query(f"owner#{sub}", OwnerItem.sk.startswith("applicant#"))]
