@@ -614,6 +614,9 @@ class InProcessTransport:
             body = body.read()
         if isinstance(body, str):
             body = body.encode("utf-8")
+        handler = _direct_handler(request.headers)
+        if handler is not None:
+            return self._direct(handler, request, body)
         url = urlsplit(request.url)
         headers = [(k, v.decode("latin-1") if isinstance(v, bytes) else str(v)) for k, v in request.headers.items()
                    if k.lower() != "expect"]
@@ -629,7 +632,64 @@ class InProcessTransport:
                            MockRawResponse(content))
 
 
+    def _direct(self, handler, request, body: bytes):
+        """The service's moto handler called as moto's own Flask route would call it (the same
+        request class, URL and headers, ClientError and HTTPException answered the same way),
+        under the same lock, without Flask's request context, routing and response objects and
+        the domain dispatcher (~11 % of a simulated season's CPU)."""
+        from botocore.exceptions import ClientError
+        from moto.moto_server.werkzeug_app import BackendRequest
+        from werkzeug.exceptions import HTTPException
+
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "expect"}
+        req = BackendRequest.from_primitives(request.method, request.url, headers, body)
+        with self.app._lock:
+            try:
+                status, out_headers, content = handler(req, req.raw_url, dict(req.headers))
+            except ClientError as exc:
+                status, out_headers, content = 400, {}, exc.response["Error"]["Message"]
+            except HTTPException as exc:
+                status, out_headers, content = exc.code, dict(exc.get_headers()), exc.get_body()
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        out = {str(k): str(v) for k, v in out_headers.items() if k != "status"}
+        out.setdefault("Content-Type", "text/html; charset=utf-8")  # what Flask adds to a bare answer
+        out["Content-Length"] = str(len(content))
+        return AWSResponse(request.url, int(status), out, MockRawResponse(content))
+
+
 TRANSPORT = InProcessTransport()
+# the requests that skip moto's Flask app in process: the local stack's every DynamoDB, stream,
+# queue and bus call (their handlers answer from the JSON body; nothing of Flask is read)
+DIRECT_TARGETS = {"DynamoDB_20120810": "dynamodb", "DynamoDBStreams_20120810": "dynamodbstreams",
+                  "AmazonSQS": "sqs", "AWSEvents": "events"}
+_DIRECT: dict[str, object] = {}
+
+
+def _direct_handler(headers):
+    """The moto handler of a JSON-protocol request of the DIRECT_TARGETS services (by its
+    X-Amz-Target, as moto's dispatcher tells them apart: DynamoDB Streams signs as dynamodb)."""
+    if os.environ.get("CASPR_MOTO_SPEEDUPS", "") == "off":
+        return None
+    target = headers.get("X-Amz-Target") or b""
+    if isinstance(target, bytes):
+        target = target.decode("latin-1")
+    service = DIRECT_TARGETS.get(target.split(".", 1)[0])
+    if service is None:
+        return None
+    handler = _DIRECT.get(service)
+    if handler is None:
+        from moto.dynamodb.responses import DynamoHandler
+        from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+        from moto.events.responses import EventsHandler
+        from moto.sqs.urls import dispatch as sqs_dispatch
+
+        _DIRECT.update({"dynamodb": DynamoHandler.dispatch, "dynamodbstreams": DynamoDBStreamsHandler.dispatch,
+                        "events": EventsHandler.dispatch, "sqs": sqs_dispatch})
+        handler = _DIRECT[service]
+    return handler
+
+
 UNSIGNED_IN_PROCESS = ("dynamodb", "dynamodbstreams", "sqs", "events")
 
 

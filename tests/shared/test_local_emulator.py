@@ -181,10 +181,20 @@ def test_calls_of_this_process_reach_the_emulator_without_a_socket(emulator, mon
 
     served = []
     app = TRANSPORT.app
-    monkeypatch.setattr(TRANSPORT, "app", lambda environ, start: served.append(environ["PATH_INFO"]) or
-                        app(environ, start))
-    ddb = client(emulator)
-    ddb.list_tables()
+
+    class Counting:
+        _lock = app._lock
+
+        def __call__(self, environ, start):
+            served.append(environ["PATH_INFO"])
+            return app(environ, start)
+
+    monkeypatch.setattr(TRANSPORT, "app", Counting())
+    s3 = boto3.client("s3", endpoint_url=emulator.endpoint_url, region_name="us-east-1",
+                      aws_access_key_id="local", aws_secret_access_key="local")
+    s3.list_buckets()
+    assert served == ["/"]
+    client(emulator).list_tables()  # DynamoDB: moto's handler called directly (test below), no app, no socket
     assert served == ["/"]
 
     class Request:
@@ -358,12 +368,11 @@ def test_in_process_calls_carry_the_credential_scope_without_a_signature(emulato
     URL is still signed."""
     from botocore.signers import RequestSigner
 
+    import caspr_local.emulator as emu
     from caspr_local.emulator import TRANSPORT
 
     seen = []
     app = TRANSPORT.app
-    monkeypatch.setattr(TRANSPORT, "app", lambda environ, start: seen.append(environ.get("HTTP_AUTHORIZATION"))
-                        or app(environ, start))
 
     def tables_by_region():
         west = boto3.client("dynamodb", endpoint_url=emulator.endpoint_url, region_name="eu-west-3",
@@ -377,6 +386,11 @@ def test_in_process_calls_carry_the_credential_scope_without_a_signature(emulato
         return found
 
     assert RequestSigner.sign.caspr_fast
+    assert tables_by_region() == (True, False)  # moto's handler called directly reads the same scope
+    # through moto's app (the direct dispatch off), to see the header it gets
+    monkeypatch.setattr(emu, "_direct_handler", lambda headers: None)
+    monkeypatch.setattr(TRANSPORT, "app", lambda environ, start: seen.append(environ.get("HTTP_AUTHORIZATION"))
+                        or app(environ, start))
     assert tables_by_region() == (True, False)
     assert seen and all(a.endswith("Signature=in-process") for a in seen)
     assert any("/eu-west-3/dynamodb/aws4_request" in a for a in seen)
@@ -553,3 +567,90 @@ def test_new_botocore_sessions_share_the_parsed_models(emulator):
     assert second.get_component("data_loader") is first.get_component("data_loader")
     assert reads == []
     assert isinstance(names, list)
+
+
+def test_direct_dispatch_answers_as_moto_flask_app_does(emulator, monkeypatch):
+    """caspr_local.emulator.InProcessTransport._direct: DynamoDB, its streams, SQS and EventBridge
+    calls of this process go to moto's handler without its Flask app; the same calls through the
+    app (the direct path turned off) give the same answers, errors included."""
+    import caspr_local.emulator as emu
+
+    def play(tag: str) -> list:
+        ddb, sqs = client(emulator), boto3.client(
+            "sqs", endpoint_url=emulator.endpoint_url, region_name="us-east-1", aws_access_key_id="local",
+            aws_secret_access_key="local")
+        events = boto3.client("events", endpoint_url=emulator.endpoint_url, region_name="us-east-1",
+                              aws_access_key_id="local", aws_secret_access_key="local")
+        streams = boto3.client("dynamodbstreams", endpoint_url=emulator.endpoint_url, region_name="us-east-1",
+                               aws_access_key_id="local", aws_secret_access_key="local")
+        table = f"direct-{tag}"
+        out = []
+
+        def call(fn, **kw):
+            try:
+                answer = fn(**kw)
+                answer.pop("ResponseMetadata", None)
+                out.append(("ok", answer))
+                return answer
+            except ClientError as exc:
+                out.append(("error", exc.response["Error"]["Code"],
+                            exc.response["ResponseMetadata"]["HTTPStatusCode"]))
+                return None
+
+        made = call(ddb.create_table, TableName=table, BillingMode="PAY_PER_REQUEST",
+                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                          {"AttributeName": "sk", "AttributeType": "S"}],
+                    StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        out[-1] = ("ok", made["TableDescription"]["KeySchema"], made["TableDescription"]["TableStatus"])
+        for i in range(3):
+            call(ddb.put_item, TableName=table, Item={"pk": {"S": "p"}, "sk": {"S": f"{i}"}, "n": {"N": str(i)}})
+        call(ddb.put_item, TableName=table, Item={"pk": {"S": "p"}, "sk": {"S": "0"}},
+             ConditionExpression="attribute_not_exists(pk)")
+        call(ddb.get_item, TableName=table, Key={"pk": {"S": "p"}, "sk": {"S": "1"}}, ConsistentRead=True)
+        call(ddb.query, TableName=table, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}})
+        call(ddb.update_item, TableName=table, Key={"pk": {"S": "p"}, "sk": {"S": "2"}},
+             UpdateExpression="ADD n :one", ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="ALL_NEW")
+        call(ddb.transact_write_items, TransactItems=[
+            {"Put": {"TableName": table, "Item": {"pk": {"S": "p"}, "sk": {"S": "9"}}}},
+            {"ConditionCheck": {"TableName": table, "Key": {"pk": {"S": "p"}, "sk": {"S": "1"}},
+                                "ConditionExpression": "n = :x", "ExpressionAttributeValues": {":x": {"N": "7"}}}}])
+        call(ddb.get_item, TableName="no-such-table", Key={"pk": {"S": "p"}, "sk": {"S": "1"}})
+        call(ddb.batch_get_item, RequestItems={table: {"Keys": [{"pk": {"S": "p"}, "sk": {"S": "0"}}]}})
+        arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        records = streams.get_records(ShardIterator=it)["Records"]
+        out.append(("stream", [(r["eventName"], r["dynamodb"]["Keys"]) for r in records]))
+        queue = call(sqs.create_queue, QueueName=f"direct-{tag}")["QueueUrl"]
+        out[-1] = ("ok", queue.rsplit("/", 1)[-1])
+        call(sqs.send_message, QueueUrl=queue, MessageBody="hello")
+        out[-1] = ("ok", sorted(out[-1][1]))
+        got = call(sqs.receive_message, QueueUrl=queue, MaxNumberOfMessages=10)
+        out[-1] = ("ok", [m["Body"] for m in got["Messages"]])
+        call(sqs.get_queue_attributes, QueueUrl=queue + "-missing", AttributeNames=["All"])
+        call(events.put_events, Entries=[{"Source": "caspr.test", "DetailType": "t", "Detail": "{}"}])
+        out[-1] = ("ok", out[-1][1]["FailedEntryCount"], len(out[-1][1]["Entries"]))
+        call(events.describe_rule, Name="no-such-rule")
+        return out
+
+    served = []
+    app = emu.TRANSPORT.app
+
+    class Counting:
+        _lock = app._lock
+
+        def __call__(self, environ, start):
+            served.append(environ.get("HTTP_X_AMZ_TARGET"))
+            return app(environ, start)
+
+    monkeypatch.setattr(emu.TRANSPORT, "app", Counting())
+    direct = play("a")
+    assert served == []  # not one call through moto's app
+    monkeypatch.setattr(emu, "_direct_handler", lambda headers: None)
+    through_app = play("b")
+    assert any(t and t.startswith("DynamoDBStreams_") for t in served)  # the second run really went through Flask
+    assert repr(direct).replace("direct-a", "direct-?") == repr(through_app).replace("direct-b", "direct-?")
+    assert ("error", "ConditionalCheckFailedException", 400) in direct
+    assert ("error", "TransactionCanceledException", 400) in direct
+    assert ("error", "ResourceNotFoundException", 400) in direct
