@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import collections
 import json
-from contextlib import contextmanager
 
 import pytest
 from match_service_support import (
@@ -29,29 +28,9 @@ from match_service_support import (
 
 from shared.clock import ControlledClock
 from shared.errors import Conflict, RuleViolation
+from tests.fakes import aws_calls
 
 pytestmark = pytest.mark.filterwarnings("ignore:Couldn't determine the remaining time left")
-
-
-@contextmanager
-def aws_calls():
-    """Counts the AWS requests sent inside the block, by operation."""
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    seen: collections.Counter = collections.Counter()
-    real = BotocoreStubber.process_request
-
-    def counting(self, request):
-        target = request.headers.get("X-Amz-Target") or b""
-        target = target.decode() if isinstance(target, bytes) else target
-        seen[target.rsplit(".", 1)[-1] if target else f"{request.method} {request.url}"] += 1
-        return real(self, request)
-
-    BotocoreStubber.process_request = counting
-    try:
-        yield seen
-    finally:
-        BotocoreStubber.process_request = real
 
 
 @pytest.fixture

@@ -459,14 +459,11 @@ def refund_unbooked(svc: Interviews, season: str, at: datetime) -> int:
     """I8: at interviews_close every registered applicant who never booked through the system is
     due the $250 interview fee back; registration (the ledger's owner) refunds it once per
     applicant (keyed on season + applicant) and tells them."""
-    due = 0
-    for a in svc.store.applicants_in_season(season):
-        if svc.store.ever_booked(a.applicant_id):
-            continue
-        svc.store.announce_refund(a.applicant_id, at, [InterviewFeeRefundDue(
-            season=season, applicant_id=a.applicant_id, amount_cents=INTERVIEW_FEE_CENTS, rule="I8", at=at)])
-        due += 1
-    return due
+    unbooked, announced = svc.store.refund_candidates(season)
+    svc.store.announce_refunds({aid: [InterviewFeeRefundDue(season=season, applicant_id=aid,
+                                                            amount_cents=INTERVIEW_FEE_CENTS, rule="I8", at=at)]
+                                for aid in unbooked if aid not in announced}, at)
+    return len(unbooked)
 
 
 # ----------------------------------------------------------------------------- I5: the daily digest

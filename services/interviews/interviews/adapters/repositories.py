@@ -162,6 +162,14 @@ class InterviewStore(ABC):
     def announce_refund(self, applicant_id: str, now: datetime, events: Iterable[Contract]) -> bool:
         """I8: announces the refund once per applicant (False when announced before)."""
     @abstractmethod
+    def refund_candidates(self, season: str) -> tuple[list[str], set[str]]:
+        """I8: (the season's applicants who never booked through the system, those of them whose
+        refund was announced already), read in batches (not two reads per applicant)."""
+    @abstractmethod
+    def announce_refunds(self, refunds: dict[str, list[Contract]], now: datetime) -> int:
+        """I8: announce_refund for each applicant id -> its events, several applicants per
+        transaction (each still once: its marker's condition); returns how many were announced now."""
+    @abstractmethod
     def update_event(self, e: InterviewEvent, changes: dict) -> InterviewEvent:
         """Changes location, lockout, capacity (never below its bookings: a condition) and, while
         nothing is booked, start and end."""
@@ -418,6 +426,37 @@ class DynamoInterviewStore(InterviewStore):
         except Conflict:
             return False
         return True
+
+    def refund_candidates(self, season: str) -> tuple[list[str], set[str]]:
+        ids = [i.sk.removeprefix("applicant#") for i in DeliveredItem.query(f"season#{season}#applicants")]
+        known = {i.applicant_id for i in ApplicantItem.batch_get(
+            [(f"applicant#{aid}", "applicant") for aid in ids], consistent_read=True)}
+        marks: dict[str, set[str]] = {}
+        for i in DeliveredItem.batch_get([(f"applicant#{aid}", sk) for aid in ids for sk in ("ever_booked",
+                                                                                                 "refund_due")],
+                                         consistent_read=True):
+            marks.setdefault(i.sk, set()).add(i.pk.removeprefix("applicant#"))
+        unbooked = [aid for aid in ids if aid in known and aid not in marks.get("ever_booked", set())]
+        return unbooked, marks.get("refund_due", set()) & set(unbooked)
+
+    REFUNDS_PER_TRANSACTION = 25  # each a marker and its event's outbox item: well under DynamoDB's 100 items
+
+    def announce_refunds(self, refunds: dict[str, list[Contract]], now: datetime) -> int:
+        ids = list(refunds)
+        announced = 0
+        for start in range(0, len(ids), self.REFUNDS_PER_TRANSACTION):
+            chunk = ids[start:start + self.REFUNDS_PER_TRANSACTION]
+            t = self._tx(now)
+            for aid in chunk:
+                t.put(DeliveredItem(pk=f"applicant#{aid}", sk="refund_due", program_code="-", delivered_at=now),
+                      condition=DeliveredItem.pk.does_not_exist(), refusal=Conflict("announced before"))
+                t.announce(f"applicant#{aid}", refunds[aid])
+            try:
+                t.commit()
+                announced += len(chunk)
+            except Conflict:  # one of them announced meanwhile (a redelivery at the same time): one by one
+                announced += sum(self.announce_refund(aid, now, refunds[aid]) for aid in chunk)
+        return announced
 
     def set_timezone(self, applicant_id: str, timezone: str) -> None:
         try:
