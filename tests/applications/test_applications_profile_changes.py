@@ -144,10 +144,12 @@ def deliver(svc, clock) -> None:
 
 
 def test_r7_a_delivery_that_read_the_old_name_writes_again_after_the_rename(api, svc, clock, monkeypatch):
-    """The rename commits between the delivery's read of the facts and its transaction: the
-    delivery's check of the facts' profile_version fails and it writes the row with the new name."""
+    """The rename commits between the delivery's read of the facts (the batch read of every
+    pending applicant's facts, application and record) and its transaction: the delivery's check
+    of the facts' profile_version fails and it reads again and writes the row with the new name."""
     designated_to_101(api, svc)
-    calls = after_first_read(monkeypatch, "facts", lambda: consume(svc, profile("Ada", "King", version=9)))
+    calls = after_first_read(monkeypatch, "applicants_many",
+                             lambda: consume(svc, profile("Ada", "King", version=9)))
     deliver(svc, clock)
     assert calls and desk(api)["a1"]["last_name"] == "King"
 

@@ -75,18 +75,20 @@ def letter_out(x: Letter) -> LetterOut:
                      received_at=x.received_at, reminded_at=x.reminded_at)
 
 
-def designation_out(d: Designation, credits_left: int | None = None) -> DesignationOut:
+def designation_out(d: Designation, deadline, credits_left: int | None = None) -> DesignationOut:
+    """`deadline`: the program's (A4), as the use case read it (handlers.deadlines_of)."""
     return DesignationOut(program_code=d.program_code, round=d.round, designated_at=d.designated_at,
-                          delivered_at=d.delivered_at, deadline=handlers.deadline_of(svc(), d.program_code, d.season),
-                          credits_left=credits_left)
+                          delivered_at=d.delivered_at, deadline=deadline, credits_left=credits_left)
 
 
 def application_out(facts: ApplicantFacts, app: Application, designations: list[Designation],
-                    missing: list[str], record=None) -> ApplicationOut:
+                    missing: list[str], record=None, deadlines: dict | None = None) -> ApplicationOut:
+    deadlines = deadlines or {}
     return ApplicationOut(
         applicant_id=facts.applicant_id, season=facts.season, status=app.status, submitted_at=app.submitted_at,
         documents=[document_out(d, app) for d in app.documents], letters=[letter_out(x) for x in app.letters],
-        college_record=handlers.record_out(svc(), record), designations=[designation_out(d) for d in designations],
+        college_record=handlers.record_out(svc(), record),
+        designations=[designation_out(d, deadlines.get((d.season, d.program_code))) for d in designations],
         credits_left=facts.credits_left, credits_total=facts.credits_total, may_apply=facts.may_apply,
         complete=not missing, missing=missing)
 
@@ -103,9 +105,12 @@ def get_health():
              response=ApplicationOut, roles=APPLICANT, errors=(401, 403, 404, 422))
 def get_application(applicant_id: str, principal):
     _ids(applicant_id=applicant_id)
-    s = handlers.summary(svc(), principal, applicant_id)
-    return application_out(s["facts"], s["application"], s["designations"], s["missing"],
-                           s["college_record"])
+    return _summary_out(handlers.summary(svc(), principal, applicant_id))
+
+
+def _summary_out(s: dict) -> ApplicationOut:
+    return application_out(s["facts"], s["application"], s["designations"], s["missing"], s["college_record"],
+                           s["deadlines"])
 
 
 @bp.endpoint("/applicants/{applicant_id}/documents", "POST", summary="Offer an upload of a PDF (personal "
@@ -140,10 +145,8 @@ def delete_document(applicant_id: str, document_id: str, principal):
              "(A7)", response=ApplicationOut, roles=APPLICANT, errors=(401, 403, 404, 409, 422))
 def post_submission(applicant_id: str, principal):
     _ids(applicant_id=applicant_id)
-    handlers.submit(svc(), principal, applicant_id)
-    s = handlers.summary(svc(), principal, applicant_id)
-    return application_out(s["facts"], s["application"], s["designations"], s["missing"],
-                           s["college_record"])
+    read, app = handlers.submit_read(svc(), principal, applicant_id)
+    return _summary_out(handlers.summary(svc(), principal, applicant_id, read=read, app=app))
 
 
 # ----------------------------------------------------------------------------- letters (A1)
@@ -184,8 +187,10 @@ def get_writer_page():
              query=TokenQuery, response=WriterLetterOut, roles=PUBLIC, errors=(401, 403, 404, 422))
 def get_writer_letter(letter_id: str, query: TokenQuery):
     _ids(letter_id=letter_id)
-    handlers._writer(svc(), query.token, letter_id)
-    v = handlers.writer_view(svc(), query.token)
+    return _writer_out(handlers.writer_view(svc(), query.token, letter_id))
+
+
+def _writer_out(v: dict) -> WriterLetterOut:
     x = v["letter"]
     return WriterLetterOut(letter_id=x.letter_id, applicant_name=v["applicant_name"], label=x.label,
                            waived=x.waived, status=x.status, replaceable=v["replaceable"])
@@ -196,8 +201,7 @@ def get_writer_letter(letter_id: str, query: TokenQuery):
              errors=(401, 403, 404, 409, 422))
 def post_writer_response(letter_id: str, query: TokenQuery, body: LetterResponseIn):
     _ids(letter_id=letter_id)
-    handlers.writer_respond(svc(), query.token, letter_id, body.accept)
-    return get_writer_letter(letter_id, query)
+    return _writer_out(handlers.writer_respond(svc(), query.token, letter_id, body.accept))
 
 
 @bp.endpoint("/letters/{letter_id}/upload", "POST", summary="A presigned form for the writer's PDF letter (A1)",
@@ -212,8 +216,7 @@ def post_writer_upload(letter_id: str, query: TokenQuery):
              errors=(401, 403, 404, 409, 422))
 def post_writer_completion(letter_id: str, query: TokenQuery):
     _ids(letter_id=letter_id)
-    handlers.writer_complete(svc(), query.token, letter_id)
-    return get_writer_letter(letter_id, query)
+    return _writer_out(handlers.writer_complete(svc(), query.token, letter_id))
 
 
 # ----------------------------------------------------------------------------- designations (A3-A5, M7)
@@ -224,8 +227,8 @@ def post_writer_completion(letter_id: str, query: TokenQuery):
              response=DesignationOut, status=201, roles=APPLICANT, errors=(401, 403, 404, 409, 422))
 def post_designation(applicant_id: str, body: DesignationIn, principal, idempotency_key: str | None):
     _ids(applicant_id=applicant_id)
-    d, left = handlers.designate(svc(), principal, applicant_id, body.program_code, idempotency_key)
-    return designation_out(d, left)
+    d, left, deadline = handlers.designate_out(svc(), principal, applicant_id, body.program_code, idempotency_key)
+    return designation_out(d, deadline, left)
 
 
 @bp.endpoint("/applicants/{applicant_id}/designations", "GET", summary="The programs designated, each with its "
@@ -233,9 +236,10 @@ def post_designation(applicant_id: str, body: DesignationIn, principal, idempote
              errors=(401, 403, 404, 422))
 def list_designations(applicant_id: str, principal):
     _ids(applicant_id=applicant_id)
-    facts, found = handlers.designations(svc(), principal, applicant_id)
+    facts, found, deadlines = handlers.designations(svc(), principal, applicant_id)
     return DesignationList(applicant_id=applicant_id, credits_left=facts.credits_left,
-                           credits_total=facts.credits_total, designations=[designation_out(d) for d in found])
+                           credits_total=facts.credits_total,
+                           designations=[designation_out(d, deadlines.get((d.season, d.program_code))) for d in found])
 
 
 # ----------------------------------------------------------------------------- the review desk (A6)

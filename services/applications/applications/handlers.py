@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from applications.adapters import projections
-from applications.adapters.store import CreditCounterMoved, require_facts
+from applications.adapters.store import ApplicantRead, CreditCounterMoved, not_registered, require_facts
 from applications.bootstrap import Applications
 from applications.domain.application import (
     MAX_DOCUMENT_BYTES,
@@ -29,6 +29,7 @@ from applications.domain.application import (
 from applications.domain.college import Clinical, CollegeRecord
 from applications.domain.designations import (
     MATCH,
+    RULE_INSTANTS,
     ApplicantFacts,
     Calendar,
     Designation,
@@ -81,30 +82,42 @@ def authorize_applicant(principal: Principal, facts: ApplicantFacts) -> None:
     raise Forbidden("you may only access your own application")
 
 
-def _own(svc: Applications, principal: Principal, applicant_id: str) -> ApplicantFacts:
-    facts = require_facts(svc.store, applicant_id)
-    authorize_applicant(principal, facts)
-    return facts
+def _own(svc: Applications, principal: Principal, applicant_id: str) -> ApplicantRead:
+    """The applicant's facts, application, designations and college record (one read, passed
+    down to what the request does), when the principal may reach them."""
+    read = svc.store.applicant(applicant_id)
+    if read.facts is None:
+        raise not_registered(applicant_id)
+    authorize_applicant(principal, read.facts)
+    return read
 
 
-def _calendar(svc: Applications, season: str) -> Calendar:
+def _calendar(svc: Applications, season: str, calendar: Calendar | None = None) -> Calendar:
     """The season's calendar as registration announced it; an instant whose deadline event
-    arrived counts as passed even when the calendar itself has not arrived yet."""
-    calendar = svc.store.calendar(season)
+    arrived counts as passed even when the calendar itself has not arrived yet (the instants
+    seen are read only when the calendar lacks one the rules use)."""
+    calendar = calendar if calendar is not None else svc.store.calendar(season)
+    if all(k in calendar.instants for k in RULE_INSTANTS):
+        return calendar
     seen = svc.deadlines.seen(season)
     extra = {k: v for k, v in seen.items() if k not in calendar.instants}
     return replace(calendar, instants={**calendar.instants, **extra}) if extra else calendar
 
 
 def _change(svc: Applications, applicant_id: str, season: str, decide: Callable[[Application], object], *,
-            rule: str | None = None, new_letter: str | None = None) -> Application:
-    """Reads the application, asks the domain for the change and saves it at the version read;
-    when another change slipped in between, decides again on the fresh state."""
+            rule: str | None = None, new_letter: str | None = None, read: ApplicantRead | None = None
+            ) -> Application:
+    """Asks the domain for the change of the application (as read by the request, `read`, or
+    read here) and saves it at the version read; when another change slipped in between, reads
+    again and decides again on the fresh state."""
     for attempt in range(RETRIES):
-        app = svc.store.application(applicant_id, season)
+        if read is None or attempt:
+            read = svc.store.applicant(applicant_id)
+        app = read.app(season)
         change = decide(app)
         try:
-            saved = svc.store.save(change, rule=rule, new_letter=new_letter, before=app)
+            saved = svc.store.save(change, rule=rule, new_letter=new_letter, before=app,
+                                   designations=read.designations)
             _discard(svc, app.object_keys() - saved.object_keys())
             return saved
         except Conflict as exc:
@@ -122,13 +135,15 @@ def _discard(svc: Applications, keys) -> None:
 
 
 # ----------------------------------------------------------------------------- the application
-def summary(svc: Applications, principal: Principal, applicant_id: str) -> dict:
-    facts = _own(svc, principal, applicant_id)
-    app = svc.store.application(applicant_id, facts.season)
-    designations = svc.store.designations(applicant_id)
-    record = svc.store.college_record(applicant_id)
-    return {"facts": facts, "application": app, "designations": designations, "college_record": record,
-            "calendar": _calendar(svc, facts.season), "missing": missing(app, record, facts)}
+def summary(svc: Applications, principal: Principal, applicant_id: str, read: ApplicantRead | None = None,
+            app: Application | None = None) -> dict:
+    """The application page: from the request's read (`read`, and `app` as it just saved it)."""
+    read = read or _own(svc, principal, applicant_id)
+    facts = read.facts
+    app = app or read.app(facts.season)
+    return {"facts": facts, "application": app, "designations": read.designations, "college_record": read.record,
+            "deadlines": deadlines_of(svc, read.designations),
+            "missing": missing(app, read.record, facts)}
 
 
 def missing(app: Application, record: CollegeRecord | None = None, facts: ApplicantFacts | None = None) -> list[str]:
@@ -149,33 +164,39 @@ def missing(app: Application, record: CollegeRecord | None = None, facts: Applic
 
 def offer_document(svc: Applications, principal: Principal, applicant_id: str, kind: str, filename: str,
                    size: int) -> tuple[str, dict]:
-    facts = _own(svc, principal, applicant_id)
+    read = _own(svc, principal, applicant_id)
     document_id = str(uuid.uuid4())
-    app = _change(svc, applicant_id, facts.season,
-                  lambda a: a.offer_upload(document_id, kind, filename, size, now(svc)), rule="A1")
+    app = _change(svc, applicant_id, read.facts.season,
+                  lambda a: a.offer_upload(document_id, kind, filename, size, now(svc)), rule="A1", read=read)
     doc = app.document(document_id)
     return document_id, svc.storage.upload_form(doc.object_key, MAX_DOCUMENT_BYTES)
 
 
 def complete_document(svc: Applications, principal: Principal, applicant_id: str, document_id: str):
-    facts = _own(svc, principal, applicant_id)
-    doc = svc.store.application(applicant_id, facts.season).document(document_id)
+    read = _own(svc, principal, applicant_id)
+    season = read.facts.season
+    doc = read.app(season).document(document_id)
     head, size = svc.storage.inspect(doc.object_key)
-    app = _change(svc, applicant_id, facts.season,
-                  lambda a: a.complete_upload(document_id, head, size, now(svc)), rule="A1")
+    app = _change(svc, applicant_id, season,
+                  lambda a: a.complete_upload(document_id, head, size, now(svc)), rule="A1", read=read)
     return app.document(document_id), app
 
 
 def delete_document(svc: Applications, principal: Principal, applicant_id: str, document_id: str) -> None:
-    facts = _own(svc, principal, applicant_id)
-    _change(svc, applicant_id, facts.season, lambda a: a.remove_document(document_id), rule="A7")
+    read = _own(svc, principal, applicant_id)
+    _change(svc, applicant_id, read.facts.season, lambda a: a.remove_document(document_id), rule="A7", read=read)
 
 
 def submit(svc: Applications, principal: Principal, applicant_id: str) -> Application:
-    facts = _own(svc, principal, applicant_id)
-    if facts.withdrawn:
+    return submit_read(svc, principal, applicant_id)[1]
+
+
+def submit_read(svc: Applications, principal: Principal, applicant_id: str) -> tuple[ApplicantRead, Application]:
+    """Submits; returns what was read with the application as saved (the page answered from them)."""
+    read = _own(svc, principal, applicant_id)
+    if read.facts.withdrawn:
         raise RuleViolation("a withdrawn applicant cannot submit; reinstate the registration first (R7)", rule="R7")
-    return _change(svc, applicant_id, facts.season, lambda a: a.submit(now(svc)), rule="A1")
+    return read, _change(svc, applicant_id, read.facts.season, lambda a: a.submit(now(svc)), rule="A1", read=read)
 
 
 # ----------------------------------------------------------------------------- letters (A1)
@@ -188,23 +209,25 @@ def letter_link(svc: Applications, applicant_id: str, letter_id: str) -> str:
 
 def request_letter(svc: Applications, principal: Principal, applicant_id: str, *, writer_name: str,
                    writer_email: str, label: str, waived: bool) -> Letter:
-    facts = _own(svc, principal, applicant_id)
+    read = _own(svc, principal, applicant_id)
+    facts = read.facts
     letter_id = str(uuid.uuid4())
     email = letter_request_email(writer_email, writer_name, facts.name or "A CASPR applicant", label, waived,
                                  letter_link(svc, applicant_id, letter_id))
     app = _change(svc, applicant_id, facts.season,
                   lambda a: a.request_letter(letter_id, writer_name, writer_email, label, waived, now(svc), email),
-                  rule="A1", new_letter=letter_id)
+                  rule="A1", new_letter=letter_id, read=read)
     return app.letter(letter_id)
 
 
 def delete_letter(svc: Applications, principal: Principal, applicant_id: str, letter_id: str) -> None:
-    facts = _own(svc, principal, applicant_id)
-    _change(svc, applicant_id, facts.season, lambda a: a.delete_letter(letter_id), rule="A1")
+    read = _own(svc, principal, applicant_id)
+    _change(svc, applicant_id, read.facts.season, lambda a: a.delete_letter(letter_id), rule="A1", read=read)
 
 
 def remind_letter(svc: Applications, principal: Principal, applicant_id: str, letter_id: str) -> Letter:
-    facts = _own(svc, principal, applicant_id)
+    read = _own(svc, principal, applicant_id)
+    facts = read.facts
 
     def decide(a: Application):
         letter = a.letter(letter_id)
@@ -213,80 +236,115 @@ def remind_letter(svc: Applications, principal: Principal, applicant_id: str, le
                                      reminder=True)
         return a.remind(letter_id, now(svc), email)
 
-    return _change(svc, applicant_id, facts.season, decide, rule="A1").letter(letter_id)
+    return _change(svc, applicant_id, facts.season, decide, rule="A1", read=read).letter(letter_id)
 
 
-def _writer(svc: Applications, token: str | None, letter_id: str | None = None) -> tuple[ApplicantFacts, str]:
-    """The letter a writer's link is for (signed, expiring, scoped to one letter)."""
+def _writer(svc: Applications, token: str | None, letter_id: str | None = None) -> tuple[ApplicantRead, str]:
+    """The letter a writer's link is for (signed, expiring, scoped to one letter), and the
+    applicant's facts and application, read together (one read)."""
     payload = links.verify(svc.platform.settings.link_secret_name, LETTER_PURPOSE, token or "", now=now(svc))
     if letter_id is not None and payload.get("letter_id") != letter_id:
         raise Forbidden("this link is for another letter")
     applicant_id = payload.get("applicant_id") or ""
-    if svc.store.letter_owner(payload["letter_id"]) != applicant_id:
+    owner, facts, app = svc.store.letter_reads(payload["letter_id"], applicant_id)
+    if owner != applicant_id:
         raise NotFound("this letter request no longer exists (the applicant withdrew it)")
-    return require_facts(svc.store, applicant_id), payload["letter_id"]
+    if facts is None:
+        raise not_registered(applicant_id)
+    return ApplicantRead(applicant_id, facts, app, None, None), payload["letter_id"]
 
 
-def writer_view(svc: Applications, token: str | None) -> dict:
-    facts, letter_id = _writer(svc, token)
-    app = svc.store.application(facts.applicant_id, facts.season)
+def _writer_out(svc: Applications, read: ApplicantRead, app: Application, letter_id: str,
+                delivered: bool | None = None) -> dict:
+    """What the writer's page shows of the letter (delivered: known already, else read when it matters)."""
     try:
         letter = app.letter(letter_id)
     except NotFound as exc:
         raise NotFound("this letter request no longer exists (the applicant withdrew it)") from exc
-    return {"letter": letter, "applicant_name": facts.name, "season": facts.season,
-            "replaceable": letter.status != RECEIVED or not _delivered(svc, facts.applicant_id)}
+    if letter.status == RECEIVED and delivered is None:
+        delivered = _delivered(svc, read.applicant_id)
+    return {"letter": letter, "applicant_name": read.facts.name, "season": read.facts.season,
+            "replaceable": letter.status != RECEIVED or not delivered}
+
+
+def writer_view(svc: Applications, token: str | None, letter_id: str | None = None) -> dict:
+    read, letter_id = _writer(svc, token, letter_id)
+    return _writer_out(svc, read, read.app(read.facts.season), letter_id)
 
 
 def _delivered(svc: Applications, applicant_id: str) -> bool:
     return any(d.delivered_at is not None for d in svc.store.designations(applicant_id))
 
 
-def writer_respond(svc: Applications, token: str | None, letter_id: str, accept: bool) -> Letter:
-    facts, _ = _writer(svc, token, letter_id)
-    return _change(svc, facts.applicant_id, facts.season,
-                   lambda a: a.respond(letter_id, accept, now(svc)), rule="A1").letter(letter_id)
+def _delivered_if_received(svc: Applications, read: ApplicantRead, letter_id: str) -> bool:
+    """A1: a received letter may be replaced until the application is delivered; the
+    designations are read only when the letter is received."""
+    app = read.app(read.facts.season)
+    received = any(x.letter_id == letter_id and x.status == RECEIVED for x in app.letters)
+    return received and _delivered(svc, read.applicant_id)
+
+
+def writer_respond(svc: Applications, token: str | None, letter_id: str, accept: bool) -> dict:
+    """Accepts or declines; answers the writer's page from the application as saved."""
+    read, _ = _writer(svc, token, letter_id)
+    app = _change(svc, read.applicant_id, read.facts.season,
+                  lambda a: a.respond(letter_id, accept, now(svc)), rule="A1", read=read)
+    return _writer_out(svc, read, app, letter_id)
 
 
 def writer_upload(svc: Applications, token: str | None, letter_id: str) -> dict:
-    facts, _ = _writer(svc, token, letter_id)
-    delivered = _delivered(svc, facts.applicant_id)
+    read, _ = _writer(svc, token, letter_id)
+    delivered = _delivered_if_received(svc, read, letter_id)
     upload_id = str(uuid.uuid4())
-    app = _change(svc, facts.applicant_id, facts.season,
-                  lambda a: a.offer_letter_upload(letter_id, upload_id, delivered), rule="A1")
+    app = _change(svc, read.applicant_id, read.facts.season,
+                  lambda a: a.offer_letter_upload(letter_id, upload_id, delivered), rule="A1", read=read)
     return svc.storage.upload_form(app.letter(letter_id).object_key(upload_id), MAX_DOCUMENT_BYTES)
 
 
-def writer_complete(svc: Applications, token: str | None, letter_id: str) -> Letter:
-    facts, _ = _writer(svc, token, letter_id)
-    delivered = _delivered(svc, facts.applicant_id)
-    letter = svc.store.application(facts.applicant_id, facts.season).letter(letter_id)
+def writer_complete(svc: Applications, token: str | None, letter_id: str) -> dict:
+    """Marks the uploaded letter received; answers the writer's page from the application as
+    saved (the designations, read once, say whether it is still replaceable)."""
+    read, _ = _writer(svc, token, letter_id)
+    read = replace(read, designations=svc.store.designations(read.applicant_id))  # once: the rule and the desk rows
+    delivered = any(d.delivered_at is not None for d in read.designations)
+    letter = read.app(read.facts.season).letter(letter_id)
     head, size = (svc.storage.inspect(letter.object_key(letter.upload_id)) if letter.upload_id
                   else (None, None))
-    return _change(svc, facts.applicant_id, facts.season,
-                   lambda a: a.complete_letter(letter_id, head, size, now(svc), delivered),
-                   rule="A1").letter(letter_id)
+    app = _change(svc, read.applicant_id, read.facts.season,
+                  lambda a: a.complete_letter(letter_id, head, size, now(svc), delivered), rule="A1", read=read)
+    return _writer_out(svc, read, app, letter_id, delivered)
 
 
 # ----------------------------------------------------------------------------- designations (A3-A5, M7)
 def designate(svc: Applications, principal: Principal, applicant_id: str, program_code: str,
               idempotency_key: str | None = None) -> tuple[Designation, int]:
+    d, left, _ = designate_out(svc, principal, applicant_id, program_code, idempotency_key)
+    return d, left
+
+
+def designate_out(svc: Applications, principal: Principal, applicant_id: str, program_code: str,
+                  idempotency_key: str | None = None) -> tuple[Designation, int, datetime | None]:
     """One credit each, spent in the designation's own transaction (the counter moves only from
     the count read, and only below the credits bought): never more designations than credits.
-    A retried request with the same Idempotency-Key gets the designation it made, again."""
-    facts = _own(svc, principal, applicant_id)
+    A retried request with the same Idempotency-Key gets the designation it made, again.
+    Returns the designation, the credits left and the program's deadline (A4). Reads: the
+    applicant's partition once, the program and the calendar together once."""
+    read = _own(svc, principal, applicant_id)
+    facts = read.facts
+    programs, calendar = svc.store.programs_and_calendar([program_code], facts.season)
+    calendar = _calendar(svc, facts.season, calendar)
+    program = programs.get(program_code)
+    deadline = program_deadline(program, calendar) if program else None
     if idempotency_key:
-        for done in svc.store.designations(applicant_id):
+        for done in read.designations:
             if done.program_code == program_code and done.idempotency_key == idempotency_key:
-                return done, facts.credits_left
-    program = svc.store.program(program_code, facts.season)
+                return done, facts.credits_left, deadline
     if program is None:
         raise NotFound(f"no program {program_code} in season {facts.season}")
-    app = svc.store.application(applicant_id, facts.season)
+    app = read.app(facts.season)
     at = now(svc)
-    already = {(d.round, d.program_code) for d in svc.store.designations(applicant_id)}
-    round_, delivered_at = check_designation(facts, app.status == SUBMITTED, program, _calendar(svc, facts.season),
-                                             at, already)
+    already = {(d.round, d.program_code) for d in read.designations}
+    round_, delivered_at = check_designation(facts, app.status == SUBMITTED, program, calendar, at, already)
     d = Designation(applicant_id, facts.season, program_code, round_, at, delivered_at,
                     idempotency_key=idempotency_key)
     for attempt in range(CREDIT_RETRIES):
@@ -296,8 +354,8 @@ def designate(svc: Applications, principal: Principal, applicant_id: str, progra
         if delivered_at is not None:
             events.append(_delivered_event(d, delivered_at))
         try:
-            stored = svc.store.designate(d, facts, events)
-            return stored, facts.credits_total - stored.credit_number
+            stored = svc.store.designate(d, facts, events, read=read)
+            return stored, facts.credits_total - stored.credit_number, deadline
         except Conflict as exc:
             # another designation spent a credit meanwhile (or a withdrawal / credits arrived), or,
             # on DynamoDB, was being written at the same instant (TransactionConflict): read the
@@ -305,19 +363,31 @@ def designate(svc: Applications, principal: Principal, applicant_id: str, progra
             if not (isinstance(exc, CreditCounterMoved) or exc.extra.get("retry")) or attempt == CREDIT_RETRIES - 1:
                 raise
             time.sleep(random.uniform(0, 0.005 * min(attempt + 1, 4)))
-            facts = require_facts(svc.store, applicant_id)
+            read = svc.store.applicant(applicant_id)
+            if read.facts is None:
+                raise not_registered(applicant_id) from exc
+            facts = read.facts
             check_counter(facts)
     raise AssertionError("unreachable")
 
 
-def designations(svc: Applications, principal: Principal, applicant_id: str) -> tuple[ApplicantFacts, list]:
-    facts = _own(svc, principal, applicant_id)
-    return facts, svc.store.designations(applicant_id)
+def designations(svc: Applications, principal: Principal, applicant_id: str
+                 ) -> tuple[ApplicantFacts, list, dict[tuple[str, str], datetime | None]]:
+    """The designations and each program's deadline (A4)."""
+    read = _own(svc, principal, applicant_id)
+    return read.facts, read.designations, deadlines_of(svc, read.designations)
 
 
-def deadline_of(svc: Applications, program_code: str, season: str) -> datetime | None:
-    program = svc.store.program(program_code, season)
-    return program_deadline(program, _calendar(svc, season)) if program else None
+def deadlines_of(svc: Applications, found: list[Designation]) -> dict[tuple[str, str], datetime | None]:
+    """A4: the deadline of each designated program, by (season, program code): per season one
+    read of its programs and calendar together (none without designations)."""
+    out: dict[tuple[str, str], datetime | None] = {}
+    for season in sorted({d.season for d in found}):
+        codes = sorted({d.program_code for d in found if d.season == season})
+        programs, calendar = svc.store.programs_and_calendar(codes, season)
+        calendar = _calendar(svc, season, calendar)
+        out.update({(season, c): program_deadline(programs[c], calendar) if c in programs else None for c in codes})
+    return out
 
 
 def _delivered_event(d: Designation, at: datetime) -> ApplicationDelivered:
@@ -330,12 +400,14 @@ def deliver_due(svc: Applications, season: str, at: datetime) -> int:
     program (each with its event; a redelivered deadline event delivers nothing twice)."""
     delivered = 0
     pending = svc.store.undelivered(season)
-    facts = svc.store.facts_many([d.applicant_id for d in pending])
+    # the applicants' facts, applications and college records in batches (100 items a read), not
+    # three reads a delivery; each delivery's transaction checks they are still what was read
+    reads = svc.store.applicants_many([d.applicant_id for d in pending])
     for d in pending:
-        f = facts.get(d.applicant_id)
-        if f is not None and f.withdrawn:
+        r = reads.get(d.applicant_id)
+        if r is not None and r.facts.withdrawn:
             continue  # a withdrawn applicant's applications wait: delivered if reinstated (on_reinstated)
-        if svc.store.deliver(d, at, [_delivered_event(d, at)]):
+        if svc.store.deliver(d, at, [_delivered_event(d, at)], read=r):
             delivered += 1
     return delivered
 
@@ -375,15 +447,15 @@ def on_withdrawn(svc: Applications, e: ApplicantWithdrawn) -> None:
 def on_reinstated(svc: Applications, e: ApplicantReinstated) -> None:
     projections.withdrawn(e.applicant_id, False, e.version)
     # applications held back by the withdrawal go out now when applications_delivered has passed
-    facts = svc.store.facts(e.applicant_id)
-    if facts is None or facts.withdrawn:
+    read = svc.store.applicant(e.applicant_id)
+    if read.facts is None or read.facts.withdrawn:
         return
     at = now(svc)
     if delivery_instant(_calendar(svc, e.season), at, MATCH) is None:
         return
-    for d in svc.store.designations(e.applicant_id):
+    for d in read.designations:
         if d.delivered_at is None:
-            svc.store.deliver(d, at, [_delivered_event(d, at)])
+            svc.store.deliver(d, at, [_delivered_event(d, at)], read=read)
 
 
 def on_may_apply(svc: Applications, e: ScoresMayApply) -> None:
@@ -502,21 +574,25 @@ def _college(principal: Principal, college: str) -> None:
         raise Forbidden(f"only college {college}'s own accounts may do this (A2)")
 
 
-def _student(svc: Applications, college: str, applicant_id: str) -> ApplicantFacts:
-    facts = svc.store.facts(applicant_id)
-    if facts is None or facts.college.upper() != college.upper():
+def _student(svc: Applications, college: str, applicant_id: str) -> ApplicantRead:
+    """The student's facts, record and designations (one read), when of this college."""
+    read = svc.store.applicant(applicant_id)
+    if read.facts is None or read.facts.college.upper() != college.upper():
         raise NotFound(f"no student {applicant_id} of college {college}")
-    return facts
+    return read
 
 
-def _record_change(svc: Applications, facts: ApplicantFacts, college: str, decide) -> CollegeRecord:
+def _record_change(svc: Applications, read: ApplicantRead, college: str, decide) -> CollegeRecord:
+    """Saves the record at the version read (the request's read first; a retry reads again)."""
     for attempt in range(RETRIES):
-        read = svc.store.college_record(facts.applicant_id) or CollegeRecord(facts.applicant_id, college.upper())
-        new = decide(read)
+        if attempt:
+            read = svc.store.applicant(read.applicant_id)
+        record = read.record or CollegeRecord(read.applicant_id, college.upper())
+        new = decide(record)
         try:
-            svc.store.save_college_record(new, read.version, before=read)
-            _discard(svc, read.object_keys() - new.object_keys())
-            return replace(new, version=read.version + 1)
+            svc.store.save_college_record(new, record.version, before=record, designations=read.designations)
+            _discard(svc, record.object_keys() - new.object_keys())
+            return replace(new, version=record.version + 1)
         except Conflict:
             if attempt == RETRIES - 1:
                 raise
@@ -526,18 +602,18 @@ def _record_change(svc: Applications, facts: ApplicantFacts, college: str, decid
 def put_record(svc: Applications, principal: Principal, college: str, applicant_id: str, *, gpa: float,
                class_rank: int | None, class_size: int | None, clinicals: list[dict]) -> CollegeRecord:
     _college(principal, college)
-    facts = _student(svc, college, applicant_id)
+    read = _student(svc, college, applicant_id)
     items = [Clinical(c["site"], c["specialty"], int(c["weeks"])) for c in clinicals]
-    return _record_change(svc, facts, college,
+    return _record_change(svc, read, college,
                           lambda r: r.set_facts(gpa, class_rank, class_size, items, now(svc)))
 
 
 def offer_college_document(svc: Applications, principal: Principal, college: str, applicant_id: str, kind: str,
                            filename: str, size: int) -> tuple[str, dict]:
     _college(principal, college)
-    facts = _student(svc, college, applicant_id)
+    read = _student(svc, college, applicant_id)
     document_id = str(uuid.uuid4())
-    record = _record_change(svc, facts, college,
+    record = _record_change(svc, read, college,
                             lambda r: r.offer_upload(document_id, kind, filename, size, now(svc)))
     return document_id, svc.storage.upload_form(record.document(document_id).object_key, MAX_DOCUMENT_BYTES)
 
@@ -545,12 +621,11 @@ def offer_college_document(svc: Applications, principal: Principal, college: str
 def complete_college_document(svc: Applications, principal: Principal, college: str, applicant_id: str,
                               document_id: str) -> CollegeRecord:
     _college(principal, college)
-    facts = _student(svc, college, applicant_id)
-    record = svc.store.college_record(applicant_id)
-    if record is None:
+    read = _student(svc, college, applicant_id)
+    if read.record is None:
         raise NotFound(f"no document {document_id}")
-    head, size = svc.storage.inspect(record.document(document_id).object_key)
-    return _record_change(svc, facts, college, lambda r: r.complete_upload(document_id, head, size, now(svc)))
+    head, size = svc.storage.inspect(read.record.document(document_id).object_key)
+    return _record_change(svc, read, college, lambda r: r.complete_upload(document_id, head, size, now(svc)))
 
 
 def students(svc: Applications, principal: Principal, college: str, season: str) -> list[dict]:

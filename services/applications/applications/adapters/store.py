@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from pynamodb.connection import Connection
@@ -75,6 +75,24 @@ class SourcesMoved(Conflict):
 
 
 DELIVERY_RETRIES = 8
+BATCH_KEYS = 100  # BatchGetItem takes at most 100 keys
+
+
+@dataclass(frozen=True)
+class ApplicantRead:
+    """What one request knows of an applicant, from ONE strongly consistent Query of its
+    partition (applicant#{id}): the facts and credit counter, the application, the designations
+    and the college record. A use case reads it once and passes it down instead of reading each
+    item again (each check is still made by the write's conditions, not by this read)."""
+
+    applicant_id: str
+    facts: ApplicantFacts | None
+    application: Application | None  # None: no application stored yet (a draft of version 0)
+    designations: list[Designation] | None  # None: not read (read where needed)
+    record: CollegeRecord | None
+
+    def app(self, season: str) -> Application:
+        return self.application or Application(applicant_id=self.applicant_id, season=season)
 
 
 # ----------------------------------------------------------------------------- mapping
@@ -143,6 +161,13 @@ def _program(i: ProgramFactsItem) -> ProgramFacts:
     return ProgramFacts(season=i.season, program_code=i.program_code, name=i.name or "",
                         application_deadline=i.application_deadline,
                         mpii_tracks=tuple(i.mpii_tracks or ()), track_codes=tuple(i.track_codes or ()))
+
+
+def _calendar(season: str, item: CalendarItem | None) -> Calendar:
+    if item is None:
+        return Calendar(season)
+    return Calendar(season, {k: parse_instant(v) for k, v in (item.calendar.as_dict() if item.calendar
+                                                                 else {}).items()})
 
 
 def _record(i: CollegeRecordItem) -> CollegeRecord:
@@ -242,6 +267,20 @@ class ApplicationStore(ABC):
     @abstractmethod
     def applications_many(self, applicant_ids: list[str]) -> dict[str, Application]: ...
 
+    @abstractmethod
+    def applicant(self, applicant_id: str) -> ApplicantRead:
+        """The applicant's facts, application, designations and college record in one read."""
+
+    @abstractmethod
+    def applicants_many(self, applicant_ids: list[str]) -> dict[str, ApplicantRead]:
+        """The facts, application and college record of many applicants in batches (no
+        designations); only the registered ones."""
+
+    @abstractmethod
+    def letter_reads(self, letter_id: str, applicant_id: str) -> tuple[str | None, ApplicantFacts | None,
+                                                                      Application | None]:
+        """The letter's owner, the applicant's facts and application in one read."""
+
     # the application
     @abstractmethod
     def application(self, applicant_id: str, season: str) -> Application:
@@ -249,9 +288,11 @@ class ApplicationStore(ABC):
 
     @abstractmethod
     def save(self, change: Change[Application], *, rule: str | None = None,
-             new_letter: str | None = None, before: Application | None = None) -> Application:
+             new_letter: str | None = None, before: Application | None = None,
+             designations: list[Designation] | None = None) -> Application:
         """`before`: the application as read (the desk rows are updated only when what they
-        show of it changed; without it, always)."""
+        show of it changed; without it, always). `designations`: the applicant's designations
+        read with it (read here when needed and not given)."""
 
     @abstractmethod
     def letter_owner(self, letter_id: str) -> str | None: ...
@@ -261,14 +302,20 @@ class ApplicationStore(ABC):
     def designations(self, applicant_id: str) -> list[Designation]: ...
 
     @abstractmethod
-    def designate(self, d: Designation, facts: ApplicantFacts, events: Iterable[Contract]) -> Designation: ...
+    def designate(self, d: Designation, facts: ApplicantFacts, events: Iterable[Contract],
+                  read: ApplicantRead | None = None) -> Designation:
+        """`read`: the application and college record read with `facts` (a designation
+        delivered at once makes its desk row of them; read here when not given)."""
 
     @abstractmethod
     def undelivered(self, season: str) -> list[Designation]: ...
 
     @abstractmethod
-    def deliver(self, d: Designation, at: datetime, events: Iterable[Contract]) -> bool:
-        """Marks it delivered with its events; False when it was delivered already."""
+    def deliver(self, d: Designation, at: datetime, events: Iterable[Contract],
+                read: ApplicantRead | None = None) -> bool:
+        """Marks it delivered with its events; False when it was delivered already. `read`: the
+        applicant's facts, application and record read before (the first attempt uses them; the
+        transaction checks they are unchanged, and a retry reads them again)."""
 
     @abstractmethod
     def delivered_to(self, program_code: str, season: str) -> list[Designation]: ...
@@ -279,6 +326,11 @@ class ApplicationStore(ABC):
 
     @abstractmethod
     def calendar(self, season: str) -> Calendar: ...
+
+    @abstractmethod
+    def programs_and_calendar(self, program_codes: Iterable[str], season: str
+                              ) -> tuple[dict[str, ProgramFacts], Calendar]:
+        """The programs' facts (those known) and the season's calendar in one read."""
 
     @abstractmethod
     def latest_season(self, program_code: str) -> str | None: ...
@@ -292,7 +344,8 @@ class ApplicationStore(ABC):
 
     @abstractmethod
     def save_college_record(self, record: CollegeRecord, read_version: int,
-                            before: CollegeRecord | None = None) -> None: ...
+                            before: CollegeRecord | None = None,
+                            designations: list[Designation] | None = None) -> None: ...
 
     @abstractmethod
     def results(self, applicant_id: str) -> list[dict]: ...
@@ -322,7 +375,84 @@ class DynamoApplicationStore(ApplicationStore):
             self._connection = Connection(region=META.region)
         return Transaction(SERVICE, self.clock(), connection=self._connection)
 
+    def _dispatch(self, operation: str, args: dict) -> dict:
+        if self._connection is None:
+            self._connection = Connection(region=META.region)
+        return self._connection.dispatch(operation, args)
+
+    def _batch(self, wanted: dict[tuple[str, str], type]) -> dict[tuple[str, str], object]:
+        """Strongly consistent BatchGetItem of items of several kinds (100 keys a request; keys
+        DynamoDB leaves unprocessed are asked for again)."""
+        found: dict[tuple[str, str], object] = {}
+        keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted]
+        table = META.table_name
+        for start in range(0, len(keys), BATCH_KEYS):
+            todo = keys[start:start + BATCH_KEYS]
+            for _ in range(10):
+                response = self._dispatch("BatchGetItem",
+                                          {"RequestItems": {table: {"Keys": todo, "ConsistentRead": True}}})
+                for raw in response.get("Responses", {}).get(table, []):
+                    key = (raw["pk"]["S"], raw["sk"]["S"])
+                    found[key] = wanted[key].from_raw_data(raw)
+                todo = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+                if not todo:
+                    break
+            else:
+                raise RuntimeError(f"DynamoDB left {len(todo)} keys unprocessed 10 times")
+        return found
+
     # ---- applicants
+    def applicant(self, applicant_id: str) -> ApplicantRead:
+        pk = f"applicant#{applicant_id}"
+        args: dict = {"TableName": META.table_name, "KeyConditionExpression": "pk = :pk",
+                      "ExpressionAttributeValues": {":pk": {"S": pk}}, "ConsistentRead": True}
+        facts = app = record = None
+        designations = []
+        while True:
+            page = self._dispatch("Query", args)
+            for raw in page.get("Items", []):
+                sk = raw["sk"]["S"]
+                if sk == "facts":
+                    item = FactsItem.from_raw_data(raw)
+                    facts = _facts(item) if item.season else None  # not registered here yet
+                elif sk == "application":
+                    app = _application(ApplicationItem.from_raw_data(raw))
+                elif sk == "college_record":
+                    record = _record(CollegeRecordItem.from_raw_data(raw))
+                elif sk.startswith("designation#"):
+                    designations.append(_designation(DesignationItem.from_raw_data(raw)))
+            if not page.get("LastEvaluatedKey"):
+                break
+            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        designations.sort(key=lambda d: (d.designated_at, d.program_code))
+        return ApplicantRead(applicant_id, facts, app, designations, record)
+
+    def applicants_many(self, applicant_ids: list[str]) -> dict[str, ApplicantRead]:
+        wanted: dict[tuple[str, str], type] = {}
+        for i in dict.fromkeys(applicant_ids):
+            wanted[(f"applicant#{i}", "facts")] = FactsItem
+            wanted[(f"applicant#{i}", "application")] = ApplicationItem
+            wanted[(f"applicant#{i}", "college_record")] = CollegeRecordItem
+        found = self._batch(wanted)
+        out = {}
+        for i in dict.fromkeys(applicant_ids):
+            f = found.get((f"applicant#{i}", "facts"))
+            if f is None or not f.season:
+                continue
+            a, r = found.get((f"applicant#{i}", "application")), found.get((f"applicant#{i}", "college_record"))
+            out[i] = ApplicantRead(i, _facts(f), _application(a) if a is not None else None, None,
+                                   _record(r) if r is not None else None)
+        return out
+
+    def letter_reads(self, letter_id: str, applicant_id: str) -> tuple[str | None, ApplicantFacts | None,
+                                                                      Application | None]:
+        pointer, facts, app = (f"letter#{letter_id}", "letter"), (f"applicant#{applicant_id}", "facts"), \
+            (f"applicant#{applicant_id}", "application")
+        found = self._batch({pointer: LetterPointerItem, facts: FactsItem, app: ApplicationItem})
+        p, f, a = found.get(pointer), found.get(facts), found.get(app)
+        return (p.applicant_id if p is not None else None, _facts(f) if f is not None and f.season else None,
+                _application(a) if a is not None else None)
+
     def facts(self, applicant_id: str) -> ApplicantFacts | None:
         try:
             item = FactsItem.get(f"applicant#{applicant_id}", "facts", consistent_read=True)
@@ -352,7 +482,8 @@ class DynamoApplicationStore(ApplicationStore):
             return Application(applicant_id=applicant_id, season=season)
 
     def save(self, change: Change[Application], *, rule: str | None = None,
-             new_letter: str | None = None, before: Application | None = None) -> Application:
+             new_letter: str | None = None, before: Application | None = None,
+             designations: list[Designation] | None = None) -> Application:
         a = change.state
         t = self._transaction()
         condition = (ApplicationItem.version == a.version) if a.version else ApplicationItem.pk.does_not_exist()
@@ -362,8 +493,8 @@ class DynamoApplicationStore(ApplicationStore):
             t.put(LetterPointerItem(pk=f"letter#{new_letter}", sk="letter", applicant_id=a.applicant_id),
                   condition=LetterPointerItem.pk.does_not_exist())
         if a.version and (before is None or letters_received(before) != letters_received(a)):
-            desk_sync(t, self.designations(a.applicant_id), a.applicant_id,
-                      [DeskRowItem.letters_received.set(letters_received(a))], moved())
+            desk_sync(t, self.designations(a.applicant_id) if designations is None else designations,
+                      a.applicant_id, [DeskRowItem.letters_received.set(letters_received(a))], moved())
         t.announce(_stream(a.applicant_id), change.events, change.emails)
         t.commit()
         return replace(a, version=a.version + 1)
@@ -380,7 +511,8 @@ class DynamoApplicationStore(ApplicationStore):
                                       consistent_read=True)
         return sorted((_designation(i) for i in items), key=lambda d: (d.designated_at, d.program_code))
 
-    def designate(self, d: Designation, facts: ApplicantFacts, events: Iterable[Contract]) -> Designation:
+    def designate(self, d: Designation, facts: ApplicantFacts, events: Iterable[Contract],
+                  read: ApplicantRead | None = None) -> Designation:
         n = facts.credits_used
         t = self._transaction()
         submitted = ApplicationItem.status == "submitted"
@@ -388,14 +520,17 @@ class DynamoApplicationStore(ApplicationStore):
         unchanged = None
         if d.delivered_at is not None:
             # delivered at once: its desk row is made from what is read here, unchanged at commit
-            app, record = self._app_item(d.applicant_id), self.college_record(d.applicant_id)
+            if read is None:
+                item = self._app_item(d.applicant_id)
+                app, record = (_application(item) if item is not None else None), self.college_record(d.applicant_id)
+            else:
+                app, record = read.application, read.record
             if app is not None and app.status == "submitted":
                 submitted = submitted & (ApplicationItem.version == app.version)
                 refusal = CreditCounterMoved("the application changed meanwhile", extra={"retry": True})
             self._check_record(t, d.applicant_id, record)
             unchanged = facts_unchanged(facts)
-            row = desk_row(d.program_code, d.season, d.applicant_id, d.round, d.delivered_at, facts,
-                           _application(app) if app is not None else None, record)
+            row = desk_row(d.program_code, d.season, d.applicant_id, d.round, d.delivered_at, facts, app, record)
             t.update(desk_item(d.program_code, d.season, d.applicant_id), actions=_desk_actions(row))
         t.check(ApplicationItem, f"applicant#{d.applicant_id}", "application", condition=submitted, refusal=refusal)
         used = FactsItem.credits_used == n
@@ -447,11 +582,13 @@ class DynamoApplicationStore(ApplicationStore):
     def undelivered(self, season: str) -> list[Designation]:
         return [_designation(i) for i in DesignationItem.gsi1.query(f"undelivered#{season}")]
 
-    def deliver(self, d: Designation, at: datetime, events: Iterable[Contract]) -> bool:
+    def deliver(self, d: Designation, at: datetime, events: Iterable[Contract],
+                read: ApplicantRead | None = None) -> bool:
         events = list(events)
         for attempt in range(DELIVERY_RETRIES):
-            facts = self.facts(d.applicant_id)
-            app, record = self._app_item(d.applicant_id), self.college_record(d.applicant_id)
+            if read is None or attempt:
+                read = self.applicant(d.applicant_id)
+            facts, app, record = read.facts, read.application, read.record
             item = DesignationItem(pk=f"applicant#{d.applicant_id}", sk=_designation_sk(d.round, d.program_code))
             t = self._transaction()
             t.update(item, actions=[
@@ -470,8 +607,7 @@ class DynamoApplicationStore(ApplicationStore):
                 self._check_record(t, d.applicant_id, record)
                 t.check(FactsItem, f"applicant#{d.applicant_id}", "facts",
                         condition=facts_unchanged(facts), refusal=moved)
-                row = desk_row(d.program_code, d.season, d.applicant_id, d.round, at, facts,
-                               _application(app) if app is not None else None, record)
+                row = desk_row(d.program_code, d.season, d.applicant_id, d.round, at, facts, app, record)
                 t.update(desk_item(d.program_code, d.season, d.applicant_id), actions=_desk_actions(row))
             t.announce(_stream(d.applicant_id), events)
             try:
@@ -500,9 +636,17 @@ class DynamoApplicationStore(ApplicationStore):
         try:
             item = CalendarItem.get(f"season#{season}", "calendar")
         except DoesNotExist:
-            return Calendar(season)
-        return Calendar(season, {k: parse_instant(v) for k, v in (item.calendar.as_dict() if item.calendar
-                                                                     else {}).items()})
+            item = None
+        return _calendar(season, item)
+
+    def programs_and_calendar(self, program_codes: Iterable[str], season: str
+                              ) -> tuple[dict[str, ProgramFacts], Calendar]:
+        wanted: dict[tuple[str, str], type] = {(f"season#{season}", "calendar"): CalendarItem}
+        for code in program_codes:
+            wanted[(f"program#{code}", f"season#{season}")] = ProgramFactsItem
+        found = self._batch(wanted)
+        cal = found.pop((f"season#{season}", "calendar"), None)
+        return ({p.program_code: _program(p) for p in found.values()}, _calendar(season, cal))
 
     def latest_season(self, program_code: str) -> str | None:
         latest = list(ProgramFactsItem.query(f"program#{program_code}", ProgramFactsItem.sk.startswith("season#"),
@@ -522,7 +666,8 @@ class DynamoApplicationStore(ApplicationStore):
         return {r.applicant_id: r for r in (_record(i) for i in CollegeRecordItem.batch_get(keys))}
 
     def save_college_record(self, record: CollegeRecord, read_version: int,
-                            before: CollegeRecord | None = None) -> None:
+                            before: CollegeRecord | None = None,
+                            designations: list[Designation] | None = None) -> None:
         """Versioned: a write over a record changed since it was read is a 409. The desk rows of
         the applicant's deliveries follow a change of the GPA or class rank in the same transaction."""
         item = CollegeRecordItem(
@@ -539,7 +684,8 @@ class DynamoApplicationStore(ApplicationStore):
         t = self._transaction()
         t.put(item, condition=condition, refusal=moved)
         if before is None or record_shown(before) != record_shown(record):
-            desk_sync(t, self.designations(record.applicant_id), record.applicant_id,
+            desk_sync(t, self.designations(record.applicant_id) if designations is None else designations,
+                      record.applicant_id,
                       [_record_action(record.gpa, record.class_rank, record.class_size)], moved)
         t.commit()
 
@@ -590,9 +736,13 @@ def who_renamed(who: str, first_name: str, last_name: str, college: str | None) 
     return json.dumps(data)
 
 
+def not_registered(applicant_id: str) -> NotFound:
+    return NotFound(f"no registered applicant {applicant_id} (an application starts once the registration fee "
+                    "is paid)")
+
+
 def require_facts(store: ApplicationStore, applicant_id: str) -> ApplicantFacts:
     facts = store.facts(applicant_id)
     if facts is None:
-        raise NotFound(f"no registered applicant {applicant_id} (an application starts once the registration fee "
-                       "is paid)")
+        raise not_registered(applicant_id)
     return facts

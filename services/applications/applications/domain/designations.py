@@ -17,6 +17,10 @@ from datetime import datetime
 from shared.errors import Conflict, FieldError, RuleViolation
 
 MATCH, MPII = "match", "mpii"
+# the calendar instants these rules read (Calendar.get): a calendar holding all of them needs
+# nothing from the deadline events seen
+RULE_INSTANTS = ("application_deadline_default", "match_application_last", "mpii_applications_open",
+                 "mpii_application_deadline", "applications_delivered")
 
 
 @dataclass(frozen=True)
