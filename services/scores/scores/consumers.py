@@ -29,15 +29,19 @@ bp = Blueprint(__name__)
 
 
 def _handlers() -> dict:
+    from shared.consumer import idempotent_by_nature  # the consumer machinery: loaded with the consumer
+
     def use(fn):
         return lambda e: fn(bootstrap.container(), e)
 
     return {
         SeasonDeadlineReached: use(handlers.record_deadline),
-        SeasonCalendarSet: use(handlers.on_calendar_set),
-        ApplicantRegistered: use(handlers.on_applicant_registered),
-        ApplicantWithdrawn: use(handlers.on_applicant_withdrawn),
-        ApplicantReinstated: use(handlers.on_applicant_reinstated),
+        # the projections: conditional writes keeping the newest version (a redelivery writes
+        # nothing) and a notice written once (conditioned on its absence): no idempotency record
+        SeasonCalendarSet: idempotent_by_nature(use(handlers.on_calendar_set)),
+        ApplicantRegistered: idempotent_by_nature(use(handlers.on_applicant_registered)),
+        ApplicantWithdrawn: idempotent_by_nature(use(handlers.on_applicant_withdrawn)),
+        ApplicantReinstated: idempotent_by_nature(use(handlers.on_applicant_reinstated)),
     }
 
 

@@ -61,12 +61,12 @@ def check_id(value: str, field: str) -> str:
     return value
 
 
-def _owned(svc: Scores, principal: Principal, applicant_id: str) -> Registrant:
+def _owned(svc: Scores, principal: Principal, applicant_id: str, r: Registrant | None = None) -> Registrant:
     """An applicant reaches only their own scores (owned by their account's sub or, when an
     administrator registered them, by the account with the registration's email, as
-    registration decides); administrators anyone's."""
+    registration decides); administrators anyone's. `r`: the registrant read already."""
     check_id(applicant_id, "applicant_id")
-    r = svc.store.registrant(applicant_id)
+    r = r or svc.store.registrant(applicant_id)
     if r is None:
         raise NotFound(f"no registered applicant {applicant_id[:64]} is known to the scores service (the score "
                        "release opens once the registration fee is paid)")
@@ -123,10 +123,11 @@ def get_release(svc: Scores, principal: Principal, applicant_id: str) -> Release
 
 
 def put_release(svc: Scores, principal: Principal, applicant_id: str, form: dict) -> Release:
-    r = _owned(svc, principal, applicant_id)
+    check_id(applicant_id, "applicant_id")
+    registrant, previous = svc.store.registrant_and_release(applicant_id)  # one read for both
+    r = _owned(svc, principal, applicant_id, registrant)
     checked = release_rules.check_form(**form)
     now = svc.clock.now()
-    previous = svc.store.release(applicant_id)
     deadline = svc.store.calendar(r.season).get(RELEASE_DEADLINE)
     new = release_rules.release(previous, applicant_id=applicant_id, season=r.season, form=checked, now=now,
                                 deadline=deadline)

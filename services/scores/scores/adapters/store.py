@@ -4,6 +4,7 @@ through shared.adapters.outbox.Transaction (state + outbox in one TransactWriteI
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -26,7 +27,7 @@ from scores.domain.cspe import CspeRule
 from scores.domain.release import Release
 from scores.domain.results import Attempt, Row
 from scores.domain.self_reported import PENDING, SelfReport
-from shared.adapters.outbox import Transaction
+from shared.adapters.outbox import Transaction, shared_connection
 from shared.clock import parse_instant
 from shared.errors import Conflict, FieldError
 
@@ -62,20 +63,27 @@ def _applicant_key(applicant_id: str) -> str:
 class ScoresStore:
     # ------------------------------------------------------------------ the applicants (projection)
     def project_registered(self, r: Registrant, version: int | None) -> None:
-        """The profile is set whatever the order of arrival; the status only when newer."""
-        ApplicantItem(pk=_applicant_key(r.applicant_id), sk="applicant").update(actions=[
-            ApplicantItem.applicant_id.set(r.applicant_id), ApplicantItem.season.set(r.season),
-            ApplicantItem.owner_sub.set(r.owner_sub), ApplicantItem.cms_id.set(r.cms_id),
-            ApplicantItem.email.set(r.email), ApplicantItem.first_name.set(r.first_name),
-            ApplicantItem.last_name.set(r.last_name), ApplicantItem.graduation_year.set(r.graduation_year),
-            ApplicantItem.gsi1pk.set(f"season#{r.season}#applicants"), ApplicantItem.gsi1sk.set(r.applicant_id)])
-        self.project_status(r.season, r.applicant_id, r.status or "registered", version)
+        """The profile is set whatever the order of arrival; the status only when newer. One
+        UpdateItem (profile and status, conditioned on the version) unless a newer status is
+        stored already: then a second one sets the profile alone."""
+        profile = [ApplicantItem.owner_sub.set(r.owner_sub), ApplicantItem.cms_id.set(r.cms_id),
+                   ApplicantItem.email.set(r.email), ApplicantItem.first_name.set(r.first_name),
+                   ApplicantItem.last_name.set(r.last_name), ApplicantItem.graduation_year.set(r.graduation_year)]
+        if not self.project_status(r.season, r.applicant_id, r.status or "registered", version, also=profile):
+            ApplicantItem(pk=_applicant_key(r.applicant_id), sk="applicant").update(actions=[
+                *profile, *self._membership(r.season, r.applicant_id)])
 
-    def project_status(self, season: str, applicant_id: str, status: str, version: int | None) -> bool:
+    @staticmethod
+    def _membership(season: str, applicant_id: str) -> list:
+        return [ApplicantItem.applicant_id.set(applicant_id), ApplicantItem.season.set(season),
+                ApplicantItem.gsi1pk.set(f"season#{season}#applicants"), ApplicantItem.gsi1sk.set(applicant_id)]
+
+    def project_status(self, season: str, applicant_id: str, status: str, version: int | None,
+                       also: Sequence = ()) -> bool:
+        """The status (with `also`'s actions) when `version` is newer than the stored one; False
+        (nothing written) for an older event, delivered late."""
         item = ApplicantItem(pk=_applicant_key(applicant_id), sk="applicant")
-        actions = [ApplicantItem.status.set(status), ApplicantItem.applicant_id.set(applicant_id),
-                   ApplicantItem.season.set(season), ApplicantItem.gsi1pk.set(f"season#{season}#applicants"),
-                   ApplicantItem.gsi1sk.set(applicant_id)]
+        actions = [ApplicantItem.status.set(status), *self._membership(season, applicant_id), *also]
         condition = None
         if version is not None:
             actions.append(ApplicantItem.version.set(version))
@@ -134,6 +142,13 @@ class ScoresStore:
             return _release(ReleaseItem.get(_applicant_key(applicant_id), "release", consistent_read=True))
         except DoesNotExist:
             return None
+
+    def registrant_and_release(self, applicant_id: str) -> tuple[Registrant | None, Release | None]:
+        """Both items of the applicant in ONE consistent BatchGetItem (a use case that needs both)."""
+        found = _get_many([(ApplicantItem, _applicant_key(applicant_id), "applicant"),
+                           (ReleaseItem, _applicant_key(applicant_id), "release")])
+        return ((_registrant(found[0]) if found[0] is not None else None),
+                (_release(found[1]) if found[1] is not None else None))
 
     def releases(self, season: str) -> dict[str, Release]:
         """The season's releases by ATT number."""
@@ -267,6 +282,24 @@ class ScoresStore:
         except DoesNotExist:
             return False
         return True
+
+
+def _get_many(keys: list[tuple[type, str, str]]) -> list:
+    """Items of the service's table (models of one table, any class) in one consistent
+    BatchGetItem (more while DynamoDB leaves keys unprocessed), in the order asked; None for
+    an item that does not exist."""
+    table, region = keys[0][0].Meta.table_name, keys[0][0].Meta.region
+    client = shared_connection(region).client
+    wanted = {(pk, sk): model for model, pk, sk in keys}
+    found: dict[tuple[str, str], object] = {}
+    request = {table: {"Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted], "ConsistentRead": True}}
+    while request:
+        response = client.batch_get_item(RequestItems=request)
+        for raw in response.get("Responses", {}).get(table, []):
+            key = (raw["pk"]["S"], raw["sk"]["S"])
+            found[key] = wanted[key].from_raw_data(raw)
+        request = response.get("UnprocessedKeys") or None
+    return [found.get((pk, sk)) for _, pk, sk in keys]
 
 
 def applicant_key(applicant_id: str) -> str:
