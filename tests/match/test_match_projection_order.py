@@ -98,3 +98,45 @@ def test_a_redelivered_older_calendar_does_not_move_the_instants_back(svc):
     assert svc.store.calendar(SEASON).instants["match_day"] == moved["match_day"]
     feed(SeasonCalendarSet(season=SEASON, calendar=CALENDAR, version=3))  # a newer one applies
     assert svc.store.calendar(SEASON).instants["match_day"] == CALENDAR["match_day"]
+
+
+def _registered(n: int, version: int | None, timezone: str = "America/Chicago") -> ApplicantRegistered:
+    return ApplicantRegistered(
+        season=SEASON, applicant_id=f"app-{SEASON}-{n}", code_number=f"{10000 + n}", cms_id=f"PRO-{n:09d}",
+        email=f"A{n}@Test.caspr ", first_name=f"First{n}", last_name=f"Last{n}", college="TUSPM",
+        graduation_year=2031, timezone=timezone, credits_total=12, owner_sub=f"sub-applicant-{n}", version=version)
+
+
+def test_a_registration_is_projected_in_one_update_and_one_batch_of_pointers(svc):
+    """applicant.registered.v1 costs the match service one UpdateItem (facts, status of its
+    version, time zone) and one BatchWriteItem (code, email and account pointers), not 2 + 1 + 3
+    writes; a stale redelivery one more UpdateItem (the facts without the status)."""
+    from match import consumers, handlers
+    from tests.fakes import aws_calls
+
+    seed_season(applicants=0)
+    apply = consumers._handlers()[ApplicantRegistered]
+    with aws_calls() as seen:
+        apply(_registered(1, version=2))
+    assert dict(seen) == {"UpdateItem": 1, "BatchWriteItem": 1}
+    a = svc.store.applicant(SEASON, f"app-{SEASON}-1")
+    assert (a.status, a.email, a.timezone, a.owner_sub) == ("registered", "a1@test.caspr", "America/Chicago",
+                                                            "sub-applicant-1")
+    assert svc.store.applicant_by_code(SEASON, "10001") == a == svc.store.applicant_for_email(SEASON, "a1@test.caspr")
+    assert svc.store.applicant_for_account(SEASON, "sub-applicant-1") == a
+
+    feed(ApplicantWithdrawn(season=SEASON, applicant_id=a.applicant_id, code_number="10001", reason="x", version=3))
+    svc.store.set_applicant_timezone(SEASON, a.applicant_id, "Europe/Paris", version=1)  # a profile change
+    with aws_calls() as seen:  # redelivered: the facts are rewritten, the newer status and the profile's zone stay
+        apply(_registered(1, version=2, timezone="America/Denver"))
+    assert dict(seen) == {"UpdateItem": 2, "BatchWriteItem": 1}
+    a = svc.store.applicant(SEASON, a.applicant_id)
+    assert (a.status, a.timezone) == ("withdrawn", "Europe/Paris")
+
+    handlers.on_applicant_withdrawn(svc, ApplicantWithdrawn(season=SEASON, applicant_id=f"app-{SEASON}-2",
+                                                             code_number="10002", reason="x"))  # unversioned, first
+    apply(_registered(2, version=1))  # an older producer's withdrawal stays
+    assert status(svc, f"app-{SEASON}-2") == "withdrawn"
+    apply(_registered(3, version=None, timezone=""))
+    a3 = svc.store.applicant(SEASON, f"app-{SEASON}-3")
+    assert (a3.status, a3.timezone) == ("registered", None)

@@ -50,7 +50,7 @@ def _handlers() -> dict:
     return {
         SeasonCalendarSet: use(handlers.on_calendar_set),
         SeasonDeadlineReached: use(handlers.on_deadline_reached),
-        ApplicantRegistered: use(handlers.on_applicant_registered, notices.on_applicant_timezone),
+        ApplicantRegistered: use(handlers.on_applicant_registered),  # its time zone in the same write
         ApplicantProfileUpdated: use(notices.on_applicant_timezone),
         ApplicantWithdrawn: use(handlers.on_applicant_withdrawn),
         ApplicantReinstated: use(handlers.on_applicant_reinstated),

@@ -55,8 +55,8 @@ def on_calendar_set(svc: Match, e: SeasonCalendarSet) -> None:
 def on_applicant_registered(svc: Match, e: ApplicantRegistered) -> None:
     svc.store.upsert_applicant(ApplicantInfo(
         season=e.season, applicant_id=e.applicant_id, code_number=e.code_number, status=REGISTERED,
-        email=e.email.strip().lower(), first_name=e.first_name, last_name=e.last_name, owner_sub=e.owner_sub),
-        version=e.version)
+        email=e.email.strip().lower(), first_name=e.first_name, last_name=e.last_name, owner_sub=e.owner_sub,
+        timezone=e.timezone or None), version=e.version)
 
 
 def on_applicant_withdrawn(svc: Match, e: ApplicantWithdrawn) -> None:

@@ -141,8 +141,9 @@ class MatchStore(ABC):
 
     @abstractmethod
     def upsert_applicant(self, info: ApplicantInfo, version: int | None = None) -> None:
-        """Registration facts; keeps a status already set (a withdrawal may arrive first). With a
-        version (registration's status_version), the status is set only when newer than the one held."""
+        """Registration facts (and its time zone, while none is held); keeps a status already set
+        (a withdrawal may arrive first). With a version (registration's status_version), the status
+        is set only when newer than the one held."""
 
     @abstractmethod
     def set_applicant_status(self, season: str, applicant_id: str, code_number: str | None, status: str,
@@ -500,26 +501,33 @@ class DynamoMatchStore(MatchStore):
     @transient
     def upsert_applicant(self, info, version=None):
         item = ApplicantItem(pk=_season(info.season), sk=f"applicant#{info.applicant_id}")
-        item.update(actions=[
+        facts = [
             ApplicantItem.applicant_id.set(info.applicant_id),
             ApplicantItem.code_number.set(info.code_number),
             ApplicantItem.email.set(info.email),
             ApplicantItem.first_name.set(info.first_name),
             ApplicantItem.last_name.set(info.last_name),
-            ApplicantItem.status.set(ApplicantItem.status | info.status),  # keeps a withdrawal seen first
             *([ApplicantItem.owner_sub.set(info.owner_sub)] if info.owner_sub else []),
-        ])
-        if version is not None:  # the status of this version, unless a newer one is held (or an
-            # unversioned status other than this one: an older producer's withdrawal stays)
-            self._set_if_newer(item, [ApplicantItem.status.set(info.status)], version,
-                               ApplicantItem.version.does_not_exist() & (ApplicantItem.status == info.status))
-        PointerItem(pk=_season(info.season), sk=f"code#{info.code_number}", applicant_id=info.applicant_id).save()
-        if info.email:
-            PointerItem(pk=_season(info.season), sk=f"email#{info.email.strip().lower()}",
-                        applicant_id=info.applicant_id).save()
-        if info.owner_sub:
-            PointerItem(pk=f"account#{info.owner_sub}", sk=_season(info.season),
-                        applicant_id=info.applicant_id).save()
+            # the registration's time zone only while none is held (a profile change's stays)
+            *([ApplicantItem.timezone.set(ApplicantItem.timezone | info.timezone)] if info.timezone else []),
+        ]
+        keep_status = ApplicantItem.status.set(ApplicantItem.status | info.status)  # keeps a withdrawal seen first
+        if version is None:
+            item.update(actions=[*facts, keep_status])
+        # the facts with the status of this version in one write, unless a newer status is held (or an
+        # unversioned status other than this one: an older producer's withdrawal stays); then the facts alone
+        elif not self._set_if_newer(item, [*facts, ApplicantItem.status.set(info.status)], version,
+                                    ApplicantItem.version.does_not_exist() & (
+                                        ApplicantItem.status.does_not_exist() | (ApplicantItem.status == info.status))):
+            item.update(actions=[*facts, keep_status])
+        pk = _season(info.season)
+        with PointerItem.batch_write() as pointers:  # one BatchWriteItem, not a PutItem each
+            pointers.save(PointerItem(pk=pk, sk=f"code#{info.code_number}", applicant_id=info.applicant_id))
+            if info.email:
+                pointers.save(PointerItem(pk=pk, sk=f"email#{info.email.strip().lower()}",
+                                          applicant_id=info.applicant_id))
+            if info.owner_sub:
+                pointers.save(PointerItem(pk=f"account#{info.owner_sub}", sk=pk, applicant_id=info.applicant_id))
 
     @staticmethod
     def _set_if_newer(item: ApplicantItem, actions: list, version: int, otherwise=None) -> bool:
