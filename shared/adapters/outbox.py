@@ -49,6 +49,9 @@ SWEEP_GRACE_SECONDS = 60.0  # the stream relay normally delivers within a second
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit for one TransactWriteItems
 EVENT, EMAIL = "event", "email"
 CONDITION_FAILED = "ConditionalCheckFailed"
+# emails sent before their delivered marks are written (one transaction): a relay that dies
+# between the sends and the marks sends at most these again
+EMAILS_PER_ROUND = 25
 
 
 def pending_shard(stream: str) -> str:
@@ -203,11 +206,12 @@ class Outbox:
     # ---- delivery, in rounds
     def _deliver_round(self, frontier: list[Model],
                        stop_at_first_failure: bool) -> tuple[list[Model], list[Model], list[Model]]:
-        """Delivers the next item of each of several streams (no two of one stream): their events
-        in as few PutEvents as the bus allows, their emails one SendEmail each after ONE consistent
-        BatchGetItem that skips those already marked delivered (an email is not idempotent at the
-        receiver: never twice when we know it went out). Returns (delivered now, found delivered
-        already, failed)."""
+        """Delivers the next item of each of several streams, or the next run of emails of a
+        stream: the events (never two of one stream) in as few PutEvents as the bus allows, the
+        emails one SendEmail each, in order, after ONE consistent BatchGetItem that skips those
+        already marked delivered (an email is not idempotent at the receiver: never twice when we
+        know it went out); an email that fails holds back the later ones of its stream. Returns
+        (delivered now, found delivered already, failed)."""
         delivered: list[Model] = []
         already: list[Model] = []
         failed: list[Model] = []
@@ -235,7 +239,10 @@ class Outbox:
         if emails and not (failed and stop_at_first_failure):
             done = {(c.pk, c.sk) for c in self.Item.batch_get([(i.pk, i.sk) for i in emails], consistent_read=True)
                     if c.delivered_at is not None}
+            held: set[str] = set()  # streams whose email failed: their later emails wait (order kept)
             for item in emails:
+                if item.stream in held:
+                    continue
                 if (item.pk, item.sk) in done:  # sent and marked by an earlier relay or sweep: not again
                     already.append(item)
                     continue
@@ -245,6 +252,7 @@ class Outbox:
                 except Exception as exc:  # noqa: BLE001 - logged (no message: it may quote an address), retried
                     self._failed(item, exc)
                     failed.append(item)
+                    held.add(item.stream)
                     if stop_at_first_failure:
                         break
                     continue
@@ -253,7 +261,8 @@ class Outbox:
 
     def _deliver_in_order(self, items: Sequence[Model], stop_at_first_failure: bool) -> set[tuple[str, str]]:
         """Delivers `items` (in their stream order) keeping the order of each stream: round after
-        round, the next undelivered item of every stream not stuck; a stream whose item fails is
+        round, the next undelivered item of every stream not stuck (an email: with the emails that
+        directly follow it in its stream, sent one after the other); a stream whose item fails is
         stuck (its later items wait). Each round's delivered items are marked before the next
         round. `stop_at_first_failure`: no round after one with a failure (the stream relay: its
         retry starts over from the first undelivered record). Returns the keys delivered."""
@@ -261,12 +270,21 @@ class Outbox:
         stuck: set[str] = set()
         delivered_keys: set[tuple[str, str]] = set()
         while remaining:
-            frontier, seen = [], set()
+            frontier, taken, closed = [], {}, set()  # taken: the kind of each stream's first item
+            emails = 0
             for item in remaining:
-                if item.stream not in seen:
-                    seen.add(item.stream)
-                    if item.stream not in stuck:
-                        frontier.append(item)
+                if item.stream in stuck or item.stream in closed:
+                    continue
+                if item.stream in taken and (taken[item.stream] == EVENT or item.kind == EVENT):
+                    closed.add(item.stream)  # the rest of the stream waits for a later round
+                    continue  # (only emails that follow an email go in the same round: sent in order)
+                if item.kind != EVENT:
+                    if emails == EMAILS_PER_ROUND:  # sent, not yet marked: few at a time
+                        closed.add(item.stream)
+                        continue
+                    emails += 1
+                taken.setdefault(item.stream, item.kind)
+                frontier.append(item)
             if not frontier:
                 break
             delivered, already, failed = self._deliver_round(frontier, stop_at_first_failure)

@@ -230,3 +230,39 @@ def payload(record: dict) -> str:
 
 def outbox_event_id(record: dict) -> str:
     return record["dynamodb"]["NewImage"]["event_id"]["S"]
+
+
+def test_a_stream_s_emails_go_out_in_order_a_run_per_round_and_a_failed_one_holds_back_the_rest(aws, monkeypatch):
+    announce(1, withdrawn(1), emails=[Email(f"m{k}@example.org", "s", "b") for k in range(30)])
+    announce(1, withdrawn(2))
+    records = stream_records()
+    assert len(records) == 32
+
+    class Flaky(RecordingMailer):
+        def __init__(self, refuse):
+            super().__init__()
+            self.refuse = refuse
+
+        def send(self, email):
+            if email.to == self.refuse:
+                raise ConnectionError("SES down")
+            super().send(email)
+
+    publisher, mailer = InMemoryPublisher(), Flaky(refuse="m27@example.org")
+    outbox = Outbox("scores", publisher, mailer)
+    made = count_calls(monkeypatch)
+    failed_at = outbox.relay(records)["batchItemFailures"][0]["itemIdentifier"]
+    # the event; 25 emails (one consistent read, one transaction of marks); m25, m26, then m27 fails
+    assert [m.to for m in mailer.sent] == [f"m{k}@example.org" for k in range(27)]
+    assert [e.version for e in publisher.events] == [1]  # the event after the emails waits
+    assert made == ["UpdateItem",  # the event marked
+                    "BatchGetItem", "TransactWriteItems",  # m0..m24 read, sent, marked
+                    "BatchGetItem", "UpdateItem", "TransactWriteItems"]  # m25..m29: m27's failure counted
+    assert outbox_event_id(next(r for r in records if r["dynamodb"]["SequenceNumber"] == failed_at)) and \
+        '"m27@example.org"' in payload(next(r for r in records if r["dynamodb"]["SequenceNumber"] == failed_at))
+    mailer.refuse = None
+    retry = [r for r in records if int(r["dynamodb"]["SequenceNumber"]) >= int(failed_at)]
+    assert outbox.relay(retry) == {"batchItemFailures": []}
+    assert [m.to for m in mailer.sent] == [f"m{k}@example.org" for k in range(30)]  # none twice, in order
+    assert [e.version for e in publisher.events] == [1, 2]
+    assert outbox.pending(older_than=0) == []
