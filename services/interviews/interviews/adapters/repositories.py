@@ -400,15 +400,26 @@ class DynamoInterviewStore(InterviewStore):
         return {k: parse_instant(v) for k, v in i.calendar.as_dict().items()}
 
     def put_applicant(self, a: ApplicantInfo, version: int | None) -> None:
-        old = _get(ApplicantItem, f"applicant#{a.applicant_id}", "applicant")
-        if old is not None and old.version is not None and version is not None and old.version > version:
+        """One conditional UpdateItem (not a read and a put): only over an older (or no) version,
+        keeping a time zone held (a profile change's); an unversioned event (an older producer)
+        always writes. Then the season's applicants index (I8)."""
+        owner = [ApplicantItem.owner_sub.set(a.owner_sub), ApplicantItem.gsi1pk.set(f"owner#{a.owner_sub}"),
+                 ApplicantItem.gsi1sk.set(a.applicant_id)] if a.owner_sub else [
+            ApplicantItem.owner_sub.remove(), ApplicantItem.gsi1pk.remove(), ApplicantItem.gsi1sk.remove()]
+        actions = [ApplicantItem.applicant_id.set(a.applicant_id), ApplicantItem.season.set(a.season),
+                   ApplicantItem.email.set(a.email), ApplicantItem.first_name.set(a.first_name),
+                   ApplicantItem.last_name.set(a.last_name), *owner,
+                   *([ApplicantItem.timezone.set(ApplicantItem.timezone | a.timezone)] if a.timezone else []),
+                   ApplicantItem.version.set(version) if version is not None else ApplicantItem.version.remove()]
+        condition = None if version is None else (
+            ApplicantItem.version.does_not_exist() | (ApplicantItem.version <= version))
+        try:
+            ApplicantItem(pk=f"applicant#{a.applicant_id}", sk="applicant").update(actions=actions,
+                                                                                  condition=condition)
+        except Exception as exc:  # a newer registration is held: this older one changes nothing
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
             return
-        ApplicantItem(pk=f"applicant#{a.applicant_id}", sk="applicant", applicant_id=a.applicant_id, season=a.season,
-                      email=a.email, first_name=a.first_name, last_name=a.last_name,
-                      timezone=(old.timezone if old is not None and old.timezone else a.timezone),
-                      owner_sub=a.owner_sub, version=version,
-                      gsi1pk=f"owner#{a.owner_sub}" if a.owner_sub else None,
-                      gsi1sk=a.applicant_id if a.owner_sub else None).save()
         DeliveredItem(pk=f"season#{a.season}#applicants", sk=f"applicant#{a.applicant_id}", program_code="-",
                       delivered_at=self.now()).save()  # the season's applicants (I8)
 
