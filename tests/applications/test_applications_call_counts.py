@@ -128,3 +128,50 @@ def test_the_delivery_reads_in_batches_not_per_designation(api, svc, clock, call
     desk = api.call("GET", "/programs/101/applications?season=2024", "program:p1:101").data["applications"]
     assert sorted(r["applicant_id"] for r in desk) == ["a1", "a2", "a3", "a4"]
     assert all(r["letters_received"] == 0 for r in desk)
+
+
+def _result(svc, result_id: str, exam: str = "part1", outcome: str = "pass"):
+    from datetime import date
+
+    from applications import handlers
+    from shared.contracts import ScoresResultRecorded
+
+    handlers.on_result(svc, ScoresResultRecorded(
+        season="2024", applicant_id="a1", result_id=result_id, exam=exam, exam_date=date(2023, 7, 18),
+        result=outcome, official=True, visible_from=CALENDAR["scores_uploaded"]))
+
+
+def test_an_exam_attempt_is_one_read_and_one_transaction(api, svc, calls):
+    season(svc)
+    registered(svc)
+    calls.clear()
+    _result(svc, "r1")
+    # the applicant's partition (attempts, results_version, designations), then the attempt, the
+    # facts' list and the desk rows in one transaction (was PutItem + 2 Query + the transaction)
+    assert dynamo(calls) == Counter({"Query": 1, "TransactWriteItems": 1}), dynamo(calls)
+    assert [r["result_id"] for r in svc.store.facts("a1").results] == ["r1"]
+
+
+def test_an_attempt_recorded_between_the_read_and_the_write_is_kept_in_the_list(svc, monkeypatch):
+    """Two attempts of one applicant recorded at once: the one that read before the other
+    committed fails on the facts' results_version, reads again and writes both."""
+    from applications.adapters.store import DynamoApplicationStore
+
+    season(svc)
+    registered(svc)
+    real, reads = DynamoApplicationStore.applicant, []
+
+    def read_then(self, applicant_id):
+        read = real(self, applicant_id)
+        reads.append(applicant_id)
+        if len(reads) == 1:
+            _result(svc, "r2", exam="part2_written", outcome="fail")  # commits in between
+        return read
+
+    monkeypatch.setattr(DynamoApplicationStore, "applicant", read_then)
+    _result(svc, "r1")
+    monkeypatch.undo()
+    assert len(reads) == 3  # r1 read, r2 read (and wrote), r1 read again
+    assert [(r["result_id"], r["result"]) for r in svc.store.facts("a1").results] == [("r1", "pass"),
+                                                                                     ("r2", "fail")]
+    assert sorted(r["result_id"] for r in svc.store.results("a1")) == ["r1", "r2"]

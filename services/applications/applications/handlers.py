@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from applications.adapters import projections
-from applications.adapters.store import ApplicantRead, CreditCounterMoved, not_registered, require_facts
+from applications.adapters.store import ApplicantRead, CreditCounterMoved, not_registered
 from applications.bootstrap import Applications
 from applications.domain.application import (
     MAX_DOCUMENT_BYTES,
@@ -523,9 +523,11 @@ def review_list(svc: Applications, principal: Principal, program_code: str, *, s
     return season, rows
 
 
-def _delivered_to(svc: Applications, program_code: str, season: str, applicant_id: str) -> Designation:
-    """A6: a program sees nothing that was not delivered to it (404, as if it did not exist)."""
-    for d in svc.store.designations(applicant_id):
+def _delivered_to(svc: Applications, program_code: str, season: str, applicant_id: str,
+                  found: list[Designation] | None = None) -> Designation:
+    """A6: a program sees nothing that was not delivered to it (404, as if it did not exist).
+    `found`: the applicant's designations as read by the request (read here when not given)."""
+    for d in (svc.store.designations(applicant_id) if found is None else found):
         if d.program_code == program_code and d.season == season and d.delivered_at is not None:
             return d
     raise NotFound(f"no application of {applicant_id} delivered to program {program_code}")
@@ -534,12 +536,13 @@ def _delivered_to(svc: Applications, program_code: str, season: str, applicant_i
 def review_one(svc: Applications, principal: Principal, program_code: str, applicant_id: str,
                season: str | None = None) -> dict:
     season = _program_season(svc, principal, program_code, season)
-    d = _delivered_to(svc, program_code, season, applicant_id)
-    facts = require_facts(svc.store, applicant_id)
-    app = svc.store.application(applicant_id, season)
+    read = svc.store.applicant(applicant_id)  # facts, application, designations, record, attempts: one read
+    d = _delivered_to(svc, program_code, season, applicant_id, read.designations)
+    if read.facts is None:
+        raise not_registered(applicant_id)
+    facts, app, record = read.facts, read.app(season), read.record
     review = svc.store.review(program_code, season, applicant_id) or Review(program_code, season, applicant_id)
-    record = svc.store.college_record(applicant_id)
-    row = _row(d, facts, app, review, record, visible_results(svc.store.results(applicant_id), now(svc)))
+    row = _row(d, facts, app, review, record, visible_results(list(read.results), now(svc)))
     row["email"] = facts.email
     row["release_explanation"] = facts.release_explanation
     row["documents"] = [{"document_id": x.document_id, "kind": x.kind, "filename": x.filename, "size": x.size,
@@ -694,11 +697,12 @@ def review_packet(svc: Applications, principal: Principal, program_code: str, ap
     from applications.adapters.packet import packet
 
     season = _program_season(svc, principal, program_code, season)
-    d = _delivered_to(svc, program_code, season, applicant_id)
-    facts = require_facts(svc.store, applicant_id)
-    app = svc.store.application(applicant_id, season)
-    record = svc.store.college_record(applicant_id)
-    results = visible_results(svc.store.results(applicant_id), now(svc))
+    read = svc.store.applicant(applicant_id)  # facts, application, designations, record, attempts: one read
+    d = _delivered_to(svc, program_code, season, applicant_id, read.designations)
+    if read.facts is None:
+        raise not_registered(applicant_id)
+    facts, app, record = read.facts, read.app(season), read.record
+    results = visible_results(list(read.results), now(svc))
     cover = [f"Applicant: {facts.name}   Code Number: {facts.code_number or '-'}   Season: {season}",
              f"College: {facts.college}   Email: {facts.email}",
              f"Delivered to program {program_code}: {d.delivered_at.isoformat() if d.delivered_at else '-'}"

@@ -139,33 +139,36 @@ def release_missing(applicant_id: str) -> None:
 
 def result(applicant_id: str, result_id: str, exam: str, exam_date: str, outcome: str, official: bool,
            visible_from: datetime | None) -> None:
-    """S3, S6, S7: one exam attempt (a later event of the same attempt replaces it: verified S7)."""
-    ResultItem(pk=f"applicant#{applicant_id}", sk=f"result#{result_id}", exam=exam, exam_date=exam_date,
-               result=outcome, official=official, visible_from=visible_from).save()
-    # the review desk lists hundreds of applicants at once: their attempts ride on the facts item
-    # and on the desk row of each program the applicant was delivered to (one item a row), in one
-    # transaction; rebuilt from the attempts stored, never written over a longer list
+    """S3, S6, S7: one exam attempt (a later event of the same attempt replaces it: verified S7).
+    The review desk lists hundreds of applicants at once: their attempts ride on the facts item
+    and on the desk row of each program the applicant was delivered to (one item a row). One read
+    of the applicant's partition (the attempts stored, the facts' results_version, the
+    designations), then ONE transaction: the attempt's item, the list rebuilt from the attempts
+    stored with this one, on the facts item only at the results_version read (another attempt
+    written meanwhile makes it read again: no attempt is ever left out of the list), and the desk rows."""
+    attempt_item = ResultItem(pk=f"applicant#{applicant_id}", sk=f"result#{result_id}", exam=exam,
+                              exam_date=exam_date, result=outcome, official=official, visible_from=visible_from)
+    this = {"result_id": result_id, "exam": exam, "exam_date": exam_date, "result": outcome,
+            "official": bool(official), "visible_from": visible_from}
     store = DynamoApplicationStore()
     F = FactsItem
+    moved = SourcesMoved("another attempt was recorded, or a delivery made, meanwhile", extra={"retry": True})
     for attempt in range(RESULT_RETRIES):
-        items = list(ResultItem.query(f"applicant#{applicant_id}", ResultItem.sk.startswith("result#"),
-                                      consistent_read=True))
-        rows = sorted(({"result_id": i.sk.removeprefix("result#"), "exam": i.exam, "exam_date": i.exam_date,
-                        "result": i.result, "official": bool(i.official),
-                        "visible_from": iso(i.visible_from) if i.visible_from else None} for i in items),
-                      key=lambda r: (r["exam"], r["exam_date"], r["result_id"]))
+        read = store.applicant(applicant_id)
+        found = {r["result_id"]: r for r in read.results}
+        found[result_id] = this
+        rows = sorted(({**r, "visible_from": iso(r["visible_from"]) if r["visible_from"] else None}
+                       for r in found.values()), key=lambda r: (r["exam"], r["exam_date"], r["result_id"]))
         text = results_json(rows)
+        v = read.results_version
         t = Transaction(SERVICE, datetime.now(UTC))
+        t.put(attempt_item)
         t.update(_facts(applicant_id), [F.results_json.set(text), F.results_count.set(len(rows)),
                                         F.results_version.add(1)],
-                 condition=F.results_count.does_not_exist() | (F.results_count <= len(rows)),
-                 refusal=_Older("a longer list of attempts is stored already"))
-        desk_sync(t, store.designations(applicant_id), applicant_id, [DeskRowItem.results_json.set(text)],
-                  SourcesMoved("delivered meanwhile", extra={"retry": True}))
+                 condition=(F.results_version == v) if v else F.results_version.does_not_exist(), refusal=moved)
+        desk_sync(t, read.designations, applicant_id, [DeskRowItem.results_json.set(text)], moved)
         try:
             t.commit()
-        except _Older:
-            return
         except Conflict as exc:
             if exc.extra.get("retry") and attempt < RESULT_RETRIES - 1:
                 continue

@@ -47,7 +47,7 @@ from applications.domain.application import Application, Document, Letter
 from applications.domain.college import Clinical, CollegeRecord
 from applications.domain.designations import ApplicantFacts, Calendar, Designation, ProgramFacts
 from applications.domain.review import DeskRow, Review, desk_row, letters_received, record_shown
-from shared.adapters.outbox import Transaction
+from shared.adapters.outbox import Transaction, shared_connection
 from shared.clock import parse_instant
 from shared.contracts import Contract
 from shared.errors import Conflict, FieldError, NotFound, RuleViolation
@@ -90,6 +90,8 @@ class ApplicantRead:
     application: Application | None  # None: no application stored yet (a draft of version 0)
     designations: list[Designation] | None  # None: not read (read where needed)
     record: CollegeRecord | None
+    results: tuple[dict, ...] = ()  # the exam attempts stored (result items; by the partition's Query only)
+    results_version: int = 0  # the facts item's results_version (also before registration arrived)
 
     def app(self, season: str) -> Application:
         return self.application or Application(applicant_id=self.applicant_id, season=season)
@@ -161,6 +163,15 @@ def _program(i: ProgramFactsItem) -> ProgramFacts:
     return ProgramFacts(season=i.season, program_code=i.program_code, name=i.name or "",
                         application_deadline=i.application_deadline,
                         mpii_tracks=tuple(i.mpii_tracks or ()), track_codes=tuple(i.track_codes or ()))
+
+
+def _result_row(i: ResultItem) -> dict:
+    return {"result_id": i.sk.removeprefix("result#"), "exam": i.exam, "exam_date": i.exam_date,
+            "result": i.result, "official": bool(i.official), "visible_from": i.visible_from}
+
+
+def _sorted_results(rows: Iterable[dict]) -> tuple[dict, ...]:
+    return tuple(sorted(rows, key=lambda r: (r["exam"], r["exam_date"], r["result_id"])))
 
 
 def _calendar(season: str, item: CalendarItem | None) -> Calendar:
@@ -370,15 +381,17 @@ class DynamoApplicationStore(ApplicationStore):
         self._connection: Connection | None = None
 
     def _transaction(self) -> Transaction:
-        """A transaction on this store's connection (one botocore client per store, not per write)."""
+        """A transaction on the process's shared connection (one botocore client, not one per
+        write nor per store: the consumers' projections make a store per event)."""
+        return Transaction(SERVICE, self.clock(), connection=self._conn())
+
+    def _conn(self) -> Connection:
         if self._connection is None:
-            self._connection = Connection(region=META.region)
-        return Transaction(SERVICE, self.clock(), connection=self._connection)
+            self._connection = shared_connection(META.region)
+        return self._connection
 
     def _dispatch(self, operation: str, args: dict) -> dict:
-        if self._connection is None:
-            self._connection = Connection(region=META.region)
-        return self._connection.dispatch(operation, args)
+        return self._conn().dispatch(operation, args)
 
     def _batch(self, wanted: dict[tuple[str, str], type]) -> dict[tuple[str, str], object]:
         """Strongly consistent BatchGetItem of items of several kinds (100 keys a request; keys
@@ -407,7 +420,7 @@ class DynamoApplicationStore(ApplicationStore):
         args: dict = {"TableName": META.table_name, "KeyConditionExpression": "pk = :pk",
                       "ExpressionAttributeValues": {":pk": {"S": pk}}, "ConsistentRead": True}
         facts = app = record = None
-        designations = []
+        designations, results, results_version = [], [], 0
         while True:
             page = self._dispatch("Query", args)
             for raw in page.get("Items", []):
@@ -415,6 +428,9 @@ class DynamoApplicationStore(ApplicationStore):
                 if sk == "facts":
                     item = FactsItem.from_raw_data(raw)
                     facts = _facts(item) if item.season else None  # not registered here yet
+                    results_version = int(item.results_version or 0)
+                elif sk.startswith("result#"):
+                    results.append(_result_row(ResultItem.from_raw_data(raw)))
                 elif sk == "application":
                     app = _application(ApplicationItem.from_raw_data(raw))
                 elif sk == "college_record":
@@ -425,7 +441,8 @@ class DynamoApplicationStore(ApplicationStore):
                 break
             args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         designations.sort(key=lambda d: (d.designated_at, d.program_code))
-        return ApplicantRead(applicant_id, facts, app, designations, record)
+        return ApplicantRead(applicant_id, facts, app, designations, record, _sorted_results(results),
+                             results_version)
 
     def applicants_many(self, applicant_ids: list[str]) -> dict[str, ApplicantRead]:
         wanted: dict[tuple[str, str], type] = {}
@@ -691,9 +708,7 @@ class DynamoApplicationStore(ApplicationStore):
 
     def results(self, applicant_id: str) -> list[dict]:
         items = ResultItem.query(f"applicant#{applicant_id}", ResultItem.sk.startswith("result#"))
-        return sorted(({"result_id": i.sk.removeprefix("result#"), "exam": i.exam, "exam_date": i.exam_date,
-                        "result": i.result, "official": bool(i.official), "visible_from": i.visible_from}
-                       for i in items), key=lambda r: (r["exam"], r["exam_date"], r["result_id"]))
+        return list(_sorted_results(_result_row(i) for i in items))
 
     # ---- reviews
     def review(self, program_code: str, season: str, applicant_id: str) -> Review | None:
