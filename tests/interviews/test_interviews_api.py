@@ -399,3 +399,22 @@ def test_i1_patch_and_delete_an_event_a_booked_one_never_shrinks_below_its_booki
     # the time is free again: a0 books another event of the type at the same time
     e2 = make_event(api, t1, CRIP_DAY, capacity=1)
     assert book(api, inv0, t1, e2, "applicant:sub-a0").status_code == 201
+
+
+def test_i2_an_invitation_reads_program_applicant_and_delivery_in_one_round_trip(api, svc, open_season):
+    """POST .../invitations: one BatchGetItem (program, applicant, delivery), the season's calendar,
+    the program's types, the transaction: 4 calls (before: 6, four of them GetItems)."""
+    from shared.contracts import ApplicationDelivered
+    from tests.fakes import aws_calls
+
+    t1 = make_type(api)
+    with aws_calls() as seen:
+        inv = invite(api, "a2", [t1])
+    assert dict(seen) == {"BatchGetItem": 1, "GetItem": 1, "Query": 1, "TransactWriteItems": 1}, dict(seen)
+    assert svc.store.invitation(inv).applicant_id == "a2"
+    feed(svc, *[ApplicationDelivered(season="2024", applicant_id="a9", program_code="202", round="match",
+                                     designated_at=AFTER_INVITATIONS, delivered_at=AFTER_INVITATIONS)])
+    r = api.call("POST", "/programs/101/invitations", P1, {"applicant_id": "a9", "type_ids": [t1]})
+    assert r.status_code == 403 and r.data["rule"] == "I2"  # delivered to 202 only (and no applicant item)
+    r = api.call("POST", "/programs/999/invitations", "program:p9:999", {"applicant_id": "a1", "type_ids": [t1]})
+    assert r.status_code == 404

@@ -94,7 +94,10 @@ def on_delivered(svc: Interviews, e: ApplicationDelivered) -> None:
 def _program(svc: Interviews, principal: Principal | None, code: str) -> ProgramInfo:
     if principal is not None:
         require_program(principal, code)
-    p = svc.store.program(code)
+    return _held_program(svc.store.program(code), code)
+
+
+def _held_program(p: ProgramInfo | None, code: str) -> ProgramInfo:
     if p is None:
         raise NotFound(f"program {code} is not registered")
     require_coth(p)  # I3
@@ -199,7 +202,9 @@ def booking_link(svc: Interviews, inv: Invitation, now: datetime) -> str:
 
 def invite(svc: Interviews, principal: Principal, code: str, applicant_id: str, type_ids: list[str],
            message: str) -> Invitation:
-    p = _program(svc, principal, code)
+    require_program(principal, code)
+    p, a, delivered = svc.store.invitation_reads(code, applicant_id)  # one round trip, checked in this order:
+    p = _held_program(p, code)
     now = svc.platform.clock.now()
     require_invitations_open(svc.store.calendar(p.season), now)  # I2
     known = {t.type_id: t for t in svc.store.types(code)}
@@ -207,8 +212,7 @@ def invite(svc: Interviews, principal: Principal, code: str, applicant_id: str, 
     if unknown or not type_ids:
         raise ValidationFailed("the invitation names interview types this program does not have",
                                errors=[FieldError("type_ids", f"unknown: {', '.join(unknown) or '(none given)'}")])
-    a = svc.store.applicant(applicant_id)
-    if a is None or not svc.store.delivered(applicant_id, code):
+    if a is None or not delivered:
         raise Forbidden(f"applicant {applicant_id}'s application was not delivered to program {code}: only those "
                         "applicants may be invited (I2)", rule="I2")
     inv = Invitation(invitation_id=uuid.uuid4().hex, program_code=code, season=p.season, applicant_id=applicant_id,

@@ -134,6 +134,11 @@ class InterviewStore(ABC):
     def invitation(self, invitation_id: str) -> Invitation | None: ...
     @abstractmethod
     def invitations(self, applicant_id: str) -> list[Invitation]: ...
+    def invitation_reads(self, program_code: str, applicant_id: str
+                         ) -> tuple[ProgramInfo | None, ApplicantInfo | None, bool]:
+        """What an invitation reads (the program, the applicant, whether its application was
+        delivered to the program: I2); DynamoDB: one round trip."""
+        return self.program(program_code), self.applicant(applicant_id), self.delivered(applicant_id, program_code)
     def booking_reads(self, invitation_id: str, applicant_id: str | None, event_id: str
                       ) -> tuple[Invitation | None, ApplicantInfo | None, InterviewEvent | None]:
         """What a booking attempt reads (the invitation, the applicant the link names, the
@@ -534,6 +539,30 @@ class DynamoInterviewStore(InterviewStore):
 
     def invitations(self, applicant_id: str) -> list[Invitation]:
         return [_invitation(i) for i in InvitationItem.gsi1.query(f"applicant#{applicant_id}#invitations")]
+
+    def _batch_get(self, wanted: dict[tuple[str, str], type]) -> dict[tuple[str, str], object]:
+        """Strongly consistent BatchGetItem of (pk, sk) -> its model (up to 100 keys): the items found."""
+        found: dict[tuple[str, str], object] = {}
+        keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted]
+        table = EventItem.Meta.table_name
+        for _ in range(10):  # DynamoDB may leave keys unprocessed (throttling): ask again for those
+            response = self._connection.dispatch("BatchGetItem",
+                                                 {"RequestItems": {table: {"Keys": keys, "ConsistentRead": True}}})
+            for raw in response.get("Responses", {}).get(table, []):
+                key = (raw["pk"]["S"], raw["sk"]["S"])
+                found[key] = wanted[key].from_raw_data(raw)
+            keys = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+            if not keys:
+                return found
+        raise RuntimeError(f"DynamoDB left {len(keys)} keys of the interviews table unprocessed 10 times")
+
+    def invitation_reads(self, program_code: str, applicant_id: str
+                         ) -> tuple[ProgramInfo | None, ApplicantInfo | None, bool]:
+        program, applicant = (f"program#{program_code}", "program"), (f"applicant#{applicant_id}", "applicant")
+        delivered = (f"applicant#{applicant_id}", f"delivered#{program_code}")
+        found = self._batch_get({program: ProgramItem, applicant: ApplicantItem, delivered: DeliveredItem})
+        p, a = found.get(program), found.get(applicant)
+        return _program(p) if p else None, _applicant(a) if a else None, delivered in found
 
     def booking_reads(self, invitation_id: str, applicant_id: str | None, event_id: str
                       ) -> tuple[Invitation | None, ApplicantInfo | None, InterviewEvent | None]:
