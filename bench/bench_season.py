@@ -5,7 +5,8 @@ through the HTTP API of a local stack started in this process (``caspr-season si
     python bench/bench_season.py [--applicants 500] [--programs 60] [--baseline 100/12] [--seed 1]
                                  [--workers 12] [--limit 3600]
 
-Each size runs in a process of its own with a fresh stack (``LocalStack(port=0)``, as the e2e
+Each size runs in a process of its own with a fresh stack (``LocalStack(port=0, separate_emulator=True)``,
+the emulator in a process of its own as ``caspr-season simulate`` starts it; ``--in-process``: in the stack's; as the e2e
 tests do; one per process, moto's backends being process-wide; its start is printed but not
 counted), the goal size first, each stopped after ``--limit`` seconds, and plays every phase of ``caspr_season.simulate``: season, accounts,
 registration, scores, applications, letters, designations, interviews, rank lists, match, mpii,
@@ -35,7 +36,7 @@ def load() -> str:
         return "load average n/a"
 
 
-def play_here(applicants: int, programs: int, seed: int, workers: int) -> int:
+def play_here(applicants: int, programs: int, seed: int, workers: int, separate: bool = True) -> int:
     """One size in this process (one local stack per process: moto's backends are process-wide).
     Prints each phase as it ends (a size stopped at its time limit still shows how far it got),
     then the report."""
@@ -48,17 +49,25 @@ def play_here(applicants: int, programs: int, seed: int, workers: int) -> int:
     logging.disable(logging.CRITICAL)  # the scheduler's "fired ..." lines
     before = load()
     t0 = time.perf_counter()
-    local = LocalStack(port=0).start()
+    local = LocalStack(port=0, separate_emulator=separate).start()
     try:
         admin = create_admin(local)
         started = time.perf_counter() - t0
-        print(f"\n{applicants} applicants / {programs} programs  (stack start {started:.1f} s, not counted; "
-              f"at the start: {before})", flush=True)
+        where = "in a process of its own" if separate else "in the stack's process"
+        print(f"\n{applicants} applicants / {programs} programs, the emulator {where}  (stack start {started:.1f} s, "
+              f"not counted; at the start: {before})", flush=True)
+        cpu = [time.process_time(), local.emulator.cpu_seconds()]
+
+        def phase(name, secs, reqs, wait):
+            now = [time.process_time(), local.emulator.cpu_seconds()]
+            used = f"CPU {now[0] - cpu[0]:6.1f} s stack" + (f" + {now[1] - cpu[1]:6.1f} s emulator" if separate else "")
+            cpu[:] = now
+            print(f"  phase {name:14} {secs:7.1f} s  {reqs:6d} requests  (clock and settling {wait:5.1f} s)  {used}  "
+                  f"{load()}", flush=True)
+
         sim = Simulation(local.url, admin["email"], admin["password"], applicants=applicants, programs=programs,
                          seed=seed, workers=workers, quiet=True)
-        sim.on_phase = lambda name, secs, reqs, wait: print(
-            f"  phase {name:14} {secs:7.1f} s  {reqs:6d} requests  (clock and settling {wait:5.1f} s)  {load()}",
-            flush=True)
+        sim.on_phase = phase
         report = sim.run()
     finally:
         local.stop()
@@ -70,14 +79,15 @@ def play_here(applicants: int, programs: int, seed: int, workers: int) -> int:
     return 0
 
 
-def play(applicants: int, programs: int, seed: int, workers: int, limit: float) -> float | None:
+def play(applicants: int, programs: int, seed: int, workers: int, limit: float,
+         separate: bool = True) -> float | None:
     """One size in a child process, its lines passed through; its total, or None when it did not
     finish within `limit` seconds (the child is then stopped)."""
     import subprocess
     import threading
 
     cmd = [sys.executable, __file__, "--one", f"{applicants}/{programs}", "--seed", str(seed),
-           "--workers", str(workers)]
+           "--workers", str(workers)] + ([] if separate else ["--in-process"])
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     total: list[float] = []
 
@@ -108,16 +118,19 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workers", type=int, default=12)
     parser.add_argument("--limit", type=float, default=3600.0, help="seconds a size may take before it is stopped")
+    parser.add_argument("--in-process", action="store_true",
+                        help="the emulator in the stack's process (default: a process of its own, as caspr-season "
+                             "simulate starts it)")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # the child: one size, APPLICANTS/PROGRAMS
     args = parser.parse_args()
     if args.one:
         n, m = (int(x) for x in args.one.split("/"))
-        return play_here(n, m, args.seed, args.workers)
+        return play_here(n, m, args.seed, args.workers, not args.in_process)
     base_n, base_m = (int(x) for x in args.baseline.split("/"))
     print(f"season simulator bench: {os.cpu_count()} cores, {args.workers} threads, seed {args.seed}, "
           f"a process per size; {load()}", flush=True)
-    goal = play(args.applicants, args.programs, args.seed, args.workers, args.limit)
-    baseline = play(base_n, base_m, args.seed, args.workers, args.limit)
+    goal = play(args.applicants, args.programs, args.seed, args.workers, args.limit, not args.in_process)
+    baseline = play(base_n, base_m, args.seed, args.workers, args.limit, not args.in_process)
     shown = lambda t: f"{t:.1f} s" if t is not None else f"not finished in {args.limit:.0f} s"  # noqa: E731
     print(f"\ngoal size ({args.applicants}/{args.programs}): {shown(goal)}; baseline ({base_n}/{base_m}): "
           f"{shown(baseline)}")

@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     from caspr_local.host import LocalStack
     from caspr_local.seed import seed
 
-    stack = LocalStack(port=args.port).start()
+    # a large demo is played by the simulator: moto answers in a process of its own (both cores)
+    stack = LocalStack(port=args.port, separate_emulator=True if large else None).start()
     admin = seed(stack, demo=not args.empty and large is None)
     if large:  # DEMO=large: the season simulator seeds instead (README, "Play a season")
         from caspr_season.simulate import seed_demo

@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from botocore.awsrequest import AWSResponse
@@ -614,48 +616,54 @@ class InProcessTransport:
             body = body.read()
         if isinstance(body, str):
             body = body.encode("utf-8")
-        handler = _direct_handler(request.headers)
-        if handler is not None:
-            return self._direct(handler, request, body)
-        url = urlsplit(request.url)
         headers = [(k, v.decode("latin-1") if isinstance(v, bytes) else str(v)) for k, v in request.headers.items()
                    if k.lower() != "expect"]
-        environ = EnvironBuilder(path=url.path or "/", base_url=f"{url.scheme}://{url.netloc}",
-                                 query_string=url.query, method=request.method, headers=headers,
-                                 data=body or b"").get_environ()
-        app_iter, status, response_headers = run_wsgi_app(app, environ, buffered=True)
+        if isinstance(app, EmulatorProcess):
+            status, out, content = app.call("aws", request.method, request.url, headers, body or b"")
+        else:
+            status, out, content = answer(app, request.method, request.url, headers, body or b"")
+        return AWSResponse(request.url, status, out, MockRawResponse(content))
+
+
+def answer(app, method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, dict, bytes]:
+    """One AWS request answered by the emulator's app in this process: (status, headers, body)."""
+    handler = _direct_handler(dict(headers))
+    if handler is not None:
+        return _direct(app, handler, method, url, headers, body)
+    parts = urlsplit(url)
+    environ = EnvironBuilder(path=parts.path or "/", base_url=f"{parts.scheme}://{parts.netloc}",
+                             query_string=parts.query, method=method, headers=headers, data=body).get_environ()
+    app_iter, status, response_headers = run_wsgi_app(app, environ, buffered=True)
+    try:
+        content = b"".join(app_iter)
+    finally:
+        getattr(app_iter, "close", lambda: None)()
+    return int(status.split(" ", 1)[0]), dict(response_headers), content
+
+
+def _direct(app, handler, method: str, url: str, headers: list[tuple[str, str]], body: bytes):
+    """The service's moto handler called as moto's own Flask route would call it (the same
+    request class, URL and headers, ClientError and HTTPException answered the same way),
+    under the same lock, without Flask's request context, routing and response objects and
+    the domain dispatcher (~11 % of a simulated season's CPU)."""
+    from botocore.exceptions import ClientError
+    from moto.moto_server.werkzeug_app import BackendRequest
+    from werkzeug.exceptions import HTTPException
+
+    req = BackendRequest.from_primitives(method, url, dict(headers), body)
+    with app._lock:
         try:
-            content = b"".join(app_iter)
-        finally:
-            getattr(app_iter, "close", lambda: None)()
-        return AWSResponse(request.url, int(status.split(" ", 1)[0]), dict(response_headers),
-                           MockRawResponse(content))
-
-
-    def _direct(self, handler, request, body: bytes):
-        """The service's moto handler called as moto's own Flask route would call it (the same
-        request class, URL and headers, ClientError and HTTPException answered the same way),
-        under the same lock, without Flask's request context, routing and response objects and
-        the domain dispatcher (~11 % of a simulated season's CPU)."""
-        from botocore.exceptions import ClientError
-        from moto.moto_server.werkzeug_app import BackendRequest
-        from werkzeug.exceptions import HTTPException
-
-        headers = {k: v for k, v in request.headers.items() if k.lower() != "expect"}
-        req = BackendRequest.from_primitives(request.method, request.url, headers, body)
-        with self.app._lock:
-            try:
-                status, out_headers, content = handler(req, req.raw_url, dict(req.headers))
-            except ClientError as exc:
-                status, out_headers, content = 400, {}, exc.response["Error"]["Message"]
-            except HTTPException as exc:
-                status, out_headers, content = exc.code, dict(exc.get_headers()), exc.get_body()
-        if isinstance(content, str):
-            content = content.encode("utf-8")
-        out = {str(k): str(v) for k, v in out_headers.items() if k != "status"}
-        out.setdefault("Content-Type", "text/html; charset=utf-8")  # what Flask adds to a bare answer
-        out["Content-Length"] = str(len(content))
-        return AWSResponse(request.url, int(status), out, MockRawResponse(content))
+            status, out_headers, content = handler(req, req.raw_url, dict(req.headers))
+        except ClientError as exc:
+            status, out_headers, content = 400, {}, exc.response["Error"]["Message"]
+        except HTTPException as exc:
+            status, out_headers, content = exc.code, dict(exc.get_headers()), exc.get_body()
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    out = {str(k): str(v) for k, v in out_headers.items() if k != "status"}
+    out.setdefault("Content-Type", "text/html; charset=utf-8")  # what Flask adds to a bare answer
+    out["Content-Length"] = str(len(content))
+    return int(status), out, content
 
 
 TRANSPORT = InProcessTransport()
@@ -814,6 +822,141 @@ class Emulator:
         if TRANSPORT.app is self.app:
             TRANSPORT.detach()
         self._server.shutdown()
+
+    def sent_emails(self) -> list[dict]:
+        """Every email SES "sent" so far."""
+        return sent_emails()
+
+    def cpu_seconds(self) -> float:
+        """The CPU time of this process (the emulator shares it)."""
+        return 0.0
+
+
+def sent_emails() -> list[dict]:
+    from moto.ses.models import ses_backends
+
+    out = []
+    for account in ses_backends.values():
+        for backend in account.values():
+            for m in backend.sent_messages:
+                recipients = [a for v in (m.destinations or {}).values() for a in v]
+                out.append({"id": m.id, "to": recipients, "from": m.source, "subject": m.subject, "body": m.body})
+    return out
+
+
+class EmulatorProcess:
+    """The emulator in a process of its own, for the runs that need both cores (the season
+    simulator, `make run DEMO=large`): the services, the gateway and the pollers in this
+    process build, send and parse their AWS calls while moto answers the previous one over
+    there, instead of both taking turns on one core (the GIL). Each call of this process
+    crosses a pipe (InProcessTransport): the same answer function over there, the same one
+    lock, so every call is still atomic and in order. Other clients (browsers' presigned
+    uploads, Step Functions' own calls, `aws --endpoint-url`) use its HTTP port as before."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self._host, self._port = host, port
+        self._lock = threading.Lock()
+        self._endpoint = ""
+        self._conn = None
+        self._proc = None
+
+    @property
+    def endpoint_url(self) -> str:
+        return self._endpoint
+
+    def start(self) -> EmulatorProcess:
+        import secrets
+        import subprocess
+        import sys
+        from multiprocessing.connection import Listener
+
+        key = secrets.token_bytes(32)
+        with Listener(("127.0.0.1", 0), authkey=key) as listener:
+            address = "{}:{}".format(*listener.address)
+            # a fresh interpreter (not fork: this process may have threads; not multiprocessing's
+            # spawn: it would import the caller's __main__ again)
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", "from caspr_local.emulator import _serve_process; _serve_process()",
+                 address, self._host, str(self._port)],
+                stdin=subprocess.PIPE, cwd=str(Path(__file__).resolve().parent.parent))
+            self._proc.stdin.write(key.hex().encode() + b"\n")
+            self._proc.stdin.close()
+            listener._listener._socket.settimeout(120)
+            self._conn = listener.accept()
+        self._endpoint = self._conn.recv()
+        _install_transport()
+        TRANSPORT.attach(self, self._endpoint)
+        return self
+
+    def call(self, op: str, *args):
+        with self._lock:
+            self._conn.send((op, args))
+            ok, value = self._conn.recv()
+        if not ok:
+            raise RuntimeError(f"the emulator process failed {op}: {value}")
+        return value
+
+    def sent_emails(self) -> list[dict]:
+        return self.call("sent_emails")
+
+    def cpu_seconds(self) -> float:
+        """The CPU time the emulator process has used so far."""
+        return self.call("cpu_seconds")
+
+    def stop(self) -> None:
+        if TRANSPORT.app is self:
+            TRANSPORT.detach()
+        try:
+            self.call("stop")
+        except (EOFError, OSError, RuntimeError):
+            pass
+        if self._proc is not None:
+            try:
+                self._proc.wait(timeout=10)
+            except Exception:
+                self._proc.kill()
+
+
+def _serve_process() -> None:
+    """The emulator process (argv: the parent's address, host, port; the key on stdin): moto's
+    server on a port, and the parent's calls answered over the connection."""
+    import logging
+    import sys
+    from multiprocessing.connection import Client
+
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    address, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    key = bytes.fromhex(sys.stdin.readline().strip())
+    at, _, at_port = address.rpartition(":")
+    conn = Client((at, int(at_port)), authkey=key)
+    emulator = Emulator(host, port).start()  # its own boto3 calls (Step Functions' integrations) in-process
+    point_sdk_at(emulator.endpoint_url)
+    conn.send(emulator.endpoint_url)
+    while True:
+        try:
+            op, args = conn.recv()
+        except (EOFError, OSError):
+            break
+        if op == "stop":
+            conn.send((True, None))
+            break
+        try:
+            if op == "aws":
+                result = answer(emulator.app, *args)
+            elif op == "sent_emails":
+                result = sent_emails()
+            elif op == "cpu_seconds":
+                result = time.process_time()
+            else:
+                raise ValueError(f"unknown operation {op}")
+        except Exception as exc:  # moto's app answers 500 for what it did not catch; so does this
+            if op == "aws":
+                result = (500, {"Content-Type": "text/plain"}, f"{type(exc).__name__}: {exc}".encode())
+            else:
+                conn.send((False, f"{type(exc).__name__}: {exc}"))
+                continue
+        conn.send((True, result))
+    emulator.stop()
 
 
 def point_sdk_at(endpoint_url: str, region: str = "us-east-1") -> None:

@@ -44,8 +44,12 @@ DOCS_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>CASPR API
 
 class LocalStack:
     def __init__(self, *, port: int = 8000, host: str = "127.0.0.1", start: datetime | None = None,
-                 stage: str = "local"):
+                 stage: str = "local", separate_emulator: bool | None = None):
         self.host = host
+        # the emulator in a process of its own (caspr_local.emulator.EmulatorProcess): both cores for
+        # a big season; CASPR_SEPARATE_EMULATOR=1 asks for it where the caller does not say
+        self.separate_emulator = (os.environ.get("CASPR_SEPARATE_EMULATOR", "") not in ("", "0")
+                                  if separate_emulator is None else separate_emulator)
         self.port = port
         self.stage = stage
         self.clock = ControlledClock(start or DEFAULT_START)
@@ -67,7 +71,12 @@ class LocalStack:
         # moto's CloudFormation logs (on the "moto" logger) each resource it cannot create locally:
         # QueuePolicy, CloudWatch alarms, SNS subscriptions are AWS-only
         logging.getLogger("moto").setLevel(logging.ERROR)
-        self.emulator = Emulator().start()
+        if self.separate_emulator:
+            from caspr_local.emulator import EmulatorProcess
+
+            self.emulator = EmulatorProcess().start()
+        else:
+            self.emulator = Emulator().start()
         point_sdk_at(self.emulator.endpoint_url)
         os.environ["CASPR_STAGE"] = self.stage
         # the sweep (every SCHEDULED_EVERY_SECONDS here) delivers what the stream relay gave up on
@@ -194,19 +203,9 @@ class LocalStack:
     # ---------------------------------------------------------------- outbox & docs
     def outbox(self, to: str | None = None) -> list[dict]:
         """Every email SES "sent" (after the services' outboxes are relayed)."""
-        from moto.ses.models import ses_backends
-
         self.drain_outboxes()
-        out = []
-        for account in ses_backends.values():
-            for backend in account.values():
-                for m in backend.sent_messages:
-                    recipients = [a for v in (m.destinations or {}).values() for a in v]
-                    if to and to.lower() not in [r.lower() for r in recipients]:
-                        continue
-                    out.append({"id": m.id, "to": recipients, "from": m.source, "subject": m.subject,
-                                "body": m.body})
-        return out
+        return [m for m in self.emulator.sent_emails()
+                if not to or to.lower() in [r.lower() for r in m["to"]]]
 
     def openapi(self) -> dict:
         if self._openapi is None:

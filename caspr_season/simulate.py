@@ -693,7 +693,7 @@ def run_in_process(**kw) -> tuple[Report, object]:
     from caspr_local.host import LocalStack
     from caspr_local.seed import create_admin
 
-    local = LocalStack(port=0).start()
+    local = LocalStack(port=0, separate_emulator=True).start()  # both cores: moto answers in a process of its own
     try:
         admin = create_admin(local)
         sim = Simulation(local.url, admin["email"], admin["password"], **kw)

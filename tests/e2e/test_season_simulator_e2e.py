@@ -77,3 +77,22 @@ def test_the_command_refuses_bad_sizes_and_a_url_without_the_admin_password(caps
         assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "--applicants at least 1" in err and "--admin-password" in err
+
+
+def test_the_command_without_a_url_plays_on_a_stack_of_its_own_with_the_emulator_in_its_own_process():
+    """`caspr-season simulate` without --url: its own stack, moto in a process of its own
+    (caspr_local.emulator.EmulatorProcess), the whole season to Match Day, as JSON."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run([sys.executable, "-m", "caspr_season", "simulate", "--applicants", "6", "--programs", "2",
+                           "--seed", "3", "--quiet", "--json"], capture_output=True, text=True, timeout=600,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert [p["name"] for p in report["phases"]] == list(PHASES)
+    assert report["applicants"] == 6 and report["positions"] > 0
+    assert 0 < report["filled"] <= report["positions"] and report["matched"] == report["filled"]
+    assert report["emails"] > 6 * 3  # at least each applicant's confirmation and three letter requests
