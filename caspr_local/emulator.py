@@ -922,9 +922,12 @@ def _serve_process() -> None:
     server on a port, and the parent's calls answered over the connection."""
     import logging
     import sys
+    import warnings
     from multiprocessing.connection import Client
 
     logging.getLogger("moto").setLevel(logging.ERROR)
+    # as in the stack's process: resources of the stack's template that are AWS-only
+    warnings.filterwarnings("ignore", message=".*not supported by moto.s CloudFormation.*")
     address, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     key = bytes.fromhex(sys.stdin.readline().strip())
     at, _, at_port = address.rpartition(":")
