@@ -24,11 +24,13 @@ Handler = Callable[[Contract], None]
 BY_NATURE = "idempotent_by_nature"
 
 
-def idempotent_by_nature(handler: Handler) -> Handler:
-    """Marks a handler whose effect is idempotent by itself (one conditional write that a
-    redelivery cannot repeat, e.g. "keep the highest count"): the consumer runs it without an
-    idempotency record (which costs a PutItem and an UpdateItem per event)."""
-    setattr(handler, BY_NATURE, True)
+def idempotent_by_nature(handler: Handler, when: Callable[[dict], bool] = lambda detail: True) -> Handler:
+    """Marks a handler whose effect is idempotent by itself (conditional writes that a redelivery,
+    even a late one, cannot repeat or undo, e.g. "keep the highest count", "apply only a newer
+    version"): the consumer runs it without an idempotency record (which costs a PutItem and an
+    UpdateItem per event) for the events whose detail satisfies `when` (e.g. "carries a version":
+    an event without one still gets the record)."""
+    setattr(handler, BY_NATURE, when)
     return handler
 
 
@@ -63,7 +65,8 @@ class EventConsumer:
             self.logger.warning("event with no handler ignored", extra={"detail_type": event.get("detail-type")})
             return
         _, fn = self.handlers[event["detail-type"]]
-        if getattr(fn, BY_NATURE, False):
+        by_nature = getattr(fn, BY_NATURE, None)
+        if by_nature is not None and by_nature(event.get("detail") or {}):
             self._dispatch_once(event)
         else:
             self._dispatch(event=event)

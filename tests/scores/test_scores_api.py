@@ -391,3 +391,8 @@ def test_the_registered_projection_costs_one_write_and_no_idempotency_record(sco
     assert made == ["UpdateItem", "UpdateItem", "GetItem"]
     r = scores.store.registrant("app-proj")
     assert (r.status, r.owner_sub, r.email) == ("withdrawn", "u9", "p@test.caspr")
+    del made[:]
+    # an event without its version (an older producer): applied unconditionally, so once only
+    unversioned = ApplicantWithdrawn(season=SEASON, applicant_id="app-proj", reason="r")
+    assert consumer.handle({"Records": [record(unversioned)]}) == {"batchItemFailures": []}
+    assert made == ["PutItem", "UpdateItem", "UpdateItem"]  # idempotency record, projection, record completed

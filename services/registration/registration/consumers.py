@@ -34,7 +34,10 @@ def _handlers() -> dict:
         ScoresWithdrawalDue: lambda e: handlers.withdraw_for_scores(bootstrap.container(), e),
         # one conditional write keeping the highest count: a redelivery writes nothing
         ApplicationDesignated: idempotent_by_nature(lambda e: handlers.record_designation(bootstrap.container(), e)),
-        InterviewFeeRefundDue: lambda e: handlers.refund_interview_fee(bootstrap.container(), e),
+        # the processor's refund is idempotent per season + applicant, its ledger entry written once
+        # (conditioned on its absence): a redelivery, even a late one, refunds and writes nothing
+        InterviewFeeRefundDue: idempotent_by_nature(
+            lambda e: handlers.refund_interview_fee(bootstrap.container(), e)),
     }
 
 

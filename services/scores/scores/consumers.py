@@ -34,14 +34,18 @@ def _handlers() -> dict:
     def use(fn):
         return lambda e: fn(bootstrap.container(), e)
 
+    def versioned(fn):
+        """A projection keeping the newest version (a redelivery, even after a newer event, writes
+        nothing; a notice is written once, conditioned on its absence): no idempotency record for
+        an event that carries its version (one from an older producer without it still gets one)."""
+        return idempotent_by_nature(use(fn), when=lambda detail: detail.get("version") is not None)
+
     return {
         SeasonDeadlineReached: use(handlers.record_deadline),
-        # the projections: conditional writes keeping the newest version (a redelivery writes
-        # nothing) and a notice written once (conditioned on its absence): no idempotency record
-        SeasonCalendarSet: idempotent_by_nature(use(handlers.on_calendar_set)),
-        ApplicantRegistered: idempotent_by_nature(use(handlers.on_applicant_registered)),
-        ApplicantWithdrawn: idempotent_by_nature(use(handlers.on_applicant_withdrawn)),
-        ApplicantReinstated: idempotent_by_nature(use(handlers.on_applicant_reinstated)),
+        SeasonCalendarSet: versioned(handlers.on_calendar_set),
+        ApplicantRegistered: versioned(handlers.on_applicant_registered),
+        ApplicantWithdrawn: versioned(handlers.on_applicant_withdrawn),
+        ApplicantReinstated: versioned(handlers.on_applicant_reinstated),
     }
 
 
