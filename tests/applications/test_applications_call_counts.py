@@ -13,7 +13,20 @@ from collections import Counter
 import botocore.client
 import pytest
 
-from .conftest import CALENDAR, PDF, deadline, program, put_object, registered, season, submitted, upload
+from shared.contracts import ApplicationDelivered
+
+from .conftest import (
+    CALENDAR,
+    PDF,
+    deadline,
+    events,
+    program,
+    put_object,
+    registered,
+    season,
+    submitted,
+    upload,
+)
 from .test_applications_documents_letters import link_token
 
 
@@ -122,9 +135,11 @@ def test_the_delivery_reads_in_batches_not_per_designation(api, svc, clock, call
     calls.clear()
     deadline(svc, "applications_delivered")
     made = dynamo(calls)
-    # 12 deliveries: one transaction each, the pending ones (one Query) and one batch of the four
-    # applicants' facts, applications and records (was 3 GetItem a delivery)
-    assert made == Counter({"TransactWriteItems": 12, "Query": 1, "BatchGetItem": 1}), made
+    # 12 deliveries: one transaction per applicant (its three), the pending ones (one Query) and one
+    # batch of the four applicants' facts, applications and records (was 3 GetItem + 1 transaction
+    # a delivery)
+    assert made == Counter({"TransactWriteItems": 4, "Query": 1, "BatchGetItem": 1}), made
+    assert len(events(svc, ApplicationDelivered)) == 12
     desk = api.call("GET", "/programs/101/applications?season=2024", "program:p1:101").data["applications"]
     assert sorted(r["applicant_id"] for r in desk) == ["a1", "a2", "a3", "a4"]
     assert all(r["letters_received"] == 0 for r in desk)
@@ -175,3 +190,29 @@ def test_an_attempt_recorded_between_the_read_and_the_write_is_kept_in_the_list(
     assert [(r["result_id"], r["result"]) for r in svc.store.facts("a1").results] == [("r1", "pass"),
                                                                                      ("r2", "fail")]
     assert sorted(r["result_id"] for r in svc.store.results("a1")) == ["r1", "r2"]
+
+
+def test_deliveries_together_with_one_delivered_already_deliver_the_others_once(api, svc, clock):
+    """A redelivered deadline event, or a reinstatement, meets a designation delivered already:
+    the applicant's transaction is refused and each is delivered on its own (none twice)."""
+    season(svc)
+    for code in ("101", "102", "103"):
+        program(svc, code)
+    token = submitted(api, svc)
+    for code in ("101", "102", "103"):
+        assert api.call("POST", "/applicants/a1/designations", token, {"program_code": code}).status_code == 201
+    at = CALENDAR["applications_delivered"]
+    clock.set(at)
+    pending = svc.store.undelivered("2024")
+    from applications import handlers
+
+    event = lambda d: [handlers._delivered_event(d, at)]  # noqa: E731
+    assert svc.store.deliver(pending[1], at, event(pending[1])) is True
+    assert svc.store.deliver_many(pending, at, event) == 2
+    assert svc.store.deliver_many(pending, at, event) == 0
+    delivered = events(svc, ApplicationDelivered)
+    assert sorted(e.program_code for e in delivered) == ["101", "102", "103"]
+    assert all(d.delivered_at == at for d in svc.store.designations("a1"))
+    for code in ("101", "102", "103"):
+        rows = api.call("GET", f"/programs/{code}/applications?season=2024", f"program:p1:{code}").data
+        assert [r["applicant_id"] for r in rows["applications"]] == ["a1"]

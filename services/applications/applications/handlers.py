@@ -15,7 +15,12 @@ from datetime import datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from applications.adapters import projections
-from applications.adapters.store import ApplicantRead, CreditCounterMoved, not_registered
+from applications.adapters.store import (
+    DELIVERIES_PER_TRANSACTION,
+    ApplicantRead,
+    CreditCounterMoved,
+    not_registered,
+)
 from applications.bootstrap import Applications
 from applications.domain.application import (
     MAX_DOCUMENT_BYTES,
@@ -403,12 +408,17 @@ def deliver_due(svc: Applications, season: str, at: datetime) -> int:
     # the applicants' facts, applications and college records in batches (100 items a read), not
     # three reads a delivery; each delivery's transaction checks they are still what was read
     reads = svc.store.applicants_many([d.applicant_id for d in pending])
+    by_applicant: dict[str, list[Designation]] = {}
     for d in pending:
-        r = reads.get(d.applicant_id)
+        by_applicant.setdefault(d.applicant_id, []).append(d)
+    for applicant_id, ds in by_applicant.items():
+        r = reads.get(applicant_id)
         if r is not None and r.facts.withdrawn:
             continue  # a withdrawn applicant's applications wait: delivered if reinstated (on_reinstated)
-        if svc.store.deliver(d, at, [_delivered_event(d, at)], read=r):
-            delivered += 1
+        # an applicant's deliveries in one transaction (a few at most, each of its own program)
+        for start in range(0, len(ds), DELIVERIES_PER_TRANSACTION):
+            delivered += svc.store.deliver_many(ds[start:start + DELIVERIES_PER_TRANSACTION], at,
+                                                lambda d: [_delivered_event(d, at)], read=r)
     return delivered
 
 
@@ -453,9 +463,10 @@ def on_reinstated(svc: Applications, e: ApplicantReinstated) -> None:
     at = now(svc)
     if delivery_instant(_calendar(svc, e.season), at, MATCH) is None:
         return
-    for d in read.designations:
-        if d.delivered_at is None:
-            svc.store.deliver(d, at, [_delivered_event(d, at)], read=read)
+    waiting = [d for d in read.designations if d.delivered_at is None]
+    for start in range(0, len(waiting), DELIVERIES_PER_TRANSACTION):
+        svc.store.deliver_many(waiting[start:start + DELIVERIES_PER_TRANSACTION], at,
+                               lambda d: [_delivered_event(d, at)], read=read)
 
 
 def on_may_apply(svc: Applications, e: ScoresMayApply) -> None:

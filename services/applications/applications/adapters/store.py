@@ -75,6 +75,8 @@ class SourcesMoved(Conflict):
 
 
 DELIVERY_RETRIES = 8
+# one applicant's deliveries in one transaction: 2 writes and 1 outbox item each, 3 checks
+DELIVERIES_PER_TRANSACTION = 10
 BATCH_KEYS = 100  # BatchGetItem takes at most 100 keys
 
 
@@ -327,6 +329,13 @@ class ApplicationStore(ABC):
         """Marks it delivered with its events; False when it was delivered already. `read`: the
         applicant's facts, application and record read before (the first attempt uses them; the
         transaction checks they are unchanged, and a retry reads them again)."""
+
+    @abstractmethod
+    def deliver_many(self, ds: list[Designation], at: datetime,
+                     events_of: Callable[[Designation], list[Contract]], read: ApplicantRead | None = None) -> int:
+        """Several designations of one applicant delivered together (one transaction when they are
+        of distinct programs and at most DELIVERIES_PER_TRANSACTION); returns how many were
+        delivered now (those delivered already are not again)."""
 
     @abstractmethod
     def delivered_to(self, program_code: str, season: str) -> list[Designation]: ...
@@ -602,31 +611,50 @@ class DynamoApplicationStore(ApplicationStore):
     def deliver(self, d: Designation, at: datetime, events: Iterable[Contract],
                 read: ApplicantRead | None = None) -> bool:
         events = list(events)
+        return self._deliver([d], at, lambda _: events, read, alone=True) == 1
+
+    def deliver_many(self, ds: list[Designation], at: datetime,
+                     events_of: Callable[[Designation], list[Contract]], read: ApplicantRead | None = None) -> int:
+        if not ds:
+            return 0
+        if len({d.applicant_id for d in ds}) > 1 or len({(d.program_code, d.season) for d in ds}) < len(ds) \
+                or len(ds) > DELIVERIES_PER_TRANSACTION:
+            return sum(self.deliver(d, at, events_of(d), read) for d in ds)  # not one applicant's distinct rows
+        return self._deliver(ds, at, events_of, read, alone=len(ds) == 1)
+
+    def _deliver(self, ds: list[Designation], at: datetime, events_of: Callable[[Designation], list[Contract]],
+                 read: ApplicantRead | None, alone: bool) -> int:
+        """One transaction: each designation marked delivered (only if not yet), its desk row
+        written from the read, the application, record and facts checked unchanged since the
+        read (a retry reads again), and the events. One of several delivered already: each is
+        delivered on its own (how many were delivered now is returned)."""
+        applicant_id = ds[0].applicant_id
         for attempt in range(DELIVERY_RETRIES):
             if read is None or attempt:
-                read = self.applicant(d.applicant_id)
+                read = self.applicant(applicant_id)
             facts, app, record = read.facts, read.application, read.record
-            item = DesignationItem(pk=f"applicant#{d.applicant_id}", sk=_designation_sk(d.round, d.program_code))
             t = self._transaction()
-            t.update(item, actions=[
-                DesignationItem.delivered_at.set(at),
-                DesignationItem.gsi1pk.set(f"delivered#{d.season}#{d.program_code}"),
-                DesignationItem.gsi1sk.set(f"{d.applicant_id}#{d.round}")],
-                condition=DesignationItem.pk.exists() & DesignationItem.delivered_at.does_not_exist(),
-                refusal=Conflict("delivered already"))
             moved = SourcesMoved("what the program's list shows changed meanwhile", extra={"retry": True})
+            for d in ds:
+                t.update(DesignationItem(pk=f"applicant#{applicant_id}", sk=_designation_sk(d.round, d.program_code)),
+                         actions=[DesignationItem.delivered_at.set(at),
+                                  DesignationItem.gsi1pk.set(f"delivered#{d.season}#{d.program_code}"),
+                                  DesignationItem.gsi1sk.set(f"{applicant_id}#{d.round}")],
+                         condition=DesignationItem.pk.exists() & DesignationItem.delivered_at.does_not_exist(),
+                         refusal=Conflict("delivered already"))
             if facts is not None:
-                # the desk row, from what was read here: the application, record and results
-                # unchanged at commit (each later change updates the row in its own transaction)
-                t.check(ApplicationItem, f"applicant#{d.applicant_id}", "application",
+                # the desk rows, from what was read: the application, record and results
+                # unchanged at commit (each later change updates the rows in its own transaction)
+                t.check(ApplicationItem, f"applicant#{applicant_id}", "application",
                         condition=(ApplicationItem.version == app.version) if app is not None
                         else ApplicationItem.pk.does_not_exist(), refusal=moved)
-                self._check_record(t, d.applicant_id, record)
-                t.check(FactsItem, f"applicant#{d.applicant_id}", "facts",
+                self._check_record(t, applicant_id, record)
+                t.check(FactsItem, f"applicant#{applicant_id}", "facts",
                         condition=facts_unchanged(facts), refusal=moved)
-                row = desk_row(d.program_code, d.season, d.applicant_id, d.round, at, facts, app, record)
-                t.update(desk_item(d.program_code, d.season, d.applicant_id), actions=_desk_actions(row))
-            t.announce(_stream(d.applicant_id), events)
+                for d in ds:
+                    row = desk_row(d.program_code, d.season, applicant_id, d.round, at, facts, app, record)
+                    t.update(desk_item(d.program_code, d.season, applicant_id), actions=_desk_actions(row))
+            t.announce(_stream(applicant_id), [e for d in ds for e in events_of(d)])
             try:
                 t.commit()
             except SourcesMoved:
@@ -634,8 +662,10 @@ class DynamoApplicationStore(ApplicationStore):
             except Conflict as exc:
                 if exc.extra.get("retry") and attempt < DELIVERY_RETRIES - 1:
                     continue
-                return False
-            return True
+                if alone:
+                    return 0
+                return sum(self.deliver(d, at, events_of(d)) for d in ds)  # one was delivered already
+            return len(ds)
         raise SourcesMoved("the application kept changing while it was being delivered; retry",
                            extra={"retry": True})
 
