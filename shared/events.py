@@ -11,7 +11,30 @@ from datetime import UTC, datetime
 from shared.contracts import Contract
 from shared.errors import TemporarilyUnavailable
 
-PUT_EVENTS_MAX_ENTRIES = 10  # EventBridge's limit for one PutEvents
+PUT_EVENTS_MAX_ENTRIES = 10  # EventBridge's limits for one PutEvents: 10 entries...
+PUT_EVENTS_MAX_BYTES = 240 * 1024  # ...and 256 KiB in all (entry sizes as EventBridge counts them, with a margin)
+
+
+def entry_size(entry: dict) -> int:
+    """An entry's size as EventBridge counts it (Source, DetailType, Detail, Resources in UTF-8,
+    14 bytes for a Time); the bus name is counted too, to stay on the safe side."""
+    return (sum(len(str(entry.get(k) or "").encode()) for k in ("Source", "DetailType", "Detail", "EventBusName"))
+            + sum(len(r.encode()) for r in entry.get("Resources") or []) + (14 if entry.get("Time") else 0))
+
+
+def put_events_chunks(entries: Sequence[dict]) -> list[list[dict]]:
+    """`entries` in order, cut into PutEvents calls: at most 10 entries and 240 KiB each (one
+    entry alone over the limit makes a call of its own: the bus refuses it, and says so)."""
+    chunks: list[list[dict]] = []
+    size = 0
+    for entry in entries:
+        n = entry_size(entry)
+        if not chunks or len(chunks[-1]) == PUT_EVENTS_MAX_ENTRIES or size + n > PUT_EVENTS_MAX_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(entry)
+        size += n
+    return chunks
 
 
 class EventPublisher(ABC):
@@ -37,26 +60,25 @@ class EventBridgePublisher(EventPublisher):
                 "Detail": e.model_dump_json()}
 
     def publish(self, *events: Contract) -> None:
-        for start in range(0, len(events), PUT_EVENTS_MAX_ENTRIES):
-            chunk = events[start : start + PUT_EVENTS_MAX_ENTRIES]
-            response = self._client.put_events(Entries=[self._entry(e) for e in chunk])
+        for chunk in put_events_chunks([self._entry(e) for e in events]):
+            response = self._client.put_events(Entries=chunk)
             if response.get("FailedEntryCount"):
                 raise TemporarilyUnavailable(f"event bus refused {response['FailedEntryCount']} event(s)")
 
     def publish_batch(self, events: Sequence[Contract]) -> list[str | None]:
-        """One PutEvents per 10 events. A refused entry (FailedEntryCount: throttled, internal
-        error) is reported with its ErrorCode; a call that fails as a whole (the bus unreachable)
-        reports its events and every later one as not taken (no further call is made)."""
+        """One PutEvents per 10 events (fewer when they are large: 256 KiB a call). A refused entry
+        (FailedEntryCount: throttled, internal error) is reported with its ErrorCode; a call that
+        fails as a whole (the bus unreachable) reports its events and every later one as not
+        taken (no further call is made)."""
         results: list[str | None] = []
-        for start in range(0, len(events), PUT_EVENTS_MAX_ENTRIES):
-            chunk = events[start : start + PUT_EVENTS_MAX_ENTRIES]
+        for chunk in put_events_chunks([self._entry(e) for e in events]):
             try:
-                response = self._client.put_events(Entries=[self._entry(e) for e in chunk])
+                response = self._client.put_events(Entries=chunk)
             except Exception as exc:  # noqa: BLE001 - reported per event; the relay logs and retries
-                return results + [type(exc).__name__] * (len(events) - start)
+                return results + [type(exc).__name__] * (len(events) - len(results))
             answers = response.get("Entries") or []
             if len(answers) != len(chunk):  # never by the API's contract; then nothing is known taken
-                return results + ["MalformedResponse"] * (len(events) - start)
+                return results + ["MalformedResponse"] * (len(events) - len(results))
             results += [(a.get("ErrorCode") or "Failed") if a.get("ErrorCode") or not a.get("EventId") else None
                         for a in answers]
         return results
