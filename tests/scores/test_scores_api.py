@@ -337,62 +337,46 @@ def test_s1_path_ids_are_checked_and_an_admin_registered_applicant_is_theirs_by_
 
 
 # ----------------------------------------------------------------------------- AWS calls per request / event
-def count_calls(monkeypatch) -> list[str]:
-    """Every AWS operation made from here on (any client: boto3's and PynamoDB's)."""
-    import botocore.client
+def test_a_release_reads_the_registrant_and_the_release_in_one_batch_get(api, scores, season):
+    from tests.fakes import aws_calls
 
-    made: list[str] = []
-    real = botocore.client.BaseClient._make_api_call
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call",
-                        lambda self, op, params: made.append(op) or real(self, op, params))
-    return made
-
-
-def test_a_release_reads_the_registrant_and_the_release_in_one_batch_get(api, scores, season, monkeypatch):
     a = register(scores, owner="u1")
-    made = count_calls(monkeypatch)
-    assert api.call("PUT", f"/applicants/{a}/release", "applicant:u1", form(), deliver=False).status_code == 200
+    with aws_calls() as made:
+        assert api.call("PUT", f"/applicants/{a}/release", "applicant:u1", form(), deliver=False).status_code == 200
     # registrant + release, the calendar (on_time), the save with its event, the NBPME rows kept (S3)
-    assert made == ["BatchGetItem", "GetItem", "TransactWriteItems", "Query"]
-    del made[:]
+    assert made == {"BatchGetItem": 1, "GetItem": 1, "TransactWriteItems": 1, "Query": 1}
     assert release(api, a, "applicant:u1", att="007885051").status_code == 200  # the release read is the stored one
     assert scores.store.release(a).version == 2 and scores.store.release(a).att_number == "007885051"
     assert release(api, "app-nobody", "applicant:u1").status_code == 404
 
 
-def test_the_registered_projection_costs_one_write_and_no_idempotency_record(scores, season, monkeypatch):
+def test_the_registered_projection_costs_one_write_and_no_idempotency_record(scores, season):
     from scores.consumers import consumer
     from shared.contracts import ApplicantRegistered, ApplicantWithdrawn
     from shared.events import envelope
+    from tests.fakes import aws_calls
+    from tests.shared.test_shared_consumer import sqs_record
 
     def record(event) -> dict:
-        import json
-        import uuid
-
-        return {"messageId": str(uuid.uuid4()), "receiptHandle": "h", "md5OfBody": "x", "eventSource": "aws:sqs",
-                "body": json.dumps(envelope(event, event_id=event.event_id)), "messageAttributes": {},
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "x",
-                               "ApproximateFirstReceiveTimestamp": "0"},
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:caspr-local-scores-events",
-                "awsRegion": "us-east-1"}
+        return sqs_record(envelope(event, event_id=event.event_id))
 
     registered = ApplicantRegistered(
         season=SEASON, applicant_id="app-proj", code_number="1", cms_id="PRO-000000001", email="p@test.caspr",
         first_name="Ada", last_name="Lee", college="Temple", graduation_year=2024, timezone="America/Chicago",
         credits_total=12, owner_sub="u9", version=1)
-    made = count_calls(monkeypatch)
-    assert consumer.handle({"Records": [record(registered)]}) == {"batchItemFailures": []}
-    assert made == ["UpdateItem", "GetItem"]  # profile + status in one write; the calendar (S2)
+    with aws_calls() as made:
+        assert consumer.handle({"Records": [record(registered)]}) == {"batchItemFailures": []}
+    assert made == {"UpdateItem": 1, "GetItem": 1}  # profile + status in one write; the calendar (S2)
     withdrawn = ApplicantWithdrawn(season=SEASON, applicant_id="app-proj", reason="r", version=2)
     assert consumer.handle({"Records": [record(withdrawn)]}) == {"batchItemFailures": []}
-    del made[:]
     # applicant.registered redelivered after the withdrawal: the profile is set, the newer status kept
-    assert consumer.handle({"Records": [record(registered)]}) == {"batchItemFailures": []}
-    assert made == ["UpdateItem", "UpdateItem", "GetItem"]
+    with aws_calls() as made:
+        assert consumer.handle({"Records": [record(registered)]}) == {"batchItemFailures": []}
+    assert made == {"UpdateItem": 2, "GetItem": 1}
     r = scores.store.registrant("app-proj")
     assert (r.status, r.owner_sub, r.email) == ("withdrawn", "u9", "p@test.caspr")
-    del made[:]
     # an event without its version (an older producer): applied unconditionally, so once only
     unversioned = ApplicantWithdrawn(season=SEASON, applicant_id="app-proj", reason="r")
-    assert consumer.handle({"Records": [record(unversioned)]}) == {"batchItemFailures": []}
-    assert made == ["PutItem", "UpdateItem", "UpdateItem"]  # idempotency record, projection, record completed
+    with aws_calls() as made:
+        assert consumer.handle({"Records": [record(unversioned)]}) == {"batchItemFailures": []}
+    assert made == {"PutItem": 1, "UpdateItem": 2}  # idempotency record, projection, record completed
