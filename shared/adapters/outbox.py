@@ -3,11 +3,15 @@
 - `Transaction`: one TransactWriteItems holding a use case's writes (each with its condition
   and the refusal to raise when that condition fails) and one outbox item per event and per
   email it announces. Commit or nothing.
-- `Outbox`: the relay. `relay(records)` delivers the outbox items of a DynamoDB stream batch
-  in order, stopping at the first that fails (the stream retries from there); `sweep()`
-  delivers the items still pending after a grace period (the stream relay gave up, or the
-  stream itself was not read), oldest first. Delivered items are marked (and expire after
-  `KEEP_DELIVERED_DAYS`): the table is the record of what was announced.
+- `Outbox`: the relay. `relay(records)` delivers the outbox items of a DynamoDB stream batch,
+  each stream's in order, stopping after the first that fails (the stream retries from the
+  first record not delivered); `sweep()` delivers the items still pending after a grace period
+  (the stream relay gave up, or the stream itself was not read), oldest first. Delivered items
+  are marked (and expire after `KEEP_DELIVERED_DAYS`): the table is the record of what was
+  announced. Both deliver in rounds: the next item of every stream at once, events of
+  different streams sharing PutEvents calls (10 entries, 256 KiB; never two of one stream in a
+  call, so a partly refused call cannot reorder a stream), emails re-read in one consistent
+  BatchGetItem, the round's marks in one TransactWriteItems.
 
 | item              | pk                 | sk                  | gsi1pk / gsi1sk (while pending)             |
 | outbox item       | outbox#{stream}    | {ns:020d}#{n:03d}   | outbox#pending#{shard} / {ns}#{stream}#{n}  |
