@@ -1,7 +1,9 @@
 """The one SQS consumer every service uses (EventBridge -> SQS -> Lambda).
 
 - parses each record's EventBridge envelope with powertools into the contract model;
-- runs the handler at most once per event id (powertools idempotency, DynamoDB);
+- runs the handler at most once per event id (powertools idempotency, DynamoDB), unless the
+  handler is marked `idempotent_by_nature` (its conditional writes make a redelivery, even a
+  late one, a no-op: then no idempotency record, two calls fewer per event);
 - reports partial batch failures, so one bad message is retried / dead-lettered alone.
 """
 
