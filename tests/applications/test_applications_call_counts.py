@@ -216,3 +216,20 @@ def test_deliveries_together_with_one_delivered_already_deliver_the_others_once(
     for code in ("101", "102", "103"):
         rows = api.call("GET", f"/programs/{code}/applications?season=2024", f"program:p1:{code}").data
         assert [r["applicant_id"] for r in rows["applications"]] == ["a1"]
+
+
+def test_a_programs_view_and_review_of_one_application_read_it_once(api, svc, clock, calls):
+    season(svc)
+    program(svc, "101")
+    token = submitted(api, svc)
+    assert api.call("POST", "/applicants/a1/designations", token, {"program_code": "101"}).status_code == 201
+    clock.set(CALENDAR["applications_delivered"])
+    deadline(svc, "applications_delivered")
+    status, out, made = counted(api, calls, "GET", "/programs/101/applications/a1?season=2024", "program:p1:101")
+    assert status == 200 and out["applicant_id"] == "a1"
+    assert made == Counter({"Query": 1, "GetItem": 1}), made  # the partition, the review (was 4 GetItem, 2 Query)
+    status, out, made = counted(api, calls, "PATCH", "/programs/101/applications/a1?season=2024", "program:p1:101",
+                                {"rating": 4})
+    assert status == 200 and out["rating"] == 4
+    assert made == Counter({"Query": 1, "GetItem": 1, "TransactWriteItems": 1}), made
+    assert api.call("GET", "/programs/101/applications/a1?season=2024", "program:p1:101").data["rating"] == 4

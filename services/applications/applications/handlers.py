@@ -545,14 +545,16 @@ def _delivered_to(svc: Applications, program_code: str, season: str, applicant_i
 
 
 def review_one(svc: Applications, principal: Principal, program_code: str, applicant_id: str,
-               season: str | None = None) -> dict:
+               season: str | None = None, read: ApplicantRead | None = None, review: Review | None = None) -> dict:
+    """`read`, `review`: as the request read (and wrote) them already (read here when not given)."""
     season = _program_season(svc, principal, program_code, season)
-    read = svc.store.applicant(applicant_id)  # facts, application, designations, record, attempts: one read
+    read = read or svc.store.applicant(applicant_id)  # facts, application, designations, record, attempts
     d = _delivered_to(svc, program_code, season, applicant_id, read.designations)
     if read.facts is None:
         raise not_registered(applicant_id)
     facts, app, record = read.facts, read.app(season), read.record
-    review = svc.store.review(program_code, season, applicant_id) or Review(program_code, season, applicant_id)
+    review = review or svc.store.review(program_code, season, applicant_id) or Review(program_code, season,
+                                                                                       applicant_id)
     row = _row(d, facts, app, review, record, visible_results(list(read.results), now(svc)))
     row["email"] = facts.email
     row["release_explanation"] = facts.release_explanation
@@ -670,10 +672,12 @@ def students(svc: Applications, principal: Principal, college: str, season: str)
 def review_patch(svc: Applications, principal: Principal, program_code: str, applicant_id: str, changes: dict,
                  season: str | None = None) -> dict:
     season = _program_season(svc, principal, program_code, season)
-    _delivered_to(svc, program_code, season, applicant_id)
+    read = svc.store.applicant(applicant_id)
+    _delivered_to(svc, program_code, season, applicant_id, read.designations)
     review = svc.store.review(program_code, season, applicant_id) or Review(program_code, season, applicant_id)
-    svc.store.save_review(review.patch(changes, now(svc)))
-    return review_one(svc, principal, program_code, applicant_id, season)
+    patched = review.patch(changes, now(svc))
+    svc.store.save_review(patched)  # only on a delivered row (its condition)
+    return review_one(svc, principal, program_code, applicant_id, season, read=read, review=patched)
 
 
 CSV_COLUMNS = ("applicant_id", "last_name", "first_name", "code_number", "college", "round", "delivered_at",
