@@ -6,6 +6,7 @@ billed request).
 Counted at botocore's before-send hook of the in-process emulator (`aws` fixture: moto's
 BotocoreStubber handles that event for every client), i.e. every request a client sends.
 Before: a save 11 calls (8 GetItem, 2 Query, 1 TransactWriteItems), a certification 10; MPII 13 / 11.
+Now: an applicant's save 3 (MPII 4), certification 4; a track's save and certification 3 (MPII save 4).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from match_service_support import (
 )
 
 from shared.clock import ControlledClock
-from shared.errors import Conflict, RuleViolation
+from shared.errors import Conflict, RuleViolation, ValidationFailed
 from tests.fakes import aws_calls
 
 pytestmark = pytest.mark.filterwarnings("ignore:Couldn't determine the remaining time left")
@@ -53,13 +54,13 @@ def _within(seen: collections.Counter, most: int) -> None:
     assert seen["GetItem"] == 0, dict(seen)  # every item read in a batch, none one by one
 
 
-def test_an_applicants_list_is_saved_and_certified_in_four_calls_each(svc):
+def test_an_applicants_list_is_saved_in_three_calls_and_certified_in_four(svc):
     from match import handlers
 
     me = applicant_principal(1)
     with aws_calls() as seen:
         view = handlers.put_applicant_rol(svc, SEASON, "match", "me", ["1011", "1031"], me)
-    _within(seen, 4)  # account pointer + calendar + round; applicant + list; the tracks; the transaction
+    _within(seen, 3)  # account pointer + calendar + round; applicant + list + the tracks named; the transaction
     assert (view["version"], view["certified"], view["locked"]) == (1, False, False)
     assert [t["track_code"] for t in view["tracks"]] == ["1011", "1031"] and view["tracks"][0]["program_code"] == "101"
 
@@ -69,9 +70,9 @@ def test_an_applicants_list_is_saved_and_certified_in_four_calls_each(svc):
     assert (view["version"], view["certified"], view["counts"]) == (1, True, True)
     assert view["certified_at"] == svc.platform.clock.now()
 
-    with aws_calls() as seen:  # a save over the version the client read: still 4, and it uncertifies (M1)
+    with aws_calls() as seen:  # a save over the version the client read: still 3, and it uncertifies (M1)
         view = handlers.put_applicant_rol(svc, SEASON, "match", "me", ["1021"], me, version=1)
-    _within(seen, 4)
+    _within(seen, 3)
     assert (view["version"], view["certified"], view["certified_at"]) == (2, False, None)
     stored = svc.store.rol(SEASON, "match", "applicant", f"app-{SEASON}-1")  # what was returned is what is held
     assert (stored.entries, stored.version, stored.certified) == (("1021",), 2, False)
@@ -81,6 +82,25 @@ def test_an_applicants_list_is_saved_and_certified_in_four_calls_each(svc):
     with aws_calls() as seen:
         got = handlers.get_applicant_rol(svc, SEASON, "match", "me", me)
     assert sum(seen.values()) <= 3 and got["version"] == 2, dict(seen)
+    assert got["tracks"][0]["track_name"] == "PMSR/RRA 1021"
+
+
+def test_every_entry_is_still_checked_against_the_seasons_tracks(svc):
+    """M1: the tracks a list names are read by key; one not found, a malformed entry, or a list
+    naming more tracks than one batch read holds (then every track is queried) are refused alike."""
+    from match import handlers
+
+    me = applicant_principal(3)
+    with pytest.raises(ValidationFailed) as refused:
+        handlers.put_applicant_rol(svc, SEASON, "match", "me", ["1011", "9999", "abc", "1011"], me)
+    assert [e.field for e in refused.value.errors] == ["tracks[1]", "tracks[2]", "tracks[3]"]
+    many = [f"{2000 + n}" for n in range(120)]
+    with pytest.raises(ValidationFailed) as refused:
+        handlers.put_applicant_rol(svc, SEASON, "match", "me", ["1031", *many], me)
+    assert [e.field for e in refused.value.errors] == [f"tracks[{n + 1}]" for n in range(120)]
+    assert svc.store.rol(SEASON, "match", "applicant", f"app-{SEASON}-3").version == 0  # nothing written
+    view = handlers.put_applicant_rol(svc, SEASON, "match", "me", [], me)  # an empty list: no track read
+    assert (view["version"], view["tracks"]) == (1, [])
 
 
 def test_a_tracks_list_is_saved_in_three_calls_and_certified_in_three(svc):
@@ -127,7 +147,7 @@ def test_mpii_lists_cost_one_more_call_for_the_mpii_applications(svc, clock):
     me = applicant_principal(1)
     with aws_calls() as seen:
         view = handlers.put_applicant_rol(svc, SEASON, "mpii", "me", ["1021"], me)
-    _within(seen, 5)
+    _within(seen, 4)
     assert view["round"] == "mpii" and view["version"] == 1
     with pytest.raises(RuleViolation) as refused:  # M7: 103 got no MPII application from applicant 1
         handlers.put_applicant_rol(svc, SEASON, "mpii", "me", ["1031"], me)

@@ -5,9 +5,10 @@ The steps of a run are in match.workflow."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from match.adapters.stepfunctions import Execution
-from match.adapters.store import ListReads
+from match.adapters.store import NAMED_TRACKS, ListReads
 from match.bootstrap import Match
 from match.domain import release as rel
 from match.domain.mpii import MpiiParticipants, require_applied_applicants, require_applied_tracks
@@ -44,6 +45,7 @@ from shared.contracts import (
 from shared.errors import Conflict, Forbidden, NotFound, RuleViolation, ValidationFailed
 
 ME = "me"
+TRACK_CODE = re.compile(r"\d{4}", re.ASCII)  # a track code: program code + track digit (match.schemas.TRACK_CODE)
 FINISHED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 
 
@@ -197,25 +199,35 @@ def _known_track(season: str, track_code: str, track: TrackInfo | None, principa
 # the calendar, the round's state, the MPII participants, the account's pointer / the track and
 # the list; the applicant behind an account's pointer in a second one; one Query of the season's
 # tracks or applicants; and what it writes is not read back (the transaction wrote exactly that).
-def _applicant_reads(svc: Match, season: str, rnd: str, applicant_id: str, principal: Principal
-                     ) -> tuple[ApplicantInfo, ListReads]:
-    """The applicant (as applicant_for finds it: M6), its list of the round and the round's window."""
+def _applicant_reads(svc: Match, season: str, rnd: str, applicant_id: str, principal: Principal,
+                     track_codes: tuple[str, ...] = ()) -> tuple[ApplicantInfo, ListReads]:
+    """The applicant (as applicant_for finds it: M6), its list of the round, the round's window
+    and the tracks `track_codes` (at most NAMED_TRACKS)."""
     if principal.is_admin:
         a = _admin_applicant(svc, season, applicant_id)
-        return a, svc.store.list_reads(season, rnd, rol=(APPLICANT, a.applicant_id))
+        return a, svc.store.list_reads(season, rnd, rol=(APPLICANT, a.applicant_id), track_codes=track_codes)
     _require_applicant_role(principal)
     first = svc.store.list_reads(season, rnd, account=principal.sub)
     mine = None
     if first.account_applicant_id:
         second = svc.store.list_reads(season, rnd, applicant_id=first.account_applicant_id,
-                                      rol=(APPLICANT, first.account_applicant_id), window=False)
+                                      rol=(APPLICANT, first.account_applicant_id), window=False,
+                                      track_codes=track_codes)
         mine = second.applicant
     if mine is None:  # first visit (found by email, then linked) or no registration: as applicant_for
         mine = _applicant_of_principal(svc, season, principal)
         if mine is None:
             raise _no_registration(season)
-        second = svc.store.list_reads(season, rnd, rol=(APPLICANT, mine.applicant_id), window=False)
-    return _own(applicant_id, mine), dataclasses.replace(first, applicant=mine, rol=second.rol)
+        second = svc.store.list_reads(season, rnd, rol=(APPLICANT, mine.applicant_id), window=False,
+                                      track_codes=track_codes)
+    return _own(applicant_id, mine), dataclasses.replace(first, applicant=mine, rol=second.rol, tracks=second.tracks)
+
+
+def _named_tracks(entries: list[str]) -> tuple[str, ...]:
+    """The well-formed track codes a list names, when few enough to read by key with the list's other
+    items (none otherwise: the season's tracks are queried)."""
+    codes = tuple(sorted({e for e in entries if TRACK_CODE.fullmatch(e)}))
+    return codes if len(codes) <= NAMED_TRACKS else ()
 
 
 def _track_reads(svc: Match, season: str, rnd: str, track_code: str, principal: Principal
@@ -263,7 +275,8 @@ def _applicant_extra(a: ApplicantInfo) -> dict:
 
 def get_applicant_rol(svc: Match, season: str, rnd: str, applicant_id: str, principal: Principal) -> dict:
     a, reads = _applicant_reads(svc, season, rnd, applicant_id, principal)
-    return _rol_view(svc, reads.rol, reads, **_applicant_extra(a))
+    return _rol_view(svc, reads.rol, reads, tracks=svc.store.tracks_named(season, reads.rol.entries),
+                     **_applicant_extra(a))
 
 
 def _version_read(version: int | None, reads: ListReads) -> int:
@@ -274,13 +287,16 @@ def _version_read(version: int | None, reads: ListReads) -> int:
 
 def put_applicant_rol(svc: Match, season: str, rnd: str, applicant_id: str, tracks: list[str],
                       principal: Principal, version: int | None = None) -> dict:
-    a, reads = _applicant_reads(svc, season, rnd, applicant_id, principal)
+    named = _named_tracks(tracks)
+    a, reads = _applicant_reads(svc, season, rnd, applicant_id, principal, named)
     require_may_rank(a)
     participants = _require_open(svc, season, rnd, reads)
     if participants is not None and a.code_number not in participants.applicant_codes:
         raise RuleViolation("only applicants unmatched in the Match (registered, not withdrawn) take part in "
                             "MPII", rule="M7")
-    known = svc.store.tracks(season)
+    # M1: every entry must be a track of the season: those it names, read by key (a code not found is
+    # not a track of the season), or every track when the list names many
+    known = reads.tracks if named else svc.store.tracks(season) if tracks else {}
     entries = validate_applicant_entries(
         tracks, known, season=season, mpii_tracks=participants.track_codes if participants is not None else None)
     if participants is not None:  # M7: MPII lists are limited to MPII applications
@@ -300,7 +316,7 @@ def certify_applicant_rol(svc: Match, season: str, rnd: str, applicant_id: str, 
     require_certifiable(current, version)
     rol = svc.store.certify_rol(season, rnd, APPLICANT, a.applicant_id, current.version,
                                 svc.platform.clock.now(), principal.sub, current=current)
-    return _rol_view(svc, rol, reads, **_applicant_extra(a))
+    return _rol_view(svc, rol, reads, tracks=svc.store.tracks_named(season, rol.entries), **_applicant_extra(a))
 
 
 def get_track_rol(svc: Match, season: str, rnd: str, track_code: str, principal: Principal) -> dict:

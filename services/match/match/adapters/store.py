@@ -83,6 +83,10 @@ class ListReads:
     applicant: ApplicantInfo | None = None
     track: TrackInfo | None = None
     rol: RankOrderList | None = None
+    tracks: dict[str, TrackInfo] | None = None  # of the track_codes asked for, those found
+
+
+NAMED_TRACKS = 90  # tracks read by key with a list's other items (one BatchGetItem holds 100 keys)
 
 
 class _WrittenAlready(DomainError):
@@ -220,11 +224,16 @@ class MatchStore(ABC):
     @abstractmethod
     def list_reads(self, season: str, rnd: str, *, account: str | None = None, applicant_id: str | None = None,
                    track_code: str | None = None, rol: tuple[str, str] | None = None,
-                   window: bool = True) -> ListReads:
+                   window: bool = True, track_codes: Iterable[str] = ()) -> ListReads:
         """What a rank order list request reads, in one strongly consistent read (not one per item):
         with `window`, the season's calendar, the round's state and (MPII round) the participants;
         and whichever are named: the applicant linked to the `account` sub (its pointer), an
-        applicant, a track, the list (`rol`: kind, owner)."""
+        applicant, a track, the list (`rol`: kind, owner), tracks (`track_codes`, at most
+        NAMED_TRACKS: ListReads.tracks holds those found)."""
+
+    @abstractmethod
+    def tracks_named(self, season: str, codes: Iterable[str]) -> dict[str, TrackInfo]:
+        """The season's tracks among `codes` (one batch read while they are few; else every track)."""
 
     @abstractmethod
     def rol(self, season: str, rnd: str, kind: str, owner: str) -> RankOrderList: ...
@@ -684,9 +693,13 @@ class DynamoMatchStore(MatchStore):
         return f"rol#{rnd}#{kind}#{owner}"
 
     @transient
-    def list_reads(self, season, rnd, *, account=None, applicant_id=None, track_code=None, rol=None, window=True):
+    def list_reads(self, season, rnd, *, account=None, applicant_id=None, track_code=None, rol=None, window=True,
+                   track_codes=()):
         pk = _season(season)
-        wanted: dict[tuple[str, str], type] = {}
+        codes = sorted(set(track_codes))
+        if len(codes) > NAMED_TRACKS:
+            raise ValueError(f"list_reads reads at most {NAMED_TRACKS} tracks by key; use tracks()")
+        wanted: dict[tuple[str, str], type] = {(pk, f"track#{code}"): TrackItem for code in codes}
         if window:
             wanted[(pk, "calendar")] = CalendarItem
             wanted[(pk, f"round#{rnd}")] = RoundItem
@@ -715,7 +728,18 @@ class DynamoMatchStore(MatchStore):
             applicant=_applicant(season, a) if a is not None and a.code_number else None,
             track=_track(season, t) if t is not None else None,
             rol=(_rol(season, r) if r is not None else RankOrderList(season=season, round=rnd, kind=rol[0],
-                                                                     owner=rol[1])) if rol else None)
+                                                                     owner=rol[1])) if rol else None,
+            tracks={code: _track(season, i) for code in codes if (i := got.get((pk, f"track#{code}"))) is not None}
+            if track_codes else None)
+
+    @transient
+    def tracks_named(self, season, codes):
+        codes = sorted(set(codes))
+        if len(codes) > BATCH_GET_KEYS:
+            return self.tracks(season)
+        pk = _season(season)
+        got = _batch_get(self._conn(), {(pk, f"track#{code}"): TrackItem for code in codes}) if codes else {}
+        return {i.track_code: _track(season, i) for i in got.values()}
 
     @transient
     def rol(self, season, rnd, kind, owner):
