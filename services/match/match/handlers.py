@@ -256,10 +256,10 @@ def _require_open(svc: Match, season: str, rnd: str, reads: ListReads) -> MpiiPa
 
 def _rol_view(svc: Match, rol: RankOrderList, reads: ListReads, *, tracks: dict[str, TrackInfo] | None = None,
               people: list[ApplicantInfo] | None = None, **extra) -> dict:
-    """The list as shown back; `tracks` / `people`: the season's, when the request read them already."""
+    """The list as shown back; `tracks` / `people`: those of its entries, when the request read them already."""
     season = rol.season
     if rol.kind == TRACK:
-        people = svc.store.applicants(season) if people is None else people
+        people = svc.store.applicants_named(season, rol.entries) if people is None else people
         entries = flagged_entries(rol, {a.code_number: a for a in people}, {})
     else:
         entries = flagged_entries(rol, {}, svc.store.tracks(season) if tracks is None else tracks)
@@ -332,7 +332,7 @@ def put_track_rol(svc: Match, season: str, rnd: str, track_code: str, applicants
     if participants is not None and t.track_code not in participants.track_positions:
         raise RuleViolation(f"track {t.track_code} has no unfilled positions after the Match, so it takes no part "
                             "in MPII", rule="M7")
-    people = svc.store.applicants(season)
+    people = svc.store.applicants_named(season, applicants)  # every applicant an entry may name
     entries = resolve_applicants(
         applicants, {a.applicant_id: a for a in people}, {a.code_number: a for a in people}, season=season,
         mpii_codes=participants.applicant_codes if participants is not None else None)

@@ -87,6 +87,7 @@ class ListReads:
 
 
 NAMED_TRACKS = 90  # tracks read by key with a list's other items (one BatchGetItem holds 100 keys)
+NAMED_APPLICANTS = 150  # applicants read by key (2 keys each: 3 + 2 BatchGetItems at most), else queried
 
 
 class _WrittenAlready(DomainError):
@@ -230,6 +231,12 @@ class MatchStore(ABC):
         and whichever are named: the applicant linked to the `account` sub (its pointer), an
         applicant, a track, the list (`rol`: kind, owner), tracks (`track_codes`, at most
         NAMED_TRACKS: ListReads.tracks holds those found)."""
+
+    @abstractmethod
+    def applicants_named(self, season: str, entries: Iterable[str]) -> list[ApplicantInfo]:
+        """The season's applicants whose id or code number is among `entries` (batch reads by key
+        while they are few: a Query of every applicant of a big season costs far more; else every
+        applicant)."""
 
     @abstractmethod
     def tracks_named(self, season: str, codes: Iterable[str]) -> dict[str, TrackInfo]:
@@ -731,6 +738,25 @@ class DynamoMatchStore(MatchStore):
                                                                      owner=rol[1])) if rol else None,
             tracks={code: _track(season, i) for code in codes if (i := got.get((pk, f"track#{code}"))) is not None}
             if track_codes else None)
+
+    @transient
+    def applicants_named(self, season, entries):
+        entries = sorted(set(entries))
+        if len(entries) > NAMED_APPLICANTS:
+            return self.applicants(season)
+        pk = _season(season)
+        wanted: dict[tuple[str, str], type] = {}
+        for e in entries:  # an entry is an applicant id or a code number (its pointer names the id)
+            wanted[(pk, f"applicant#{e}")] = ApplicantItem
+            wanted[(pk, f"code#{e}")] = PointerItem
+        got = _batch_get(self._conn(), wanted) if wanted else {}
+        items = {k: v for k, v in got.items() if isinstance(v, ApplicantItem)}
+        pointed = {(pk, f"applicant#{v.applicant_id}"): ApplicantItem for v in got.values()
+                   if isinstance(v, PointerItem)}
+        missing = {k: m for k, m in pointed.items() if k not in items}
+        if missing:
+            items.update(_batch_get(self._conn(), missing))
+        return [_applicant(season, i) for i in items.values() if i.code_number]
 
     @transient
     def tracks_named(self, season, codes):
