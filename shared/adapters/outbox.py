@@ -10,8 +10,8 @@
   are marked (and expire after `KEEP_DELIVERED_DAYS`): the table is the record of what was
   announced. Both deliver in rounds: the next item of every stream at once, events of
   different streams sharing PutEvents calls (10 entries, 256 KiB; never two of one stream in a
-  call, so a partly refused call cannot reorder a stream), emails re-read in one consistent
-  BatchGetItem, the round's marks in one TransactWriteItems.
+  call, so a partly refused call cannot reorder a stream), emails claimed in one conditional
+  TransactWriteItems (see `_claim`), the round's marks in one TransactWriteItems.
 
 | item              | pk                 | sk                  | gsi1pk / gsi1sk (while pending)             |
 | outbox item       | outbox#{stream}    | {ns:020d}#{n:03d}   | outbox#pending#{shard} / {ns}#{stream}#{n}  |
@@ -56,6 +56,10 @@ CONDITION_FAILED = "ConditionalCheckFailed"
 # emails sent before their delivered marks are written (one transaction): a relay that dies
 # between the sends and the marks sends at most these again
 EMAILS_PER_ROUND = 25
+# an email is claimed for this long (wall-clock seconds) before it is sent: the stream relay and
+# the sweep (or two sweeps) that find the same pending email never both send it; a deliverer
+# that died holding a claim leaves the email to a sweep after it lapses
+EMAIL_CLAIM_SECONDS = 120
 
 
 def pending_shard(stream: str) -> str:
@@ -78,6 +82,8 @@ def outbox_item_model(service: str) -> type[Model]:
             created_at = UTCDateTimeAttribute()
             delivered_at = UTCDateTimeAttribute(null=True)
             attempts = NumberAttribute(null=True)
+            claimed_until = NumberAttribute(null=True)  # an email being sent (epoch seconds): see Outbox._claim
+            claim = UnicodeAttribute(null=True)  # whose claim
             expiration = NumberAttribute(null=True)  # TTL (epoch seconds), set once delivered
             gsi1pk = UnicodeAttribute(null=True)
             gsi1sk = UnicodeAttribute(null=True)
@@ -241,14 +247,13 @@ class Outbox:
                     self._failed(item, TemporarilyUnavailable(f"the event bus refused the event ({error})"))
                     failed.append(item)
         if emails and not (failed and stop_at_first_failure):
-            done = {(c.pk, c.sk) for c in self.Item.batch_get([(i.pk, i.sk) for i in emails], consistent_read=True)
-                    if c.delivered_at is not None}
+            claimed, taken, token = self._claim(emails)
+            already.extend(taken)
             held: set[str] = set()  # streams whose email failed: their later emails wait (order kept)
-            for item in emails:
-                if item.stream in held:
-                    continue
-                if (item.pk, item.sk) in done:  # sent and marked by an earlier relay or sweep: not again
-                    already.append(item)
+            unsent: list[Model] = []
+            for item in claimed:
+                if item.stream in held or (failed and stop_at_first_failure):
+                    unsent.append(item)
                     continue
                 try:
                     mail = json.loads(item.payload)
@@ -257,10 +262,9 @@ class Outbox:
                     self._failed(item, exc)
                     failed.append(item)
                     held.add(item.stream)
-                    if stop_at_first_failure:
-                        break
                     continue
                 delivered.append(item)
+            self._release(unsent, token)
         return delivered, already, failed
 
     def _deliver_in_order(self, items: Sequence[Model], stop_at_first_failure: bool) -> set[tuple[str, str]]:
@@ -300,6 +304,53 @@ class Outbox:
                 break
         return delivered_keys
 
+    def _claim(self, emails: Sequence[Model]) -> tuple[list[Model], list[Model], str]:
+        """Claims emails before they are sent (an email is not idempotent at the receiver: never
+        twice when we know it went out, and never by two deliverers at once): each one not yet
+        delivered and not claimed by another deliverer within EMAIL_CLAIM_SECONDS gets this
+        round's claim, all in ONE TransactWriteItems (one by one when it is cancelled, i.e. one
+        of them is delivered or claimed already). Returns (claimed now, delivered or being
+        delivered by another: not ours to send, the claim)."""
+        now = int(time.time())
+        token = new_event_id()
+
+        def claim_of(item: Model) -> tuple[list, Any]:
+            return ([self.Item.claimed_until.set(now + EMAIL_CLAIM_SECONDS), self.Item.claim.set(token)],
+                    self.Item.pk.exists() & self.Item.delivered_at.does_not_exist()
+                    & (self.Item.claimed_until.does_not_exist() | (self.Item.claimed_until < now)))
+
+        if len(emails) > 1:
+            try:
+                with TransactWrite(connection=shared_connection(self.Item.Meta.region)) as t:
+                    for item in emails:
+                        actions, condition = claim_of(item)
+                        t.update(self.Item(pk=item.pk, sk=item.sk), actions=actions, condition=condition)
+                return list(emails), [], token
+            except TransactWriteError:
+                pass  # one of them is taken: each on its own
+        claimed, taken = [], []
+        for item in emails:
+            actions, condition = claim_of(item)
+            try:
+                self.Item(pk=item.pk, sk=item.sk).update(actions=actions, condition=condition)
+                claimed.append(item)
+            except UpdateError as exc:
+                if CONDITION_FAILED not in str(getattr(exc, "cause_response_code", "") or exc):
+                    raise
+                taken.append(item)
+        return claimed, taken, token
+
+    def _release(self, items: Sequence[Model], token: str) -> None:
+        """Gives back the claims of emails this round did not send (after a failure): the retry
+        sends them without waiting for the claim to lapse."""
+        for item in items:
+            try:
+                self.Item(pk=item.pk, sk=item.sk).update(
+                    actions=[self.Item.claimed_until.remove(), self.Item.claim.remove()],
+                    condition=self.Item.claim == token)
+            except UpdateError:
+                pass  # lapses on its own
+
     def _failed(self, item: Model, exc: BaseException) -> None:
         logger.error("outbox: delivery failed; retried later",
                      extra={"event_id": item.event_id, "kind": item.kind, **_summary(exc)})
@@ -337,9 +388,11 @@ class Outbox:
                          "(consumers apply an event id once)", extra={"event_id": item.event_id, **_summary(exc)})
 
     def _note_failure(self, item: Model) -> None:
+        actions = [self.Item.attempts.add(1)]
+        if item.kind != EVENT:  # an email that was not sent: its claim is given back (retried at once)
+            actions += [self.Item.claimed_until.remove(), self.Item.claim.remove()]
         try:
-            self.Item(pk=item.pk, sk=item.sk).update(actions=[self.Item.attempts.add(1)],
-                                                     condition=self.Item.pk.exists())
+            self.Item(pk=item.pk, sk=item.sk).update(actions=actions, condition=self.Item.pk.exists())
         except Exception:  # only a counter for operators
             pass
 

@@ -3,6 +3,7 @@ all; the relay delivers each outbox item in order, once, with the event id given
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -183,7 +184,7 @@ def test_the_relay_publishes_up_to_10_events_per_put_events_and_marks_a_batch_in
     assert outbox.pending(older_than=0) == []  # every item marked delivered
 
 
-def test_emails_of_a_batch_are_re_read_in_one_consistent_batch_get_and_never_sent_twice(aws, monkeypatch):
+def test_emails_of_a_batch_are_claimed_in_one_transaction_and_never_sent_twice(aws, monkeypatch):
     for s in range(3):
         announce(s, withdrawn(s + 1), emails=[Email(f"p{s}@example.org", "hello", "body")])
     records = stream_records()
@@ -192,10 +193,39 @@ def test_emails_of_a_batch_are_re_read_in_one_consistent_batch_get_and_never_sen
     made = count_calls(monkeypatch)
     assert outbox.relay(records) == {"batchItemFailures": []}
     assert sorted(m.to for m in mailer.sent) == ["p0@example.org", "p1@example.org", "p2@example.org"]
-    assert made == ["TransactWriteItems", "BatchGetItem", "TransactWriteItems"]  # events; emails (+ marks)
+    assert made == ["TransactWriteItems", "TransactWriteItems", "TransactWriteItems"]  # events; claims; marks
     del made[:]
     outbox.relay(records)  # the stream delivers the batch again: no email twice
-    assert len(mailer.sent) == 3 and made.count("BatchGetItem") == 1
+    assert len(mailer.sent) == 3
+    assert made == ["TransactWriteItems", "TransactWriteItems", "UpdateItem", "UpdateItem", "UpdateItem"]
+    # (the events again; the emails' claims refused as one, then one by one: all delivered already)
+
+
+def test_an_email_pending_for_two_deliverers_is_sent_by_one_and_by_a_sweep_once_a_dead_one_s_claim_lapses(
+        aws, monkeypatch):
+    """The stream relay and the sweep (or two sweeps) can find the same pending email: the one
+    that claims it sends it, the other leaves it. A deliverer that died after its claim leaves it
+    to a sweep once the claim lapses (at least once)."""
+    import shared.adapters.outbox as ob
+
+    announce(1, withdrawn(1), emails=[Email("one@example.org", "s", "b"), Email("two@example.org", "s", "b")])
+    records = stream_records()
+    first, second = RecordingMailer(), RecordingMailer()
+    relay, sweep = Outbox("scores", InMemoryPublisher(), first), Outbox("scores", InMemoryPublisher(), second)
+    Item = outbox_item_model("scores")
+    emails = [i for i in relay.pending(older_than=0) if i.kind != "event"]
+    claimed, taken, _ = relay._claim(emails[:1])  # the relay holds the first email (about to send it)
+    assert (len(claimed), taken) == (1, [])
+    sweep.sweep(older_than=0)  # the event, and the second email; the first is the relay's
+    assert [m.to for m in second.sent] == ["two@example.org"]
+    assert relay.relay(records) == {"batchItemFailures": []}  # the stream's relay: nothing twice
+    assert first.sent == []  # (its earlier claim was of a deliverer that then "died": not sent yet)
+    assert [i.pk for i in sweep.pending(older_than=0)] == [emails[0].pk]
+    now = time.time()
+    monkeypatch.setattr(ob.time, "time", lambda: now + ob.EMAIL_CLAIM_SECONDS + 1)
+    assert sweep.sweep(older_than=0) == 1  # the claim lapsed: the sweep sends it, once
+    assert [m.to for m in second.sent] == ["two@example.org", "one@example.org"]
+    assert sweep.pending(older_than=0) == [] and Item.get(emails[0].pk, emails[0].sk).delivered_at is not None
 
 
 def test_a_partly_refused_put_events_still_delivers_every_event_at_least_once_each_stream_in_order(aws, monkeypatch):
@@ -256,8 +286,11 @@ def test_a_stream_s_emails_go_out_in_order_a_run_per_round_and_a_failed_one_hold
     assert [m.to for m in mailer.sent] == [f"m{k}@example.org" for k in range(27)]
     assert [e.version for e in publisher.events] == [1]  # the event after the emails waits
     assert made == ["UpdateItem",  # the event marked
-                    "BatchGetItem", "TransactWriteItems",  # m0..m24 read, sent, marked
-                    "BatchGetItem", "UpdateItem", "TransactWriteItems"]  # m25..m29: m27's failure counted
+                    "TransactWriteItems", "TransactWriteItems",  # m0..m24 claimed, sent, marked
+                    "TransactWriteItems",  # m25..m29 claimed; m25, m26 sent
+                    "UpdateItem",  # m27's failure counted, its claim given back
+                    "UpdateItem", "UpdateItem",  # m28, m29 not sent: their claims given back
+                    "TransactWriteItems"]  # m25, m26 marked
     assert outbox_event_id(next(r for r in records if r["dynamodb"]["SequenceNumber"] == failed_at)) and \
         '"m27@example.org"' in payload(next(r for r in records if r["dynamodb"]["SequenceNumber"] == failed_at))
     mailer.refuse = None
