@@ -41,3 +41,30 @@ def test_a_registration_costs_two_writes_and_keeps_the_ordering_rules(svc):
     a = svc.store.applicant("a9")
     assert (a.email, a.owner_sub) == ("legacy@test.caspr", None)
     assert svc.store.applicants_of_owner("sub-a9") == []
+
+
+def test_a_delivery_costs_one_put_and_no_idempotency_record_and_a_redelivery_changes_nothing(svc):
+    """application.delivered.v1 (I2: whom a program may invite) through the consumer as SQS gives
+    it: one PutItem of the delivery (idempotent by nature: the same item again), no powertools
+    record (PutItem + UpdateItem per event before)."""
+    import json
+    import uuid
+    from datetime import UTC, datetime
+
+    from interviews.consumers import consumer
+    from shared.contracts import ApplicationDelivered
+    from shared.events import envelope
+
+    at = datetime(2023, 12, 5, 14, 0, tzinfo=UTC)
+    body = json.dumps(envelope(ApplicationDelivered(season="2024", applicant_id="a9", program_code="101",
+                                                    round="match", designated_at=at, delivered_at=at)))
+    record = {"messageId": str(uuid.uuid4()), "receiptHandle": "h", "body": body, "attributes": {},
+              "messageAttributes": {}, "md5OfBody": "x", "eventSource": "aws:sqs",
+              "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:caspr-local-interviews-events",
+              "awsRegion": "us-east-1"}
+    assert not svc.store.delivered("a9", "101")
+    for _ in range(2):  # delivered, then the same event again (SQS: at least once)
+        with aws_calls() as seen:
+            assert consumer.handle({"Records": [record]}) == {"batchItemFailures": []}
+        assert dict(seen) == {"PutItem": 1}
+        assert svc.store.delivered("a9", "101")

@@ -130,3 +130,21 @@ def test_m7_over_http_mpii_lists_are_limited_to_mpii_applications(client, svc):
     # the participants' rule still comes first: a non-participant is refused as before (M7)
     status, body = call(client, "PUT", "/tracks/1031/rol", "p103", {"applicants": ["10000"]})
     assert status == 422 and body["rule"] == "M7" and "unmatched" in body["detail"], body
+
+
+@pytest.mark.integration
+@pytest.mark.filterwarnings("ignore:Couldn't determine the remaining time left")
+def test_m7_a_delivery_costs_one_put_for_mpii_and_nothing_for_the_match_round_without_idempotency_records(svc):
+    from tests.fakes import aws_calls
+
+    at = CALENDAR["mpii_applications_open"] + timedelta(hours=2)
+    match_round = ApplicationDelivered(season=SEASON, applicant_id="app-2301-3", program_code="101", round="match",
+                                       designated_at=at, delivered_at=at)
+    with aws_calls() as seen:
+        feed(match_round)
+    assert dict(seen) == {}
+    for _ in range(2):  # an MPII delivery, then the same event again
+        with aws_calls() as seen:
+            feed(mpii_delivered(1, "102"))
+        assert dict(seen) == {"PutItem": 1}
+    assert svc.store.mpii_applications(SEASON) == {"app-2301-1": frozenset({"102"})}

@@ -25,6 +25,8 @@ from shared.wiring import LazyConsumer
 
 
 def _handlers():
+    from shared.consumer import idempotent_by_nature  # the consumer machinery: loaded with the consumer
+
     c = bootstrap.container
     return {
         SeasonDeadlineReached: lambda e: handlers.record_deadline(c(), e),
@@ -33,7 +35,8 @@ def _handlers():
         ProgramUpdated: lambda e: handlers.on_program(c(), e),
         ApplicantRegistered: lambda e: handlers.on_applicant(c(), e),
         ApplicantProfileUpdated: lambda e: handlers.on_profile(c(), e),
-        ApplicationDelivered: lambda e: handlers.on_delivered(c(), e),
+        # I2: a plain put of the delivery (a redelivery writes the same item): no idempotency record
+        ApplicationDelivered: idempotent_by_nature(lambda e: handlers.on_delivered(c(), e)),
     }
 
 

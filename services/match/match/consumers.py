@@ -41,6 +41,8 @@ bp = Blueprint(__name__)
 
 
 def _handlers() -> dict:
+    from shared.consumer import idempotent_by_nature  # the consumer machinery: loaded with the consumer
+
     def use(*fns):
         def handle(e):
             for fn in fns:
@@ -57,7 +59,8 @@ def _handlers() -> dict:
         ApplicantMatchWithdrawn: use(handlers.on_applicant_match_withdrawn),
         ProgramRegistered: use(handlers.on_program_registered, notices.on_program_contact),
         ProgramUpdated: use(notices.on_program_contact),
-        ApplicationDelivered: use(handlers.on_application_delivered),
+        # M7: a plain put of the MPII application (nothing for a Match-round one): no idempotency record
+        ApplicationDelivered: idempotent_by_nature(use(handlers.on_application_delivered)),
         TrackPositionsChanged: use(handlers.on_track_positions_changed),
         TrackWithdrawn: use(handlers.on_track_withdrawn),
         TrackReinstated: use(handlers.on_track_reinstated),
