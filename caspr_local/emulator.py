@@ -204,6 +204,15 @@ def fast_queries() -> None:
                 candidates = []
             else:
                 candidates = list(partition.values()) if self.range_key_attr else [partition]
+                # a sort key prefix (begins_with, the services' usual query of a big partition such as a
+                # season's): only the items whose sort key has it (moto still applies the condition)
+                # (without a Limit: moto's pages would end one page sooner than over the whole partition)
+                objs = arguments.get("range_objs") or []
+                if (self.range_key_attr and str(arguments.get("range_comparison") or "").upper() == "BEGINS_WITH"
+                        and len(objs) == 1 and objs[0].type == "S" and not arguments.get("limit")):
+                    prefix = objs[0].value
+                    candidates = [i for i in candidates if i.range_key is not None and i.range_key.type == "S"
+                                  and i.range_key.value.startswith(prefix)]
         candidates.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
         scope.subset = (self, candidates)
         try:

@@ -130,6 +130,10 @@ def _queries(ddb, table: str) -> list[dict]:
         {"KeyConditionExpression": "pk = :p AND begins_with(sk, :a)", "ScanIndexForward": False,
          "ExpressionAttributeValues": {":p": {"S": "p1"}, ":a": {"S": "s1"}}},
         {"KeyConditionExpression": "pk = :p", "Limit": 4, "ExpressionAttributeValues": {":p": {"S": "p2"}}},
+        {"KeyConditionExpression": "pk = :p AND begins_with(sk, :a)",  # the prefix's items only
+         "ExpressionAttributeValues": {":p": {"S": "p0"}, ":a": {"S": "s2"}}},
+        {"KeyConditionExpression": "pk = :p AND begins_with(sk, :a)",
+         "ExpressionAttributeValues": {":p": {"S": "p0"}, ":a": {"S": "zz"}}},
         {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "nobody"}}},
         {"IndexName": "gsi1", "KeyConditionExpression": "g = :g",
          "ExpressionAttributeValues": {":g": {"S": "pending#1"}}},
@@ -170,7 +174,9 @@ def test_queries_read_one_partition_and_answer_exactly_as_moto_does(emulator, mo
     monkeypatch.setattr(Table, "all_items", Table.all_items.moto_all_items)
     assert fast == _queries(ddb, table)
     assert sum(len(p[0]) for p in fast[3]) == 12 and len(fast[3]) > 1  # pages of 4
-    assert sum(len(p[0]) for p in fast[5]) == 10  # odd i with i % 3 == 1
+    assert sum(len(p[0]) for p in fast[4]) == 2  # s20, s25
+    assert sum(len(p[0]) for p in fast[5]) == 0
+    assert sum(len(p[0]) for p in fast[7]) == 10  # odd i with i % 3 == 1
     ddb.delete_table(TableName=table)
 
 
