@@ -232,6 +232,25 @@ def test_queue_attributes_and_receiving_a_backlog_as_moto_does(emulator):
     assert sorted(received) == sorted(f"m{j}" for j in range(50))
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attrs["ApproximateNumberOfMessagesNotVisible"] == "50" and attrs["ApproximateNumberOfMessages"] == "0"
+    # deleting received messages (a batch, one of them twice, an unknown handle): as moto does
+    from moto.sqs.models import Queue
+
+    assert hasattr(Queue.delete_message, "moto_delete_message")
+    url2 = sqs.create_queue(QueueName=f"emulator-deletes-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    sqs.send_message_batch(QueueUrl=url2, Entries=[{"Id": str(j), "MessageBody": f"d{j}"} for j in range(6)])
+    got = sqs.receive_message(QueueUrl=url2, MaxNumberOfMessages=6, VisibilityTimeout=60)["Messages"]
+    handles = [m["ReceiptHandle"] for m in got]
+    out = sqs.delete_message_batch(QueueUrl=url2, Entries=[
+        {"Id": "a", "ReceiptHandle": handles[0]}, {"Id": "b", "ReceiptHandle": handles[1]},
+        {"Id": "c", "ReceiptHandle": "not-a-handle"}])
+    assert sorted(e["Id"] for e in out["Successful"]) == ["a", "b"]
+    assert [(e["Id"], e["Code"]) for e in out["Failed"]] == [("c", "ReceiptHandleIsInvalid")]
+    sqs.delete_message(QueueUrl=url2, ReceiptHandle=handles[0])  # again: fine, as on SQS
+    with pytest.raises(ClientError) as refused:
+        sqs.delete_message(QueueUrl=url2, ReceiptHandle="not-a-handle")
+    assert refused.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
+    attrs = sqs.get_queue_attributes(QueueUrl=url2, AttributeNames=["All"])["Attributes"]
+    assert (attrs["ApproximateNumberOfMessagesNotVisible"], attrs["ApproximateNumberOfMessages"]) == ("4", "0")
     with pytest.raises(ClientError):
         sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["NoSuchAttribute"])
     # FIFO with content-based deduplication: sending reads that attribute (and only that one)
