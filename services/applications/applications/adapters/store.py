@@ -47,6 +47,7 @@ from applications.domain.application import Application, Document, Letter
 from applications.domain.college import Clinical, CollegeRecord
 from applications.domain.designations import ApplicantFacts, Calendar, Designation, ProgramFacts
 from applications.domain.review import DeskRow, Review, desk_row, letters_received, record_shown
+from shared.adapters.dynamo import batch_get
 from shared.adapters.outbox import Transaction, shared_connection
 from shared.clock import parse_instant
 from shared.contracts import Contract
@@ -77,7 +78,6 @@ class SourcesMoved(Conflict):
 DELIVERY_RETRIES = 8
 # one applicant's deliveries in one transaction: 2 writes and 1 outbox item each, 3 checks
 DELIVERIES_PER_TRANSACTION = 10
-BATCH_KEYS = 100  # BatchGetItem takes at most 100 keys
 
 
 @dataclass(frozen=True)
@@ -403,25 +403,8 @@ class DynamoApplicationStore(ApplicationStore):
         return self._conn().dispatch(operation, args)
 
     def _batch(self, wanted: dict[tuple[str, str], type]) -> dict[tuple[str, str], object]:
-        """Strongly consistent BatchGetItem of items of several kinds (100 keys a request; keys
-        DynamoDB leaves unprocessed are asked for again)."""
-        found: dict[tuple[str, str], object] = {}
-        keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted]
-        table = META.table_name
-        for start in range(0, len(keys), BATCH_KEYS):
-            todo = keys[start:start + BATCH_KEYS]
-            for _ in range(10):
-                response = self._dispatch("BatchGetItem",
-                                          {"RequestItems": {table: {"Keys": todo, "ConsistentRead": True}}})
-                for raw in response.get("Responses", {}).get(table, []):
-                    key = (raw["pk"]["S"], raw["sk"]["S"])
-                    found[key] = wanted[key].from_raw_data(raw)
-                todo = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
-                if not todo:
-                    break
-            else:
-                raise RuntimeError(f"DynamoDB left {len(todo)} keys unprocessed 10 times")
-        return found
+        """Strongly consistent BatchGetItem of items of several kinds (shared.adapters.dynamo.batch_get)."""
+        return batch_get(self._dispatch, META.table_name, wanted)
 
     # ---- applicants
     def applicant(self, applicant_id: str) -> ApplicantRead:

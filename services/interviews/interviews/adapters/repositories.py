@@ -50,6 +50,7 @@ from interviews.domain import (
     change_day,
     slot_claims,
 )
+from shared.adapters.dynamo import batch_get
 from shared.adapters.outbox import Transaction
 from shared.clock import parse_instant
 from shared.contracts import Contract
@@ -541,20 +542,8 @@ class DynamoInterviewStore(InterviewStore):
         return [_invitation(i) for i in InvitationItem.gsi1.query(f"applicant#{applicant_id}#invitations")]
 
     def _batch_get(self, wanted: dict[tuple[str, str], type]) -> dict[tuple[str, str], object]:
-        """Strongly consistent BatchGetItem of (pk, sk) -> its model (up to 100 keys): the items found."""
-        found: dict[tuple[str, str], object] = {}
-        keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted]
-        table = EventItem.Meta.table_name
-        for _ in range(10):  # DynamoDB may leave keys unprocessed (throttling): ask again for those
-            response = self._connection.dispatch("BatchGetItem",
-                                                 {"RequestItems": {table: {"Keys": keys, "ConsistentRead": True}}})
-            for raw in response.get("Responses", {}).get(table, []):
-                key = (raw["pk"]["S"], raw["sk"]["S"])
-                found[key] = wanted[key].from_raw_data(raw)
-            keys = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
-            if not keys:
-                return found
-        raise RuntimeError(f"DynamoDB left {len(keys)} keys of the interviews table unprocessed 10 times")
+        """Strongly consistent BatchGetItem of (pk, sk) -> its model: the items found."""
+        return batch_get(self._connection.dispatch, EventItem.Meta.table_name, wanted)
 
     def invitation_reads(self, program_code: str, applicant_id: str
                          ) -> tuple[ProgramInfo | None, ApplicantInfo | None, bool]:
@@ -572,20 +561,7 @@ class DynamoInterviewStore(InterviewStore):
         wanted = {(f"invitation#{invitation_id}", "invitation"): InvitationItem, (f"event#{event_id}", "event"): EventItem}
         if applicant_id:
             wanted[(f"applicant#{applicant_id}", "applicant")] = ApplicantItem
-        found = {}
-        keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted]
-        table = EventItem.Meta.table_name
-        for _ in range(10):  # DynamoDB may leave keys unprocessed (throttling): ask again for those
-            response = self._connection.dispatch("BatchGetItem",
-                                                 {"RequestItems": {table: {"Keys": keys, "ConsistentRead": True}}})
-            for raw in response.get("Responses", {}).get(table, []):
-                key = (raw["pk"]["S"], raw["sk"]["S"])
-                found[key] = wanted[key].from_raw_data(raw)
-            keys = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
-            if not keys:
-                break
-        else:
-            raise RuntimeError(f"DynamoDB left {len(keys)} keys of a booking's reads unprocessed 10 times")
+        found = self._batch_get(wanted)
         inv, e = found.get((f"invitation#{invitation_id}", "invitation")), found.get((f"event#{event_id}", "event"))
         a = found.get((f"applicant#{applicant_id}", "applicant"))
         return (_invitation(inv) if inv else None, _applicant(a) if a else None, _event(e) if e else None)

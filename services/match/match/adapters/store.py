@@ -52,6 +52,7 @@ from match.domain.release import ApplicantOutcome, ReleaseState, TrackOutcome
 from match.domain.rol import REGISTERED, ApplicantInfo, RankOrderList, TrackInfo
 from match.domain.runs import PLAN, RoundState, RunRecord, StepRecord
 from match.domain.season import ROUNDS, Calendar
+from shared.adapters.dynamo import BATCH_GET_KEYS, batch_get
 from shared.adapters.outbox import MAX_TRANSACTION_ITEMS, Transaction
 from shared.clock import iso, parse_instant
 from shared.contracts import Contract
@@ -432,31 +433,13 @@ def _get(model, pk: str, sk: str):
         return None
 
 
-BATCH_GET_KEYS = 100  # DynamoDB's limit of keys per BatchGetItem
 
 
 def _batch_get(connection: Connection, wanted: dict[tuple[str, str], type]) -> dict[tuple[str, str], object]:
     """Strongly consistent BatchGetItem of items of the match table, each (pk, sk) read as its model:
     one call for up to 100 keys instead of one GetItem each. Absent items are absent from the result.
     Not TransactGetItems: that one is cancelled by any transaction writing one of the items."""
-    table = CalendarItem.Meta.table_name
-    found: dict[tuple[str, str], object] = {}
-    keys = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted]
-    for start in range(0, len(keys), BATCH_GET_KEYS):
-        pending = keys[start:start + BATCH_GET_KEYS]
-        for _ in range(10):  # DynamoDB may leave keys unprocessed (throttling): ask again for those
-            response = connection.dispatch(
-                "BatchGetItem", {"RequestItems": {table: {"Keys": pending, "ConsistentRead": True}}})
-            for raw in response.get("Responses", {}).get(table, []):
-                key = (raw["pk"]["S"], raw["sk"]["S"])
-                found[key] = wanted[key].from_raw_data(raw)
-            pending = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
-            if not pending:
-                break
-        else:
-            raise TransientStoreError(f"DynamoDB left {len(pending)} keys of the match table unprocessed 10 times; "
-                                      "retry")
-    return found
+    return batch_get(connection.dispatch, CalendarItem.Meta.table_name, wanted, TransientStoreError)
 
 
 def _mpii(item: DocumentItem) -> MpiiParticipants:
