@@ -660,9 +660,10 @@ class InProcessTransport:
 
 def answer(app, method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, dict, bytes]:
     """One AWS request answered by the emulator's app in this process: (status, headers, body)."""
-    handler = _direct_handler(dict(headers))
+    named = dict(headers)
+    handler = _direct_handler(named)
     if handler is not None:
-        return _direct(app, handler, method, url, headers, body)
+        return _direct(app, handler, method, url, named, body)
     parts = urlsplit(url)
     environ = EnvironBuilder(path=parts.path or "/", base_url=f"{parts.scheme}://{parts.netloc}",
                              query_string=parts.query, method=method, headers=headers, data=body).get_environ()
@@ -674,7 +675,7 @@ def answer(app, method: str, url: str, headers: list[tuple[str, str]], body: byt
     return int(status.split(" ", 1)[0]), dict(response_headers), content
 
 
-def _direct(app, handler, method: str, url: str, headers: list[tuple[str, str]], body: bytes):
+def _direct(app, handler, method: str, url: str, headers: dict[str, str], body: bytes):
     """The service's moto handler called as moto's own Flask route would call it (the same
     request class, URL and headers, ClientError and HTTPException answered the same way),
     under the same lock, without Flask's request context, routing and response objects and
@@ -683,7 +684,7 @@ def _direct(app, handler, method: str, url: str, headers: list[tuple[str, str]],
     from moto.moto_server.werkzeug_app import BackendRequest
     from werkzeug.exceptions import HTTPException
 
-    req = BackendRequest.from_primitives(method, url, dict(headers), body)
+    req = BackendRequest.from_primitives(method, url, headers, body)
     with app._lock:
         try:
             status, out_headers, content = handler(req, req.raw_url, dict(req.headers))
@@ -861,8 +862,8 @@ class Emulator:
         return sent_emails()
 
     def cpu_seconds(self) -> float:
-        """The CPU time of this process (the emulator shares it)."""
-        return 0.0
+        """The CPU time of this process, which the emulator shares with the stack."""
+        return time.process_time()
 
 
 def sent_emails() -> list[dict]:
