@@ -74,3 +74,46 @@ def test_stopping_ends_the_process():
     assert emu._proc.poll() is not None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_calls_of_many_threads_at_once_each_get_their_own_answer_and_stay_atomic(remote):
+    """Calls are pipelined (several written before the first is answered): each thread must get
+    the reply to its own call, and the emulator still answers one call at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ddb = client(remote, "dynamodb")
+    ddb.create_table(TableName="pipelined", BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+
+    def work(i: int) -> list[tuple[str, str]]:
+        seen = []
+        for j in range(15):
+            key = f"t{i}-{j}"
+            ddb.put_item(TableName="pipelined", Item={"pk": {"S": key}, "v": {"S": f"{i}:{j}"}})
+            got = ddb.get_item(TableName="pipelined", Key={"pk": {"S": key}}, ConsistentRead=True)["Item"]
+            seen.append((got["pk"]["S"], got["v"]["S"]))
+            ddb.update_item(TableName="pipelined", Key={"pk": {"S": "counter"}},
+                            UpdateExpression="ADD n :one", ExpressionAttributeValues={":one": {"N": "1"}})
+        return seen
+
+    with ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(work, range(12)))
+    for i, seen in enumerate(results):
+        assert seen == [(f"t{i}-{j}", f"{i}:{j}") for j in range(15)]
+    counter = ddb.get_item(TableName="pipelined", Key={"pk": {"S": "counter"}}, ConsistentRead=True)["Item"]
+    assert counter["n"] == {"N": str(12 * 15)}  # no increment lost: each call atomic over there
+
+
+def test_a_call_to_an_emulator_process_that_died_fails_instead_of_hanging():
+    before = (TRANSPORT.app, TRANSPORT.prefix)
+    emu = EmulatorProcess().start()
+    try:
+        emu._proc.kill()
+        emu._proc.wait(timeout=10)
+        with pytest.raises(RuntimeError, match="emulator process"):
+            emu.call("cpu_seconds")
+    finally:
+        emu.stop()
+        if before[0] is not None:
+            TRANSPORT.attach(before[0], before[1])
