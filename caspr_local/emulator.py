@@ -57,12 +57,14 @@ def fast_transactions() -> None:
     original = ddb.DynamoDBBackend.transact_write_items
 
     class NoTableCopy:
-        def __getattr__(self, name):
-            return getattr(copy, name)
+        def __init__(self, outer):
+            self.outer = outer  # the module's `copy` outside transactions (see fast_update_images)
 
-        @staticmethod
-        def deepcopy(obj, memo=None):
-            return obj if isinstance(obj, ddb.Table) else copy.deepcopy(obj, memo)
+        def __getattr__(self, name):
+            return getattr(self.outer, name)
+
+        def deepcopy(self, obj, memo=None):
+            return obj if isinstance(obj, ddb.Table) else self.outer.deepcopy(obj, memo)
 
     def transact_write_items(self, transact_items):
         if _stream_add is None:
@@ -93,7 +95,8 @@ def fast_transactions() -> None:
                 saved.append((op["TableName"], key, copy.deepcopy(current.to_json()["Attributes"]) if current else None))
         except Exception:
             return original(self, transact_items)  # malformed: moto's own path reports it
-        ddb.copy = NoTableCopy()
+        outer = ddb.copy
+        ddb.copy = NoTableCopy(outer)
         try:
             return original(self, transact_items)
         except Exception:
@@ -104,7 +107,7 @@ def fast_transactions() -> None:
                     self.delete_item(table_name, key)
             raise
         finally:
-            ddb.copy = copy
+            ddb.copy = outer
 
     transact_write_items.caspr_fast = True
     ddb.DynamoDBBackend.transact_write_items = transact_write_items
@@ -143,6 +146,68 @@ def outbox_streams() -> None:
     ddb_table.StreamShard.add = add
 
 
+def fast_update_images() -> None:
+    """moto's UpdateItem deep-copies the item before changing it, for the stream record's old
+    image only (the item's only other copy, for a failed transaction, is fast_transactions'):
+    ~10 % of an UpdateItem of a 1 KiB item. The stream keeps only outbox records
+    (outbox_streams), and an outbox item is never updated by the services; so the copy is
+    made for outbox items only, and other items' records, dropped anyway, get the item."""
+    import copy
+
+    from moto.dynamodb import models as ddb
+
+    from shared.adapters.outbox import OUTBOX
+
+    if getattr(ddb.copy, "caspr_fast", False):
+        return
+
+    class ImageCopy:
+        caspr_fast = True
+
+        def __getattr__(self, name):
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(obj, memo=None):
+            if type(obj) is ddb.Item and not str(getattr(obj.hash_key, "value", "")).startswith(OUTBOX):
+                return obj
+            return copy.deepcopy(obj, memo)
+
+    ddb.copy = ImageCopy()
+
+
+def fast_sizes() -> None:
+    """moto sizes every item of a Query's page twice (for the 1 MB page limit), and a map's
+    size wrapped each of its values in a new DynamoType, rebuilding nested maps and lists
+    first: ~20 % of a Query of an applicant's items. The same sizes here, without the
+    rebuilding and the is_*() calls (sets, rare, still go through moto's own code)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.utilities import bytesize
+
+    if getattr(DynamoType.size, "caspr_fast", False):
+        return
+    original = DynamoType.size
+
+    def of(value) -> int:
+        return size(value) if type(value) is DynamoType else DynamoType(value).size()
+
+    def size(self) -> int:
+        kind, value = self.type, self.value
+        if kind == "N":
+            return len(str(value))
+        if kind == "L":
+            return sum(of(v) for v in value)
+        if kind == "M":
+            return sum(bytesize(k) + of(v) for k, v in value.items())
+        if kind in ("SS", "NS", "BS"):
+            return original(self)
+        return 1 if isinstance(value, bool) else bytesize(value)
+
+    size.caspr_fast = True
+    size.moto_size = original  # for the tests comparing both
+    DynamoType.size = size
+
+
 def patch_moto() -> None:
     """Every change the local stack (and the integration tests) make to moto."""
     fast_transactions()
@@ -154,6 +219,8 @@ def patch_moto() -> None:
         fast_dispatch()
         fast_conditions()
         fast_update_validation()
+        fast_update_images()
+        fast_sizes()
     outbox_streams()
     fast_event_targets()
 
@@ -165,8 +232,10 @@ def fast_queries() -> None:
     sweep's eight pending-index queries per service, every projection lookup). Here the
     query sees only the items whose partition key matches (DynamoDB's own model: a Query
     reads one partition); moto's code does the rest exactly as before on that subset."""
+    import copy
     import inspect
 
+    from moto.dynamodb.models import table as table_module
     from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Item, Table
 
@@ -194,9 +263,18 @@ def fast_queries() -> None:
         if index_name:
             if not conditions:
                 return original(self, *args, **kwargs)
-            candidates = [item for partition in self.items.values()
-                          for item in (partition.values() if self.range_key_attr else (partition,))
-                          if isinstance(item, Item) and all(same(item.attrs.get(a), v) for a, v in conditions)]
+            if len(conditions) == 1 and conditions[0][1].type == "S":  # the usual index key: one string
+                name, wanted = conditions[0][0], conditions[0][1].value
+                candidates = []
+                for partition in self.items.values():
+                    for item in (partition.values() if self.range_key_attr else (partition,)):
+                        value = item.attrs.get(name) if type(item) is Item else None
+                        if value is not None and value.type == "S" and value.value == wanted:
+                            candidates.append(item)
+            else:
+                candidates = [item for partition in self.items.values()
+                              for item in (partition.values() if self.range_key_attr else (partition,))
+                              if isinstance(item, Item) and all(same(item.attrs.get(a), v) for a, v in conditions)]
         else:
             if hash_key is None:
                 return original(self, *args, **kwargs)
@@ -216,15 +294,39 @@ def fast_queries() -> None:
                                   and i.range_key.value.startswith(prefix)]
         candidates.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
         scope.subset = (self, candidates)
+        # moto deep-copies the page before it projects it; with nothing to project (the table, or an
+        # index of ALL attributes, and no ProjectionExpression) the page is only read: serialized into
+        # new dicts, a FilterExpression evaluated on it
+        scope.share = not arguments.get("projection_expressions") and (
+            not index_name or all_projected(self, index_name))
         try:
             return original(self, *args, **kwargs)
         finally:
             scope.subset = None
+            scope.share = False
+
+    def all_projected(table, index_name: str) -> bool:
+        index = next((i for i in table.all_indexes() if i.name == index_name), None)
+        return index is not None and (index.projection or {}).get("ProjectionType") == "ALL"
+
+    class PageCopy:
+        """moto.dynamodb.models.table's `copy`: the query's page (a list of items) is handed out
+        as it is when the query above found nothing will change it; everything else deep-copied."""
+
+        def __getattr__(self, name):
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(obj, memo=None):
+            if getattr(scope, "share", False) and type(obj) is list:
+                return list(obj)
+            return copy.deepcopy(obj, memo)
 
     query.caspr_fast = True
     query.moto_query, all_items.moto_all_items = original, every_item  # for the tests comparing both
     Table.query = query
     Table.all_items = all_items
+    table_module.copy = PageCopy()
 
 
 def fast_queues() -> None:
@@ -685,7 +787,7 @@ def _direct(app, handler, method: str, url: str, headers: dict[str, str], body: 
     from moto.moto_server.werkzeug_app import BackendRequest
     from werkzeug.exceptions import HTTPException
 
-    req = BackendRequest.from_primitives(method, url, headers, body)
+    req = _LeanRequest.of(method, url, headers, body) or BackendRequest.from_primitives(method, url, headers, body)
     with app._lock:
         try:
             status, out_headers, content = handler(req, req.raw_url, dict(req.headers))
@@ -699,6 +801,71 @@ def _direct(app, handler, method: str, url: str, headers: dict[str, str], body: 
     out.setdefault("Content-Type", "text/html; charset=utf-8")  # what Flask adds to a bare answer
     out["Content-Length"] = str(len(content))
     return int(status), out, content
+
+
+class _LeanHeaders(dict):
+    """A request's headers as werkzeug's EnvironHeaders gives them (names as WSGI rebuilds them,
+    `X-Amz-Target`), looked up without regard to case, as werkzeug does."""
+
+    def __init__(self, pairs: list[tuple[str, str]]):
+        super().__init__(pairs)
+        self.lower = {k.lower(): v for k, v in pairs}
+
+    def get(self, key, default=None, type=None):  # noqa: A002  (werkzeug's signature)
+        value = self.lower.get(key.lower(), default)
+        return value if type is None or value is default else type(value)
+
+    def __getitem__(self, key):
+        return self.lower[key.lower()]
+
+    def __contains__(self, key):
+        return isinstance(key, str) and key.lower() in self.lower
+
+
+class _LeanRequest:
+    """What moto's BaseResponse.setup_class and the JSON-protocol handlers (DIRECT_TARGETS) read of
+    a request, without building werkzeug's WSGI environ and request objects (~30 % of a GetItem's
+    time in the emulator): a POST of a JSON body to the endpoint's root, with no query string, no
+    form and no content encoding; any other request gets moto's own request class."""
+
+    from_wsgi_server = True  # as BackendRequest, the request class of moto's app
+    content_encoding = None
+    query_string = b""
+
+    def __init__(self, method: str, url: str, netloc: str, headers: _LeanHeaders, body: bytes):
+        from werkzeug.datastructures import ImmutableMultiDict
+
+        self.method, self.raw_url, self.headers, self.data = method, url, headers, body
+        self.form = self.files = self.values = ImmutableMultiDict()
+        self.path = self.raw_path = "/"
+        self.content_type = headers.get("Content-Type")
+        self.content_length = len(body)
+        self.environ = {"HTTP_HOST": netloc}
+
+    @classmethod
+    def of(cls, method: str, url: str, headers: dict[str, str], body: bytes) -> _LeanRequest | None:
+        scheme, sep, rest = url.partition("://")
+        netloc, slash, path = rest.partition("/")
+        if method != "POST" or not sep or path or not isinstance(body, bytes) or any(
+                k.lower() in ("content-encoding", "transfer-encoding", "host") or "_" in k for k in headers):
+            return None
+        # in werkzeug's order: Host, Content-Type, Content-Length, then the others as sent
+        pairs = [("Host", netloc), ("Content-Type", None), ("Content-Length", str(len(body)))]
+        for k, v in headers.items():
+            name = _wsgi_name(k)
+            if name == "Content-Type":
+                pairs[1] = (name, v.decode("latin-1") if isinstance(v, bytes) else v)
+            elif name != "Content-Length":
+                pairs.append((name, v.decode("latin-1") if isinstance(v, bytes) else v))
+        if pairs[1][1] is None:
+            return None
+        return cls(method, f"{scheme}://{netloc}/", netloc, _LeanHeaders(pairs), body)
+
+
+@functools.lru_cache(maxsize=256)
+def _wsgi_name(name: str) -> str:
+    """A header's name as werkzeug's EnvironHeaders rebuilds it from the WSGI environ."""
+    return name.upper().replace("-", "_").replace("_", "-").title()
 
 
 TRANSPORT = InProcessTransport()
