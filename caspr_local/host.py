@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from caspr_local.emulator import Emulator, point_sdk_at
+from caspr_local.emulator import Emulator, fewer_collections, point_sdk_at
 from shared.clock import ControlledClock, install_default_clock, iso, parse_instant
 
 log = logging.getLogger("caspr.local")
@@ -102,6 +102,8 @@ class LocalStack:
         from shared.settings import Settings
 
         self.apps = load_all()
+        if self.separate_emulator:  # the simulator's stack (see caspr_local.emulator.fewer_collections)
+            fewer_collections()
         for loaded in self.apps.values():
             for queue, handler in loaded.sqs_handlers().items():
                 self.pollers.append(QueuePoller(queue, handler, self.stop_event))

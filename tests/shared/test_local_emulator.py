@@ -517,7 +517,7 @@ def test_in_process_calls_carry_the_credential_scope_without_a_signature(emulato
     assert RequestSigner.sign.caspr_fast
     assert tables_by_region() == (True, False)  # moto's handler called directly reads the same scope
     # through moto's app (the direct dispatch off), to see the header it gets
-    monkeypatch.setattr(emu, "_direct_handler", lambda headers: None)
+    monkeypatch.setattr(emu, "_direct_handler", lambda *args: None)
     monkeypatch.setattr(TRANSPORT, "app", lambda environ, start: seen.append(environ.get("HTTP_AUTHORIZATION"))
                         or app(environ, start))
     assert tables_by_region() == (True, False)
@@ -761,6 +761,14 @@ def test_direct_dispatch_answers_as_moto_flask_app_does(emulator, monkeypatch):
         call(events.put_events, Entries=[{"Source": "caspr.test", "DetailType": "t", "Detail": "{}"}])
         out[-1] = ("ok", out[-1][1]["FailedEntryCount"], len(out[-1][1]["Entries"]))
         call(events.describe_rule, Name="no-such-rule")
+        ses = boto3.client("ses", endpoint_url=emulator.endpoint_url, region_name="us-east-1",
+                           aws_access_key_id="local", aws_secret_access_key="local")
+        call(ses.verify_email_identity, EmailAddress=f"{tag}@direct.example")
+        sent = call(ses.send_email, Source=f"{tag}@direct.example", Destination={"ToAddresses": ["to@direct.example"]},
+                    Message={"Subject": {"Data": f"direct {tag}"}, "Body": {"Text": {"Data": "hello"}}})
+        out[-1] = ("ok", sorted(sent))
+        call(ses.send_email, Source="nobody@unverified.example", Destination={"ToAddresses": ["to@direct.example"]},
+             Message={"Subject": {"Data": "no"}, "Body": {"Text": {"Data": "no"}}})
         return out
 
     served = []
@@ -776,10 +784,85 @@ def test_direct_dispatch_answers_as_moto_flask_app_does(emulator, monkeypatch):
     monkeypatch.setattr(emu.TRANSPORT, "app", Counting())
     direct = play("a")
     assert served == []  # not one call through moto's app
-    monkeypatch.setattr(emu, "_direct_handler", lambda headers: None)
+    monkeypatch.setattr(emu, "_direct_handler", lambda *args: None)
     through_app = play("b")
     assert any(t and t.startswith("DynamoDBStreams_") for t in served)  # the second run really went through Flask
     assert repr(direct).replace("direct-a", "direct-?") == repr(through_app).replace("direct-b", "direct-?")
     assert ("error", "ConditionalCheckFailedException", 400) in direct
     assert ("error", "TransactionCanceledException", 400) in direct
     assert ("error", "ResourceNotFoundException", 400) in direct
+    assert ("error", "MessageRejected", 400) in direct  # SES: the unverified sender
+    assert [m["subject"] for m in emu.sent_emails() if m["subject"].startswith("direct ")] == ["direct a", "direct b"]
+
+
+def test_dynamodb_item_answers_parsed_as_botocore_parses_them(emulator, monkeypatch):
+    """fast_item_answers: DynamoDB's item answers without a binary value or a null are json.loads'ed
+    alone; every answer (items of every kind of value, pages, consumed capacity, a binary value,
+    missing items, unprocessed keys, returned old and new images) equals botocore's own parse."""
+    from botocore import parsers
+
+    ddb = client(emulator)
+    table = indexed_table(ddb, "emulator-answers")
+    rich = {"m": {"M": {"s": {"S": "é"}, "n": {"N": "1.50"}, "l": {"L": [{"BOOL": False}, {"NULL": True}]}}},
+            "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2.5"]}, "t": {"BOOL": True}, "z": {"NULL": True},
+            "text": {"S": 'plain "quoted" text'}}
+
+    def play(tag: str) -> list:
+        out = []
+        for i in range(6):
+            out.append(ddb.put_item(TableName=table, Item={"pk": {"S": f"{tag}"}, "sk": {"S": f"{i}"}, **rich,
+                                                           "g": {"S": f"{tag}-g"}, "gs": {"S": f"{i}"}},
+                                    ReturnValues="ALL_OLD", ReturnConsumedCapacity="TOTAL"))
+        out.append(ddb.put_item(TableName=table, Item={"pk": {"S": f"{tag}"}, "sk": {"S": "0"}, "n": {"N": "3"}},
+                                ReturnValues="ALL_OLD"))
+        out.append(ddb.put_item(TableName=table, Item={"pk": {"S": f"{tag}"}, "sk": {"S": "bin"},
+                                                       "b": {"B": b"\x00\xff"}, "bs": {"BS": [b"\x01"]}}))
+        out.append(ddb.put_item(TableName=table, Item={"pk": {"S": f"{tag}"}, "sk": {"S": "tricky"},
+                                                       "text": {"S": 'a "B": null in a string'}}))
+        out.append(ddb.get_item(TableName=table, Key={"pk": {"S": f"{tag}"}, "sk": {"S": "tricky"}}))
+        out.append(ddb.get_item(TableName=table, Key={"pk": {"S": f"{tag}"}, "sk": {"S": "1"}}, ConsistentRead=True,
+                                ReturnConsumedCapacity="INDEXES"))
+        out.append(ddb.get_item(TableName=table, Key={"pk": {"S": f"{tag}"}, "sk": {"S": "bin"}}))
+        out.append(ddb.get_item(TableName=table, Key={"pk": {"S": f"{tag}"}, "sk": {"S": "missing"}}))
+        out.append(ddb.query(TableName=table, KeyConditionExpression="pk = :p", Limit=3,
+                             ExpressionAttributeValues={":p": {"S": f"{tag}"}}))
+        out.append(ddb.query(TableName=table, IndexName="gsi1", KeyConditionExpression="g = :g",
+                             ExpressionAttributeValues={":g": {"S": f"{tag}-g"}}, ReturnConsumedCapacity="TOTAL"))
+        out.append(ddb.update_item(TableName=table, Key={"pk": {"S": f"{tag}"}, "sk": {"S": "2"}},
+                                   UpdateExpression="SET t = :f REMOVE z", ExpressionAttributeValues={":f": {"BOOL": False}},
+                                   ReturnValues="ALL_NEW"))
+        out.append(ddb.delete_item(TableName=table, Key={"pk": {"S": f"{tag}"}, "sk": {"S": "3"}}, ReturnValues="ALL_OLD"))
+        out.append(ddb.batch_get_item(RequestItems={table: {"Keys": [
+            {"pk": {"S": f"{tag}"}, "sk": {"S": s}} for s in ("0", "1", "bin", "missing")], "ConsistentRead": True}}))
+        out.append(ddb.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": {
+            "pk": {"S": f"{tag}"}, "sk": {"S": "9"}}}}], ReturnConsumedCapacity="TOTAL"))
+        out.append(ddb.transact_get_items(TransactItems=[{"Get": {"TableName": table, "Key": {
+            "pk": {"S": f"{tag}"}, "sk": {"S": s}}}} for s in ("1", "9")]))
+        out.append(ddb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": {
+            "pk": {"S": f"{tag}"}, "sk": {"S": "w"}}}}]}))
+        for answer in out:
+            answer.pop("ResponseMetadata", None)
+        return out
+
+    fast = parsers.JSONParser._handle_json_body
+    assert fast.caspr_fast
+    walked = []  # the answers botocore walked along their output shape
+    walk = parsers.JSONParser._parse_shape
+
+    def counting(self, shape, node):
+        if shape.name.endswith("Output"):
+            walked.append(shape.name)
+        return walk(self, shape, node)
+
+    monkeypatch.setattr(parsers.JSONParser, "_parse_shape", counting)
+    mine = play("x")
+    monkeypatch.setattr(parsers.JSONParser, "_parse_shape", walk)
+    monkeypatch.setattr(parsers.JSONParser, "_handle_json_body", fast.botocore_handle_json_body)
+    theirs = play("y")
+    assert repr(mine).replace("'x", "'?") == repr(theirs).replace("'y", "'?")
+    assert mine[9]["Item"]["text"] == {"S": 'a "B": null in a string'} and mine[10]["Item"]["m"]["M"]["n"] == {"N": "1.50"}
+    assert mine[11]["Item"]["b"] == {"B": b"\x00\xff"} and mine[11]["Item"]["bs"] == {"BS": [b"\x01"]}
+    assert "Item" not in mine[12] and mine[13]["LastEvaluatedKey"] and len(mine[13]["Items"]) == 3
+    # the answers with a binary value or what looks like one were walked, the plain ones were not
+    assert walked.count("GetItemOutput") == 2 and "BatchGetItemOutput" in walked and "QueryOutput" not in walked
+    ddb.delete_table(TableName=table)
