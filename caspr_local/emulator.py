@@ -206,6 +206,34 @@ def fast_sizes() -> None:
     size.caspr_fast = True
     size.moto_size = original  # for the tests comparing both
     DynamoType.size = size
+    sized_once()
+
+
+def sized_once() -> None:
+    """moto builds an item attribute by attribute into a dict that re-sizes everything it already
+    holds at each insert (to refuse an item over ~400 KB): O(n^2) sizes per item written. Here the
+    item is sized once, whole: the same refusal (ItemSizeTooLarge) for the same items, since the
+    running total only grows."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    if getattr(Item.__init__, "caspr_fast", False):
+        return
+    original = Item.__init__
+
+    def __init__(self, hash_key, range_key, attrs):
+        self.hash_key = hash_key
+        self.range_key = range_key
+        values = {key: DynamoType(value) for key, value in attrs.items()}
+        if sum(bytesize(str(key)) + value.size() for key, value in values.items()) > 405000:
+            raise ItemSizeTooLarge
+        self.attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+        dict.__init__(self.attrs, values)
+
+    __init__.caspr_fast = True
+    __init__.moto_init = original  # for the tests comparing both
+    Item.__init__ = __init__
 
 
 def patch_moto() -> None:
@@ -443,7 +471,9 @@ def fast_update_expressions() -> None:
     def make(cls, expression_str):
         if cls is not expressions.UpdateExpressionParser or not isinstance(expression_str, str):
             return parse.__func__(cls, expression_str)
-        return pickle.loads(parsed(expression_str))
+        tree = pickle.loads(parsed(expression_str))
+        tree.caspr_source = expression_str  # carried by the validator's copy (see checked_once)
+        return tree
 
     def fast_copy(obj, memo=None):
         try:
@@ -454,6 +484,39 @@ def fast_update_expressions() -> None:
     make.caspr_fast = True
     expressions.UpdateExpressionParser.make = classmethod(make)
     validators.deepcopy = fast_copy
+    checked_once(validators)
+
+
+def checked_once(validators) -> None:
+    """Three of the ten processors moto's UpdateExpressionValidator runs over the tree check only
+    the expression itself, against its attribute names and the table's key attributes (at most
+    one clause of each kind, no overlapping paths, no key attribute updated), and return each
+    node unchanged: each walks the whole tree, and two of them search it again for clauses (~25 %
+    of a transaction of updates). Once an expression has passed every processor with given names
+    on a table of given keys, those three are left out of its next validations; an expression
+    that failed anything is checked in full again."""
+    expression_only = (validators.ActionCountValidator, validators.OverlappingPathsValidator,
+                       validators.UpdateHashRangeKeyValidator)
+    original = validators.UpdateExpressionValidator.validate
+    passed: set[tuple] = set()
+
+    def validate(self):
+        source = getattr(self.node_to_validate, "caspr_source", None)
+        key = None
+        if source is not None:
+            names = self.expression_attribute_names or {}
+            key = (source, tuple(sorted(names.items())), tuple(self.table.table_key_attrs))
+            if key in passed:
+                self.processors = [p for p in self.processors if not isinstance(p, expression_only)]
+        node = original(self)
+        if key is not None:
+            if len(passed) > 10_000:
+                passed.clear()
+            passed.add(key)
+        return node
+
+    validate.moto_validate = original  # for the tests comparing both
+    validators.UpdateExpressionValidator.validate = validate
 
 
 class _NotPlain(Exception):

@@ -627,6 +627,9 @@ def _updates(ddb, table: str) -> list:
         ("SET pk = :s", {":s": {"S": "other"}}, None),  # a key attribute
         ("SET n = :one, n = :one", {":one": {"N": "1"}}, None),  # two actions on one path
         ("SET m = :one REMOVE m.deep", {":one": {"N": "1"}}, None),  # overlapping paths
+        # the same text with other names: passed once as a plain attribute, then a key attribute
+        ("SET #a = :v", {":v": {"S": "ok"}}, {"#a": "label"}),
+        ("SET #a = :v", {":v": {"S": "no"}}, {"#a": "pk"}),
     ]
     outcomes = []
     for expression, values, names in cases:
@@ -642,18 +645,54 @@ def _updates(ddb, table: str) -> list:
 def test_update_expressions_validated_as_moto_does(emulator, monkeypatch):
     """caspr_local.emulator.fast_update_validation: the same items and the same refusals as
     moto's own tree walk."""
-    from moto.dynamodb.parsing import ast_nodes
+    from moto.dynamodb.parsing import ast_nodes, validators
 
     ddb = client(emulator)
     table = hash_table(ddb, "emulator-updates")
-    fast = _updates(ddb, table)
+    fast = _updates(ddb, table) + _updates(ddb, table)  # the second time, the expressions have passed once
     traverse = ast_nodes.DepthFirstTraverser.traverse_node_recursively
     assert traverse.caspr_fast
     monkeypatch.setattr(ast_nodes.DepthFirstTraverser, "traverse_node_recursively", traverse.moto_traverse)
-    assert fast == _updates(ddb, table)
+    monkeypatch.setattr(validators.UpdateExpressionValidator, "validate",
+                        validators.UpdateExpressionValidator.validate.moto_validate)
+    ddb.delete_table(TableName=table)
+    table = hash_table(ddb, "emulator-updates")
+    assert fast == _updates(ddb, table) + _updates(ddb, table)
     assert fast[0]["n"] == {"N": "2"} and fast[0]["l"]["L"] == [{"S": "a"}, {"S": "b"}] and fast[2]["n"] == {"N": "7"}
     assert fast[1]["m"]["M"]["deep"] == {"N": "1"} and sorted(fast[3]["ss"]["SS"]) == ["y", "z"]
-    assert all(isinstance(o, tuple) and o[0] == "ValidationException" for o in fast[4:])
+    for outcomes in (fast[:11], fast[11:]):
+        assert all(isinstance(o, tuple) and o[0] == "ValidationException" for o in outcomes[4:9] + outcomes[10:])
+        assert outcomes[9]["label"] == {"S": "ok"}
+        assert "key" in outcomes[10][1].lower() and "pk" in outcomes[10][1]
+    ddb.delete_table(TableName=table)
+
+
+def test_items_over_the_size_limit_refused_as_moto_refuses_them(emulator, monkeypatch):
+    """sized_once: an item is sized once, whole; the same items refused (over ~400 KB) as when moto
+    re-sized it at each attribute."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    ddb = client(emulator)
+    table = hash_table(ddb, "emulator-sizes")
+
+    def play() -> list:
+        out = []
+        # an item's size: 2 + 2 (pk) + 1 + len(a) + 1 + 1 + len(c) bytes; the limit: 405,000
+        for i, c in enumerate((100_000, 204_993, 204_994, 220_000)):
+            item = {"pk": {"S": f"s{i}"}, "a": {"S": "x" * 200_000}, "b": {"M": {"c": {"S": "y" * c}}}}
+            try:
+                ddb.put_item(TableName=table, Item=item)
+                out.append("ok")
+            except ClientError as exc:
+                out.append((exc.response["Error"]["Code"], exc.response["Error"]["Message"]))
+        return out
+
+    fast = play()
+    assert Item.__init__.caspr_fast
+    monkeypatch.setattr(Item, "__init__", Item.__init__.moto_init)
+    assert fast == play()
+    assert fast[:2] == ["ok", "ok"] and fast[2] == fast[3] and fast[3][0] == "ValidationException"
+    assert "size" in fast[3][1].lower()
     ddb.delete_table(TableName=table)
 
 
