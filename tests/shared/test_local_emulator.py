@@ -408,6 +408,21 @@ def test_dynamodb_answers_serialized_as_moto_does(emulator, monkeypatch):
     ddb.delete_table(TableName=table)
 
 
+def streamed_table(ddb, emulator, prefix: str):
+    """A Streams client and a new table keyed `pk`/`sk` whose stream shows old and new images:
+    (streams, table, stream ARN)."""
+    streams = boto3.client("dynamodbstreams", endpoint_url=emulator.endpoint_url, region_name="us-east-1",
+                           aws_access_key_id="local", aws_secret_access_key="local")
+    table = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    arn = ddb.create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    return streams, table, arn
+
+
 def test_dynamodb_stream_records_serialized_as_moto_does(emulator, monkeypatch):
     """fast_responses covers GetRecords (the outbox relay's read): the same records, images
     and timestamps as moto's serializer gives."""
@@ -416,15 +431,7 @@ def test_dynamodb_stream_records_serialized_as_moto_does(emulator, monkeypatch):
     from shared.adapters.outbox import OUTBOX
 
     ddb = client(emulator)
-    streams = boto3.client("dynamodbstreams", endpoint_url=emulator.endpoint_url, region_name="us-east-1",
-                           aws_access_key_id="local", aws_secret_access_key="local")
-    table = f"emulator-stream-{uuid.uuid4().hex[:8]}"
-    arn = ddb.create_table(
-        TableName=table, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )["TableDescription"]["LatestStreamArn"]
+    streams, table, arn = streamed_table(ddb, emulator, "emulator-stream")
     for i in range(3):
         ddb.put_item(TableName=table, Item={"pk": {"S": f"{OUTBOX}s"}, "sk": {"S": f"{i}"}, "n": {"N": str(i)},
                                             "m": {"M": {"b": {"B": b"\x00"}, "l": {"L": [{"S": "x"}]}}}})
@@ -456,15 +463,7 @@ def test_updates_keep_the_old_image_of_outbox_items_and_failed_transactions_undo
     from shared.adapters.outbox import OUTBOX
 
     ddb = client(emulator)
-    streams = boto3.client("dynamodbstreams", endpoint_url=emulator.endpoint_url, region_name="us-east-1",
-                           aws_access_key_id="local", aws_secret_access_key="local")
-    table = f"emulator-images-{uuid.uuid4().hex[:8]}"
-    arn = ddb.create_table(
-        TableName=table, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )["TableDescription"]["LatestStreamArn"]
+    streams, table, arn = streamed_table(ddb, emulator, "emulator-images")
     outbox, plain = {"pk": {"S": f"{OUTBOX}s"}, "sk": {"S": "1"}}, {"pk": {"S": "applicant#1"}, "sk": {"S": "a"}}
     for key in (outbox, plain):
         ddb.put_item(TableName=table, Item={**key, "n": {"N": "1"}, "m": {"M": {"l": {"L": [{"S": "x"}]}}}})
