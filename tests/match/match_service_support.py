@@ -4,6 +4,7 @@ through the real consumer, and a pump that answers the state machine's task mess
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -200,6 +201,36 @@ class Pump:
             if not self.once():
                 time.sleep(0.05)
         raise AssertionError(f"timed out waiting for {what}; handled: {[h.get('step') for h in self.handled]}")
+
+
+def rol_window_clock() -> ControlledClock:
+    """The clock most service tests start at: a day after the rank order lists open."""
+    return ControlledClock(CALENDAR["rol_opens"] + DAY)
+
+
+@contextlib.contextmanager
+def seeded_service(clock: ControlledClock, *, applicants: int, contacts: bool = False,
+                   verifier: TokenVerifier | None = None, callbacks=None, run: str | None = None):
+    """The match service wired on the emulator's tables (`aws` fixture) with the season seeded;
+    given `run`, also the lists submitted, the clock an hour past rol_deadline and that run
+    created (what a run's tests start from). The bootstrap override is cleared afterwards."""
+    from match import bootstrap
+
+    service = build_service(clock, verifier=verifier)
+    if callbacks is not None:
+        service.callbacks = callbacks
+    seed_season(applicants=applicants, contacts=contacts)
+    if run is not None:
+        from match.adapters.store import DynamoMatchStore
+        from match.domain.runs import RunRecord
+
+        submit_lists(service)
+        clock.set(CALENDAR["rol_deadline"] + DAY / 24)
+        DynamoMatchStore().create_run(RunRecord(SEASON, run, 1, clock.now(), "admin"))
+    try:
+        yield service
+    finally:
+        bootstrap.override(None)
 
 
 def match_app():

@@ -13,17 +13,15 @@ from match_service_support import (
     CALENDAR,
     DAY,
     SEASON,
-    build_service,
     match_app,
     principals,
     relay,
-    seed_season,
-    submit_lists,
+    rol_window_clock,
+    seeded_service,
 )
 from test_match_service_api import call
 from test_match_service_outbox import PLAN, RUN, recording_callbacks, task
 
-from shared.clock import ControlledClock
 from tests.fakes import FakeVerifier
 
 pytestmark = [pytest.mark.integration,
@@ -32,23 +30,14 @@ pytestmark = [pytest.mark.integration,
 
 @pytest.fixture
 def clock():
-    return ControlledClock(CALENDAR["rol_opens"] + DAY)
+    return rol_window_clock()
 
 
 @pytest.fixture
 def svc(aws, clock):
-    from match import bootstrap
-    from match.adapters.store import DynamoMatchStore
-    from match.domain.runs import RunRecord
-
-    service = build_service(clock, verifier=FakeVerifier(principals(applicants=8)))
-    service.callbacks = recording_callbacks()
-    seed_season(applicants=8, contacts=True)
-    submit_lists(service)
-    clock.set(CALENDAR["rol_deadline"] + DAY / 24)
-    DynamoMatchStore().create_run(RunRecord(SEASON, RUN, 1, clock.now(), "admin"))
-    yield service
-    bootstrap.override(None)
+    with seeded_service(clock, applicants=8, contacts=True, verifier=FakeVerifier(principals(applicants=8)),
+                        callbacks=recording_callbacks(), run=RUN) as service:
+        yield service
 
 
 @pytest.fixture

@@ -19,16 +19,16 @@ from match_service_support import (
     DAY,
     SEASON,
     applicant_principal,
-    build_service,
     feed,
     program_principal,
     relay,
+    rol_window_clock,
     seed_season,
+    seeded_service,
     submit_lists,
 )
 from test_match_service_outbox import PLAN, RUN, recording_callbacks, task
 
-from shared.clock import ControlledClock
 from shared.contracts import (
     ApplicantProfileUpdated,
     ApplicantRegistered,
@@ -80,17 +80,13 @@ def test_deadlines_are_written_in_the_applicants_time_zone_else_chicago():
 # ----------------------------------------------------------------------------- on the emulator
 @pytest.fixture
 def clock():
-    return ControlledClock(CALENDAR["rol_opens"] + DAY)
+    return rol_window_clock()
 
 
 @pytest.fixture
 def svc(aws, clock):
-    from match import bootstrap
-
-    service = build_service(clock)
-    seed_season(applicants=8, contacts=True)
-    yield service
-    bootstrap.override(None)
+    with seeded_service(clock, applicants=8, contacts=True) as service:
+        yield service
 
 
 def lists(svc, applicants: dict[int, tuple[list[str], bool]], tracks: dict[str, tuple[str, list[str], bool]],

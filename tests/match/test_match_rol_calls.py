@@ -21,14 +21,13 @@ from match_service_support import (
     DAY,
     SEASON,
     applicant_principal,
-    build_service,
     feed,
     mpii_delivered,
     program_principal,
-    seed_season,
+    rol_window_clock,
+    seeded_service,
 )
 
-from shared.clock import ControlledClock
 from shared.errors import Conflict, RuleViolation, ValidationFailed
 from tests.fakes import aws_calls
 
@@ -37,17 +36,13 @@ pytestmark = pytest.mark.filterwarnings("ignore:Couldn't determine the remaining
 
 @pytest.fixture
 def clock():
-    return ControlledClock(CALENDAR["rol_opens"] + DAY)
+    return rol_window_clock()
 
 
 @pytest.fixture
 def svc(aws, clock):
-    from match import bootstrap
-
-    service = build_service(clock)
-    seed_season(applicants=6)
-    yield service
-    bootstrap.override(None)
+    with seeded_service(clock, applicants=6) as service:
+        yield service
 
 
 def _within(seen: collections.Counter, most: int) -> None:

@@ -14,14 +14,13 @@ from match_service_support import (
     DAY,
     SEASON,
     T0,
-    build_service,
     feed,
     match_app,
     principals,
-    seed_season,
+    rol_window_clock,
+    seeded_service,
 )
 
-from shared.clock import ControlledClock
 from shared.contracts import (
     ApplicantRegistered,
     ApplicantReinstated,
@@ -38,17 +37,13 @@ pytestmark = [pytest.mark.integration,
 
 @pytest.fixture
 def clock():
-    return ControlledClock(CALENDAR["rol_opens"] + DAY)
+    return rol_window_clock()
 
 
 @pytest.fixture
 def svc(aws, clock):
-    from match import bootstrap
-
-    service = build_service(clock, verifier=FakeVerifier(principals()))
-    seed_season(applicants=4)
-    yield service
-    bootstrap.override(None)
+    with seeded_service(clock, applicants=4, verifier=FakeVerifier(principals())) as service:
+        yield service
 
 
 @pytest.fixture

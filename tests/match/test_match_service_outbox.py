@@ -19,14 +19,12 @@ from match_service_support import (
     DAY,
     SEASON,
     applicant_principal,
-    build_service,
     program_principal,
     relay,
-    seed_season,
-    submit_lists,
+    rol_window_clock,
+    seeded_service,
 )
 
-from shared.clock import ControlledClock
 from shared.contracts import MatchResultsReleased, MatchRunCompleted, MatchStatusReleased, MpiiOpened
 from shared.errors import Conflict
 
@@ -102,23 +100,13 @@ def recording_callbacks():
 
 @pytest.fixture
 def clock():
-    return ControlledClock(CALENDAR["rol_opens"] + DAY)
+    return rol_window_clock()
 
 
 @pytest.fixture
 def svc(aws, clock):
-    from match import bootstrap
-    from match.adapters.store import DynamoMatchStore
-    from match.domain.runs import RunRecord
-
-    service = build_service(clock)
-    service.callbacks = recording_callbacks()
-    seed_season(applicants=8)
-    submit_lists(service)
-    clock.set(CALENDAR["rol_deadline"] + DAY / 24)
-    DynamoMatchStore().create_run(RunRecord(SEASON, RUN, 1, clock.now(), "admin"))
-    yield service
-    bootstrap.override(None)
+    with seeded_service(clock, applicants=8, callbacks=recording_callbacks(), run=RUN) as service:
+        yield service
 
 
 def task(step: str, rnd: str | None = None, **extra) -> dict:
