@@ -233,3 +233,44 @@ def test_a_programs_view_and_review_of_one_application_read_it_once(api, svc, cl
     assert status == 200 and out["rating"] == 4
     assert made == Counter({"Query": 1, "GetItem": 1, "TransactWriteItems": 1}), made
     assert api.call("GET", "/programs/101/applications/a1?season=2024", "program:p1:101").data["rating"] == 4
+
+
+def test_deliveries_at_the_instant_run_several_applicants_at_once_each_once_and_a_failure_leaves_the_rest_done(
+        api, svc, clock, monkeypatch):
+    """deliver_due delivers applicants DELIVERY_THREADS at a time: every designation once, with its
+    event; one applicant's failure fails the deadline event after the others were delivered, and the
+    redelivered event delivers what is left (nothing twice)."""
+    from applications import handlers
+
+    season(svc)
+    for code in ("101", "102"):
+        program(svc, code)
+    applicants = [f"a{i}" for i in range(9)]
+    for i, applicant_id in enumerate(applicants):
+        token = submitted(api, svc, applicant_id, f"u{i}", code=f"1{i:04d}")
+        for code in ("101", "102"):
+            assert api.call("POST", f"/applicants/{applicant_id}/designations", token,
+                            {"program_code": code}).status_code == 201
+    clock.set(CALENDAR["applications_delivered"])
+    store, deliver_many = svc.store, svc.store.deliver_many
+    threads = set()
+
+    def failing_for_a4(ds, *args, **kwargs):
+        import threading
+
+        threads.add(threading.get_ident())
+        if ds[0].applicant_id == "a4":
+            raise RuntimeError("the emulator went away")
+        return deliver_many(ds, *args, **kwargs)
+
+    monkeypatch.setattr(store, "deliver_many", failing_for_a4)
+    with pytest.raises(RuntimeError):
+        deadline(svc, "applications_delivered")
+    assert len(threads) > 1  # several applicants at once
+    assert sorted({e.applicant_id for e in events(svc, ApplicationDelivered)}) == [a for a in applicants if a != "a4"]
+    monkeypatch.setattr(store, "deliver_many", deliver_many)
+    assert handlers.deliver_due(svc, "2024", CALENDAR["applications_delivered"]) == 2  # a4's two, now
+    delivered = events(svc, ApplicationDelivered)
+    assert sorted((e.applicant_id, e.program_code) for e in delivered) == sorted(
+        (a, code) for a in applicants for code in ("101", "102"))
+    assert handlers.deliver_due(svc, "2024", CALENDAR["applications_delivered"]) == 0
