@@ -9,7 +9,6 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -401,12 +400,10 @@ def _delivered_event(d: Designation, at: datetime) -> ApplicationDelivered:
                                 round=d.round, designated_at=d.designated_at, delivered_at=at)
 
 
-DELIVERY_THREADS = 4
-
-
 def deliver_due(svc: Applications, season: str, at: datetime) -> int:
     """A5: at applications_delivered, every designation made before it becomes visible to its
     program (each with its event; a redelivered deadline event delivers nothing twice)."""
+    delivered = 0
     pending = svc.store.undelivered(season)
     # the applicants' facts, applications and college records in batches (100 items a read), not
     # three reads a delivery; each delivery's transaction checks they are still what was read
@@ -414,23 +411,15 @@ def deliver_due(svc: Applications, season: str, at: datetime) -> int:
     by_applicant: dict[str, list[Designation]] = {}
     for d in pending:
         by_applicant.setdefault(d.applicant_id, []).append(d)
-    jobs = []
     for applicant_id, ds in by_applicant.items():
         r = reads.get(applicant_id)
         if r is not None and r.facts.withdrawn:
             continue  # a withdrawn applicant's applications wait: delivered if reinstated (on_reinstated)
         # an applicant's deliveries in one transaction (a few at most, each of its own program)
-        jobs += [(ds[start:start + DELIVERIES_PER_TRANSACTION], r) for start in range(0, len(ds),
-                                                                                      DELIVERIES_PER_TRANSACTION)]
-
-    def deliver(job) -> int:
-        return svc.store.deliver_many(job[0], at, lambda d: [_delivered_event(d, at)], read=job[1])
-
-    # applicants are independent (one transaction each, on their own items): DELIVERY_THREADS at once,
-    # so the season's deliveries at the instant take a fraction of one after another; a failure still
-    # fails the event once every other delivery has finished, and its redelivery delivers the rest
-    with ThreadPoolExecutor(DELIVERY_THREADS) as pool:
-        return sum(pool.map(deliver, jobs))
+        for start in range(0, len(ds), DELIVERIES_PER_TRANSACTION):
+            delivered += svc.store.deliver_many(ds[start:start + DELIVERIES_PER_TRANSACTION], at,
+                                                lambda d: [_delivered_event(d, at)], read=r)
+    return delivered
 
 
 # ----------------------------------------------------------------------------- consumers
