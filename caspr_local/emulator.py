@@ -259,7 +259,8 @@ def fast_queries() -> None:
     took ~0.3 s per Query and every query of a long local session got slower (the outbox
     sweep's eight pending-index queries per service, every projection lookup). Here the
     query sees only the items whose partition key matches (DynamoDB's own model: a Query
-    reads one partition); moto's code does the rest exactly as before on that subset."""
+    reads one partition); moto's code does the rest exactly as before on that subset, except
+    that a page nothing will project is handed out without moto's deep copy of it (PageCopy)."""
     import copy
     import inspect
 
