@@ -43,6 +43,19 @@ class SerializedApp:
             return list(self._app(environ, start_response))
 
 
+class _CopyWith:
+    """A moto module's `copy` (moto calls `copy.deepcopy` through the module's name) with its own
+    deepcopy: `deepcopy(obj, memo)`; everything else is `outer`'s (the module `copy` by default)."""
+
+    def __init__(self, deepcopy, outer=None):
+        import copy
+
+        self.deepcopy, self.outer = deepcopy, outer if outer is not None else copy
+
+    def __getattr__(self, name):
+        return getattr(self.outer, name)
+
+
 def fast_transactions() -> None:
     """moto makes a failed TransactWriteItems undo itself by deep-copying each table the
     transaction touches before every transaction: O(table size) each time, so a thousand
@@ -55,16 +68,6 @@ def fast_transactions() -> None:
     if getattr(ddb.DynamoDBBackend.transact_write_items, "caspr_fast", False):
         return
     original = ddb.DynamoDBBackend.transact_write_items
-
-    class NoTableCopy:
-        def __init__(self, outer):
-            self.outer = outer  # the module's `copy` outside transactions (see fast_update_images)
-
-        def __getattr__(self, name):
-            return getattr(self.outer, name)
-
-        def deepcopy(self, obj, memo=None):
-            return obj if isinstance(obj, ddb.Table) else self.outer.deepcopy(obj, memo)
 
     def transact_write_items(self, transact_items):
         if _stream_add is None:
@@ -95,8 +98,9 @@ def fast_transactions() -> None:
                 saved.append((op["TableName"], key, copy.deepcopy(current.to_json()["Attributes"]) if current else None))
         except Exception:
             return original(self, transact_items)  # malformed: moto's own path reports it
-        outer = ddb.copy
-        ddb.copy = NoTableCopy(outer)
+        outer = ddb.copy  # outside transactions: fast_update_images' copy
+        ddb.copy = _CopyWith(lambda obj, memo=None: obj if isinstance(obj, ddb.Table) else outer.deepcopy(obj, memo),
+                             outer)
         try:
             return original(self, transact_items)
         except Exception:
@@ -158,22 +162,15 @@ def fast_update_images() -> None:
 
     from shared.adapters.outbox import OUTBOX
 
-    if getattr(ddb.copy, "caspr_fast", False):
+    if isinstance(ddb.copy, _CopyWith):
         return
 
-    class ImageCopy:
-        caspr_fast = True
+    def deepcopy(obj, memo=None):
+        if type(obj) is ddb.Item and not str(getattr(obj.hash_key, "value", "")).startswith(OUTBOX):
+            return obj
+        return copy.deepcopy(obj, memo)
 
-        def __getattr__(self, name):
-            return getattr(copy, name)
-
-        @staticmethod
-        def deepcopy(obj, memo=None):
-            if type(obj) is ddb.Item and not str(getattr(obj.hash_key, "value", "")).startswith(OUTBOX):
-                return obj
-            return copy.deepcopy(obj, memo)
-
-    ddb.copy = ImageCopy()
+    ddb.copy = _CopyWith(deepcopy)
 
 
 def fast_sizes() -> None:
@@ -206,7 +203,6 @@ def fast_sizes() -> None:
     size.caspr_fast = True
     size.moto_size = original  # for the tests comparing both
     DynamoType.size = size
-    sized_once()
 
 
 def sized_once() -> None:
@@ -249,6 +245,7 @@ def patch_moto() -> None:
         fast_update_validation()
         fast_update_images()
         fast_sizes()
+        sized_once()
     outbox_streams()
     fast_event_targets()
 
@@ -260,7 +257,7 @@ def fast_queries() -> None:
     sweep's eight pending-index queries per service, every projection lookup). Here the
     query sees only the items whose partition key matches (DynamoDB's own model: a Query
     reads one partition); moto's code does the rest exactly as before on that subset, except
-    that a page nothing will project is handed out without moto's deep copy of it (PageCopy)."""
+    that a page nothing will project is handed out without moto's deep copy of it (page_copy)."""
     import copy
     import inspect
 
@@ -338,24 +335,18 @@ def fast_queries() -> None:
         index = next((i for i in table.all_indexes() if i.name == index_name), None)
         return index is not None and (index.projection or {}).get("ProjectionType") == "ALL"
 
-    class PageCopy:
-        """moto.dynamodb.models.table's `copy`: the query's page (a list of items) is handed out
+    def page_copy(obj, memo=None):
+        """moto.dynamodb.models.table's deepcopy: the query's page (a list of items) is handed out
         as it is when the query above found nothing will change it; everything else deep-copied."""
-
-        def __getattr__(self, name):
-            return getattr(copy, name)
-
-        @staticmethod
-        def deepcopy(obj, memo=None):
-            if getattr(scope, "share", False) and type(obj) is list:
-                return list(obj)
-            return copy.deepcopy(obj, memo)
+        if getattr(scope, "share", False) and type(obj) is list:
+            return list(obj)
+        return copy.deepcopy(obj, memo)
 
     query.caspr_fast = True
     query.moto_query, all_items.moto_all_items = original, every_item  # for the tests comparing both
     Table.query = query
     Table.all_items = all_items
-    table_module.copy = PageCopy()
+    table_module.copy = _CopyWith(page_copy)
 
 
 def fast_queues() -> None:
@@ -916,7 +907,7 @@ class _LeanRequest:
         # in werkzeug's order: Host, Content-Type, Content-Length, then the others as sent
         pairs = [("Host", netloc), ("Content-Type", None), ("Content-Length", str(len(body)))]
         for k, v in headers.items():
-            name = _wsgi_name(k)
+            name = k.title()  # as werkzeug's EnvironHeaders rebuilds a name (no "_" here) from the environ
             if name == "Content-Type":
                 pairs[1] = (name, v.decode("latin-1") if isinstance(v, bytes) else v)
             elif name != "Content-Length":
@@ -924,12 +915,6 @@ class _LeanRequest:
         if pairs[1][1] is None or not pairs[1][1].startswith(("application/x-amz-json", "application/json")):
             return None  # a form (the query protocol: SES) is parsed by moto's own request class
         return cls(method, f"{scheme}://{netloc}/", netloc, _LeanHeaders(pairs), body)
-
-
-@functools.lru_cache(maxsize=256)
-def _wsgi_name(name: str) -> str:
-    """A header's name as werkzeug's EnvironHeaders rebuilds it from the WSGI environ."""
-    return name.upper().replace("-", "_").replace("_", "-").title()
 
 
 TRANSPORT = InProcessTransport()

@@ -433,8 +433,6 @@ def _get(model, pk: str, sk: str):
         return None
 
 
-
-
 def _batch_get(connection: Connection, wanted: dict[tuple[str, str], type]) -> dict[tuple[str, str], object]:
     """Strongly consistent BatchGetItem of items of the match table, each (pk, sk) read as its model:
     one call for up to 100 keys instead of one GetItem each. Absent items are absent from the result.
